@@ -1,0 +1,279 @@
+//! `VSYNC_CONFIG`: `vsync-cfg-v1:` + base64url (no padding) of a gzip member holding a JSON
+//! object (SPEC §2). Decoding applies the reader rules in the order the spec lists them, because
+//! the order decides which error class a doubly-broken blob gets.
+
+use std::fmt;
+use std::io::{Read, Write};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+
+pub const BLOB_PREFIX: &str = "vsync-cfg-v1:";
+pub const DEFAULT_ITERATIONS: u32 = 600_000;
+/// Shortest salt string a reader accepts (SPEC §2 rule 7).
+pub const MIN_SALT_CHARS: usize = 16;
+/// A decompressed config larger than this is not a config (guards against a gzip bomb).
+const MAX_CONFIG_JSON: u64 = 1 << 20;
+
+/// The decoded bootstrap blob. `Debug` redacts the secret key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Config {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key_id: String,
+    pub secret_access_key: Zeroizing<String>,
+    pub prefix: String,
+    pub env: String,
+    /// PBKDF2 salt: its UTF-8 bytes are the salt, it is never base64-decoded.
+    pub salt: String,
+    pub iterations: u32,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("bucket", &self.bucket)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("prefix", &self.prefix)
+            .field("env", &self.env)
+            .field("iterations", &self.iterations)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// Decode a blob, applying SPEC §2's reader rules in order.
+    pub fn decode(blob: &str) -> Result<Config> {
+        // Rule 1: the CLI prints a newline; trailing ASCII whitespace is not part of the blob.
+        let blob = blob.trim_end_matches(|c: char| c.is_ascii_whitespace());
+        // Rule 2.
+        let Some(body) = blob.strip_prefix(BLOB_PREFIX) else {
+            let hint = if blob.trim_start().starts_with('{') {
+                "it looks like raw JSON; pass the blob printed by `vsync runtime-token`"
+            } else if blob.is_empty() {
+                "it is empty"
+            } else {
+                "it is another blob version or not a vsync config at all"
+            };
+            return Err(Error::config_missing(format!(
+                "VSYNC_CONFIG does not start with {BLOB_PREFIX:?} ({hint})"
+            )));
+        };
+        // Rule 3: standard base64 and padding are refused, never translated.
+        if body.contains(['+', '/', '=']) {
+            return Err(Error::config_version(
+                "VSYNC_CONFIG body uses standard base64 or padding ('+', '/' or '='); this reader \
+                 understands only vsync-cfg-v1 (base64url without padding); mint a new token \
+                 with `vsync runtime-token`",
+            ));
+        }
+        // Rule 4.
+        let gz = URL_SAFE_NO_PAD.decode(body).map_err(|_| {
+            Error::corrupt("VSYNC_CONFIG body is not valid base64url; the token was truncated or altered, copy it again")
+        })?;
+        let mut json = Zeroizing::new(Vec::new());
+        GzDecoder::new(&gz[..])
+            .take(MAX_CONFIG_JSON + 1)
+            .read_to_end(&mut json)
+            .map_err(|_| Error::corrupt("VSYNC_CONFIG body is not a gzip stream; the token was altered, mint a new one"))?;
+        if json.len() as u64 > MAX_CONFIG_JSON {
+            return Err(Error::corrupt("VSYNC_CONFIG decompresses to more than 1 MiB; it is not a vsync config"));
+        }
+        // Rule 5.
+        let root: Value = serde_json::from_slice(&json)
+            .map_err(|_| Error::corrupt("VSYNC_CONFIG does not contain UTF-8 JSON; mint a new token"))?;
+        let Value::Object(obj) = root else {
+            return Err(Error::corrupt("VSYNC_CONFIG JSON root is not an object; mint a new token"));
+        };
+        // Rule 6: `v` first, before any other field.
+        match obj.get("v") {
+            Some(v) if v.as_u64() == Some(1) && v.is_u64() => {}
+            Some(v) => {
+                return Err(Error::config_version(format!(
+                    "VSYNC_CONFIG schema version {} is not understood (only 1); upgrade the library or mint a v1 token",
+                    short_json(v)
+                )))
+            }
+            None => {
+                return Err(Error::config_version(
+                    "VSYNC_CONFIG has no schema version `v`; only v=1 is understood, mint a new token",
+                ))
+            }
+        }
+        // Rule 7.
+        let salt = match obj.get("salt") {
+            Some(Value::String(s)) if s.chars().count() >= MIN_SALT_CHARS => s.clone(),
+            _ => {
+                return Err(Error::config_version(format!(
+                    "VSYNC_CONFIG salt is absent, not a string or shorter than {MIN_SALT_CHARS} \
+                     characters (an older token format); mint a new token with `vsync runtime-token`"
+                )))
+            }
+        };
+        // Rule 8.
+        let iterations = match obj.get("iterations") {
+            Some(v) => v.as_u64().filter(|n| *n > 0).and_then(|n| u32::try_from(n).ok()),
+            None => None,
+        }
+        .ok_or_else(|| Error::corrupt("VSYNC_CONFIG field `iterations` is absent or not a positive integer"))?;
+        Ok(Config {
+            endpoint: required_str(&obj, "endpoint")?,
+            region: required_str(&obj, "region")?,
+            bucket: required_str(&obj, "bucket")?,
+            access_key_id: required_str(&obj, "accessKeyId")?,
+            secret_access_key: Zeroizing::new(required_str(&obj, "secretAccessKey")?),
+            prefix: required_str(&obj, "prefix")?,
+            env: required_str(&obj, "env")?,
+            salt,
+            iterations,
+        })
+    }
+
+    /// The blob's JSON object, fields in the family's order. Contains the secret key: for the
+    /// writer and for conformance checks, never for printing.
+    pub fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("v".into(), Value::from(1));
+        m.insert("endpoint".into(), Value::from(self.endpoint.as_str()));
+        m.insert("region".into(), Value::from(self.region.as_str()));
+        m.insert("bucket".into(), Value::from(self.bucket.as_str()));
+        m.insert("accessKeyId".into(), Value::from(self.access_key_id.as_str()));
+        m.insert("secretAccessKey".into(), Value::from(self.secret_access_key.as_str()));
+        m.insert("prefix".into(), Value::from(self.prefix.as_str()));
+        m.insert("env".into(), Value::from(self.env.as_str()));
+        m.insert("salt".into(), Value::from(self.salt.as_str()));
+        m.insert("iterations".into(), Value::from(self.iterations));
+        Value::Object(m)
+    }
+
+    /// The same JSON with the secret key replaced by `"<redacted>"`, safe to print.
+    pub fn to_redacted_json(&self) -> Value {
+        let mut v = self.to_json();
+        if let Value::Object(m) = &mut v {
+            m.insert("secretAccessKey".into(), Value::from("<redacted>"));
+        }
+        v
+    }
+
+    /// Encode as a `vsync-cfg-v1:` blob (no trailing newline). Deterministic: the gzip header
+    /// has mtime 0, so the same config always gives the same blob.
+    pub fn encode(&self) -> String {
+        encode_json_blob(&self.to_json())
+    }
+}
+
+/// Encode any JSON value as a blob body: used by `Config::encode` and by the corpus generator
+/// to build deliberately broken blobs.
+pub fn encode_json_blob(json: &Value) -> String {
+    encode_bytes_blob(json.to_string().as_bytes())
+}
+
+/// gzip + base64url of arbitrary bytes, behind the v1 prefix.
+pub fn encode_bytes_blob(content: &[u8]) -> String {
+    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
+    // Writing into a Vec cannot fail.
+    let _ = gz.write_all(content);
+    let bytes = gz.finish().unwrap_or_default();
+    format!("{BLOB_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+fn required_str(obj: &Map<String, Value>, field: &str) -> Result<String> {
+    match obj.get(field) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(Error::corrupt(format!("VSYNC_CONFIG field `{field}` is not a string; mint a new token"))),
+        None => Err(Error::corrupt(format!("VSYNC_CONFIG field `{field}` is missing; mint a new token"))),
+    }
+}
+
+fn short_json(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 20 {
+        format!("{}…", &s[..s.char_indices().nth(20).map(|(i, _)| i).unwrap_or(s.len())])
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+    use serde_json::json;
+
+    fn sample() -> Config {
+        Config {
+            endpoint: "http://127.0.0.1:9000".into(),
+            region: "us-east-1".into(),
+            bucket: "secrets".into(),
+            access_key_id: "AK".into(),
+            secret_access_key: Zeroizing::new("SK-very-secret".into()),
+            prefix: "app/dev/".into(),
+            env: "dev".into(),
+            salt: "UME0UbAv7viJRLZ9vEQZ3w==".into(),
+            iterations: 600_000,
+        }
+    }
+
+    fn kind(blob: &str) -> ErrorKind {
+        match Config::decode(blob) {
+            Ok(_) => panic!("decoded"),
+            Err(e) => e.kind(),
+        }
+    }
+
+    #[test]
+    fn round_trip_and_trailing_newline() {
+        let c = sample();
+        let blob = c.encode();
+        assert_eq!(Config::decode(&blob).ok(), Some(c.clone()));
+        assert_eq!(Config::decode(&format!("{blob}\r\n \t")).ok(), Some(c));
+        assert_eq!(sample().encode(), blob, "encoding is deterministic");
+    }
+
+    #[test]
+    fn reader_rules_in_order() {
+        assert_eq!(kind(""), ErrorKind::ConfigMissing);
+        assert_eq!(kind("{\"v\":1}"), ErrorKind::ConfigMissing);
+        assert_eq!(kind("vsync-cfg-v2:abc"), ErrorKind::ConfigMissing);
+        assert_eq!(kind("vsync-cfg-v1:ab+c"), ErrorKind::ConfigUnsupportedVersion);
+        assert_eq!(kind("vsync-cfg-v1:abc="), ErrorKind::ConfigUnsupportedVersion);
+        assert_eq!(kind("vsync-cfg-v1:a"), ErrorKind::BundleCorrupt);
+        assert_eq!(kind("vsync-cfg-v1:aGVsbG8"), ErrorKind::BundleCorrupt);
+        assert_eq!(kind(&encode_bytes_blob(b"\xff\xfe")), ErrorKind::BundleCorrupt);
+        assert_eq!(kind(&encode_json_blob(&json!([1]))), ErrorKind::BundleCorrupt);
+        // `v` is checked before anything else, even when everything else is wrong too.
+        assert_eq!(kind(&encode_json_blob(&json!({"v": 2}))), ErrorKind::ConfigUnsupportedVersion);
+        assert_eq!(kind(&encode_json_blob(&json!({"v": "1"}))), ErrorKind::ConfigUnsupportedVersion);
+        assert_eq!(kind(&encode_json_blob(&json!({"v": 1.0}))), ErrorKind::ConfigUnsupportedVersion);
+        assert_eq!(kind(&encode_json_blob(&json!({"v": 1}))), ErrorKind::ConfigUnsupportedVersion);
+        let mut j = sample().to_json();
+        j["salt"] = json!("short");
+        assert_eq!(kind(&encode_json_blob(&j)), ErrorKind::ConfigUnsupportedVersion);
+        let mut j = sample().to_json();
+        j["iterations"] = json!(0);
+        assert_eq!(kind(&encode_json_blob(&j)), ErrorKind::BundleCorrupt);
+        let mut j = sample().to_json();
+        j.as_object_mut().map(|m| m.remove("bucket"));
+        assert_eq!(kind(&encode_json_blob(&j)), ErrorKind::BundleCorrupt);
+        let mut j = sample().to_json();
+        j["extra"] = json!({"ignored": true});
+        assert!(Config::decode(&encode_json_blob(&j)).is_ok());
+    }
+
+    #[test]
+    fn debug_redacts_secret() {
+        let s = format!("{:?}", sample());
+        assert!(!s.contains("SK-very-secret"));
+        assert!(!sample().to_redacted_json().to_string().contains("SK-very-secret"));
+    }
+}

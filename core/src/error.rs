@@ -1,0 +1,188 @@
+//! The one error type of the project. Every binding maps [`ErrorKind`] to its language in one
+//! place; the class name, the stable string code and the numeric code never change once published.
+//!
+//! Messages say what happened and what to do. They may name keys, paths, buckets and endpoints,
+//! never a passphrase, a secret key or a secret value: constructors only take text the caller
+//! composed from non-secret parts, and `tests::no_secret_in_any_message` checks every variant.
+
+use std::fmt;
+
+/// The error classes: the seven of SPEC §9, then two that are not part of the taxonomy
+/// (a handle used after `close()`, and a lookup miss in `get_as_content`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum ErrorKind {
+    ConfigMissing = 1,
+    ConfigUnsupportedVersion = 2,
+    S3Unreachable = 3,
+    ManifestNotFound = 4,
+    WrongPassphrase = 5,
+    BundleCorrupt = 6,
+    UnsupportedSpecVersion = 7,
+    /// The handle was closed; not one of the seven (each language has its own "closed" error).
+    Closed = 8,
+    /// `get_as_content` found neither an asset nor a key of that name; a lookup miss.
+    NotFound = 9,
+}
+
+impl ErrorKind {
+    pub const ALL: [ErrorKind; 9] = [
+        ErrorKind::ConfigMissing,
+        ErrorKind::ConfigUnsupportedVersion,
+        ErrorKind::S3Unreachable,
+        ErrorKind::ManifestNotFound,
+        ErrorKind::WrongPassphrase,
+        ErrorKind::BundleCorrupt,
+        ErrorKind::UnsupportedSpecVersion,
+        ErrorKind::Closed,
+        ErrorKind::NotFound,
+    ];
+
+    /// The canonical class name of SPEC §9 (`ConfigMissingError`, ...), as used in corpora.
+    pub fn class_name(self) -> &'static str {
+        match self {
+            ErrorKind::ConfigMissing => "ConfigMissingError",
+            ErrorKind::ConfigUnsupportedVersion => "ConfigUnsupportedVersionError",
+            ErrorKind::S3Unreachable => "S3UnreachableError",
+            ErrorKind::ManifestNotFound => "ManifestNotFoundError",
+            ErrorKind::WrongPassphrase => "WrongPassphraseError",
+            ErrorKind::BundleCorrupt => "BundleCorruptError",
+            ErrorKind::UnsupportedSpecVersion => "UnsupportedSpecVersionError",
+            ErrorKind::Closed => "ClosedError",
+            ErrorKind::NotFound => "NotFoundError",
+        }
+    }
+
+    /// The stable string code every binding exposes (`err.code`, `code()`).
+    pub fn code(self) -> &'static str {
+        match self {
+            ErrorKind::ConfigMissing => "VSYNC_CONFIG_MISSING",
+            ErrorKind::ConfigUnsupportedVersion => "VSYNC_CONFIG_UNSUPPORTED_VERSION",
+            ErrorKind::S3Unreachable => "VSYNC_S3_UNREACHABLE",
+            ErrorKind::ManifestNotFound => "VSYNC_MANIFEST_NOT_FOUND",
+            ErrorKind::WrongPassphrase => "VSYNC_WRONG_PASSPHRASE",
+            ErrorKind::BundleCorrupt => "VSYNC_BUNDLE_CORRUPT",
+            ErrorKind::UnsupportedSpecVersion => "VSYNC_UNSUPPORTED_SPEC_VERSION",
+            ErrorKind::Closed => "VSYNC_CLOSED",
+            ErrorKind::NotFound => "VSYNC_NOT_FOUND",
+        }
+    }
+
+    /// The numeric code used across the C ABI (and as the CLI's exit code offset).
+    pub fn number(self) -> i32 {
+        self as i32
+    }
+
+    pub fn from_number(n: i32) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.number() == n)
+    }
+
+    pub fn from_class_name(name: &str) -> Option<ErrorKind> {
+        ErrorKind::ALL.into_iter().find(|k| k.class_name() == name)
+    }
+
+    /// True for the seven classes of the taxonomy (SPEC §9).
+    pub fn is_taxonomy(self) -> bool {
+        !matches!(self, ErrorKind::Closed | ErrorKind::NotFound)
+    }
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.class_name())
+    }
+}
+
+/// An error: a class and a message that is safe to print and log.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Error {
+    kind: ErrorKind,
+    message: String,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error { kind, message: message.into() }
+    }
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+    pub fn code(&self) -> &'static str {
+        self.kind.code()
+    }
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn config_missing(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ConfigMissing, m)
+    }
+    pub fn config_version(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ConfigUnsupportedVersion, m)
+    }
+    pub fn unreachable(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::S3Unreachable, m)
+    }
+    pub fn manifest_not_found(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::ManifestNotFound, m)
+    }
+    pub fn wrong_passphrase() -> Self {
+        Self::new(
+            ErrorKind::WrongPassphrase,
+            "the bundle could not be decrypted: wrong passphrase, or a salt/iteration count that \
+             does not match the one the vault was pushed with, or the bundle was tampered with; \
+             check VSYNC_PASSPHRASE and that VSYNC_CONFIG is the runtime token of this vault",
+        )
+    }
+    pub fn corrupt(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::BundleCorrupt, m)
+    }
+    pub fn spec_version(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::UnsupportedSpecVersion, m)
+    }
+    pub fn closed() -> Self {
+        Self::new(ErrorKind::Closed, "this vsync handle is closed; open a new one")
+    }
+    pub fn not_found(name: &str) -> Self {
+        Self::new(ErrorKind::NotFound, format!("no asset or key named {name:?} in the vault"))
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind.class_name(), self.message)
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("kind", &self.kind)
+            .field("code", &self.kind.code())
+            .field("message", &self.message)
+            .finish()
+    }
+}
+
+impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_numbers_are_stable_and_unique() {
+        let codes: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        assert_eq!(codes.len(), ErrorKind::ALL.len());
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::from_number(k.number()), Some(k));
+            assert_eq!(ErrorKind::from_class_name(k.class_name()), Some(k));
+        }
+        assert_eq!(ErrorKind::ConfigMissing.number(), 1);
+        assert_eq!(ErrorKind::UnsupportedSpecVersion.number(), 7);
+        assert_eq!(ErrorKind::BundleCorrupt.code(), "VSYNC_BUNDLE_CORRUPT");
+        assert_eq!(ErrorKind::ALL.iter().filter(|k| k.is_taxonomy()).count(), 7);
+    }
+}

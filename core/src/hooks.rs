@@ -1,0 +1,28 @@
+//! Entry points for the conformance runners of every language. They expose the format layers
+//! one by one (envelope, seal, config) so each binding's runner can check the family's vectors
+//! through its own error mapping; no binding re-implements any of it.
+
+use zeroize::Zeroizing;
+
+use crate::config::Config;
+use crate::envelope::{check_envelope_header, derive_key, open_envelope, unseal_manifest};
+use crate::error::Result;
+
+/// Decrypt an RQE1 envelope with a passphrase and salt string (`rqe1-decrypt` vectors).
+pub fn decrypt_envelope(envelope: &[u8], passphrase: &str, salt: &str, iterations: u32) -> Result<Zeroizing<Vec<u8>>> {
+    // Header errors win over key errors, and cost no key derivation.
+    check_envelope_header(envelope)?;
+    let key = derive_key(passphrase, salt, iterations);
+    open_envelope(&key, envelope)
+}
+
+/// Unwrap an RQEM0001 seal checked against `remote_ts` (`rqem0001-manifest` vectors).
+pub fn unseal(sealed: &[u8], remote_ts: Option<&str>) -> Result<(String, Vec<u8>)> {
+    unseal_manifest(sealed, remote_ts).map(|(ts, p)| (ts.to_string(), p.to_vec()))
+}
+
+/// Decode a config blob to its JSON object text (`config-blob` vectors). The text contains the
+/// secret key: it exists for conformance checks only.
+pub fn decode_config_json(blob: &str) -> Result<String> {
+    Config::decode(blob).map(|c| c.to_json().to_string())
+}

@@ -1,0 +1,19 @@
+//! vsync-core: everything the runtime libraries and the CLI decide, in one crate.
+//!
+//! Bindings (Python, Node, Java, the C ABI for Go) only map names, errors and lifecycles; the
+//! formats, the S3 fetch, the lookup order and the error classes live here.
+
+pub mod bootstrap;
+pub mod config;
+pub mod corpus;
+pub mod envelope;
+pub mod error;
+pub mod hooks;
+pub mod payload;
+pub mod s3;
+pub mod vault;
+pub mod writer;
+
+pub use config::Config;
+pub use error::{Error, ErrorKind, Result};
+pub use vault::{open, open_with, Layout, OpenOptions, Resolved, Source, Vault};

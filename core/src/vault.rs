@@ -1,0 +1,413 @@
+//! The handle every binding wraps: `open`, the locked fallback chain (SPEC §8), assets,
+//! generations, `close` (SPEC §10).
+
+use std::fmt;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use indexmap::IndexMap;
+use serde_json::Value;
+use zeroize::Zeroizing;
+
+use crate::bootstrap;
+use crate::config::Config;
+use crate::envelope::{check_envelope_header, derive_key, open_envelope, unseal_manifest, TS_LEN};
+use crate::error::{Error, Result};
+use crate::payload::{decode_payload, VaultData};
+use crate::s3::{self, Store, DEFAULT_TIMEOUT};
+
+/// Where a value came from. The order of the variants is the order of the chain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum Source {
+    Vault = 1,
+    Env = 2,
+    Default = 3,
+    Missing = 4,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Vault => "vault",
+            Source::Env => "env",
+            Source::Default => "default",
+            Source::Missing => "missing",
+        }
+    }
+}
+
+/// Options of `open` / `open_with`.
+#[derive(Clone)]
+pub struct OpenOptions {
+    /// Step 3 of the chain. Values are wiped on close like the vault's.
+    pub defaults: IndexMap<String, String>,
+    /// Bound on the whole open (and on each `remote_generation`).
+    pub timeout: Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions { defaults: IndexMap::new(), timeout: DEFAULT_TIMEOUT }
+    }
+}
+
+/// Which bucket layout a vault was read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// `manifest` + `v=<ts>` (our writer).
+    Runtime,
+    /// `latest` + `versions/<ts>.enc` (the public CLI's push).
+    Cli,
+}
+
+impl Layout {
+    pub fn label(self) -> &'static str {
+        match self {
+            Layout::Runtime => "runtime",
+            Layout::Cli => "cli",
+        }
+    }
+}
+
+/// An open vault. `Send + Sync`; readers share a read lock, `close` takes the write lock.
+pub struct Vault {
+    state: RwLock<Option<Contents>>,
+    env: String,
+    generation: u64,
+    timeout: Duration,
+    layout: Option<Layout>,
+}
+
+struct Contents {
+    data: VaultData,
+    defaults: IndexMap<String, Zeroizing<String>>,
+    /// `None` for a vault built from a payload (tests, corpus): it has no remote.
+    config: Option<Config>,
+}
+
+/// A lookup result: the value (when resolved) and its source.
+pub struct Resolved {
+    pub value: Option<Zeroizing<String>>,
+    pub source: Source,
+}
+
+/// Open from the process environment through `lookup` (SPEC §7). Bootstrap warnings are
+/// printed to stderr, once each.
+pub fn open(lookup: &dyn Fn(&str) -> Option<String>, options: OpenOptions) -> Result<Vault> {
+    let b = bootstrap::resolve(lookup)?;
+    for w in &b.warnings {
+        eprintln!("{w}");
+    }
+    open_with(&b.config, &b.passphrase, options)
+}
+
+/// Open with explicit inputs, skipping the environment.
+pub fn open_with(config: &str, passphrase: &str, options: OpenOptions) -> Result<Vault> {
+    if config.is_empty() {
+        return Err(Error::config_missing("open_with: the config is empty; pass the VSYNC_CONFIG blob"));
+    }
+    if passphrase.is_empty() {
+        return Err(Error::config_missing("open_with: the passphrase is empty"));
+    }
+    let config = Config::decode(config)?;
+    // The key derivation needs nothing fetched: run it beside the S3 requests so that open()
+    // costs max(KDF, network), not the sum. The thread is joined before returning.
+    let (fetched, key) = std::thread::scope(|scope| {
+        let kdf = scope.spawn(|| derive_key(passphrase, &config.salt, config.iterations));
+        let fetched = s3::run(&config, options.timeout, |store| fetch(store));
+        (fetched, kdf.join())
+    });
+    let fetched = fetched?;
+    let key = key.map_err(|_| Error::wrong_passphrase())?;
+    check_envelope_header(&fetched.bundle)?;
+    let plain = open_envelope(&key, &fetched.bundle)?;
+    let data = decode_payload(&plain, Some(&fetched.ts), &config.env)?;
+    Ok(Vault::new(data, config.env.clone(), fetched.gen, Some(config), options, Some(fetched.layout)))
+}
+
+struct Fetched {
+    ts: String,
+    bundle: Vec<u8>,
+    gen: u64,
+    layout: Layout,
+}
+
+/// The SPEC §5 fetch path: runtime layout first, the CLI layout when `manifest` is absent.
+async fn fetch(store: Store) -> Result<Fetched> {
+    if let Some(manifest) = store.get("manifest").await? {
+        let (ts, payload) = unseal_manifest(&manifest.body, None)?;
+        let ts = ts.to_string();
+        let payload_gen = manifest_payload_gen(payload)?;
+        let bundle = store.get(&format!("v={ts}")).await?.ok_or_else(|| torn(&store, &format!("v={ts}")))?;
+        let gen = match manifest.gen.or(payload_gen) {
+            Some(g) => g,
+            None => json_gen(store.get("latest.meta").await?)?.unwrap_or(0),
+        };
+        return Ok(Fetched { ts, bundle: bundle.body, gen, layout: Layout::Runtime });
+    }
+    let Some(latest) = store.get("latest").await? else {
+        return Err(not_pushed(&store));
+    };
+    let ts = pointer_ts(&latest.body)?;
+    let name = format!("versions/{ts}.enc");
+    let bundle = store.get(&name).await?.ok_or_else(|| torn(&store, &name))?;
+    let gen = match latest.gen {
+        Some(g) => g,
+        None => json_gen(store.get("latest.manifest").await?)?.unwrap_or(0),
+    };
+    Ok(Fetched { ts, bundle: bundle.body, gen, layout: Layout::Cli })
+}
+
+/// The remote generation: one HEAD when the pointer carries `gen` metadata (our writer always
+/// sets it); the slower sources only when it does not.
+pub async fn remote_generation_of(store: &Store) -> Result<(u64, Layout)> {
+    if let Some(head) = store.head("manifest").await? {
+        if let Some(g) = head.gen {
+            return Ok((g, Layout::Runtime));
+        }
+        let gen = match store.get("manifest").await? {
+            Some(m) => manifest_payload_gen(unseal_manifest(&m.body, None)?.1)?,
+            None => None,
+        };
+        let gen = match gen {
+            Some(g) => g,
+            None => json_gen(store.get("latest.meta").await?)?.unwrap_or(0),
+        };
+        return Ok((gen, Layout::Runtime));
+    }
+    let Some(head) = store.head("latest").await? else {
+        return Err(not_pushed(store));
+    };
+    let gen = match head.gen {
+        Some(g) => g,
+        None => json_gen(store.get("latest.manifest").await?)?.unwrap_or(0),
+    };
+    Ok((gen, Layout::Cli))
+}
+
+fn not_pushed(store: &Store) -> Error {
+    Error::manifest_not_found(format!(
+        "no vault at {} or {}: run `vsync push` for this env first (check bucket and prefix in VSYNC_CONFIG)",
+        store.key("manifest"),
+        store.key("latest")
+    ))
+}
+
+fn torn(store: &Store, name: &str) -> Error {
+    Error::corrupt(format!(
+        "the pointer names {} but that object is missing (a torn or partly deleted bucket); push again",
+        store.key(name)
+    ))
+}
+
+fn pointer_ts(body: &[u8]) -> Result<String> {
+    let ts = std::str::from_utf8(body).map(str::trim).unwrap_or("");
+    if ts.len() != TS_LEN || !ts.is_ascii() || ts.contains('/') {
+        return Err(Error::corrupt("the `latest` pointer is not a YYYYMMDD-HHmmss timestamp; push again"));
+    }
+    Ok(ts.to_string())
+}
+
+/// The manifest payload is JSON with an integer `gen` (or empty). Anything else is corrupt.
+fn manifest_payload_gen(payload: &[u8]) -> Result<Option<u64>> {
+    if payload.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    match serde_json::from_slice::<Value>(payload) {
+        Ok(Value::Object(m)) => Ok(m.get("gen").and_then(Value::as_u64)),
+        _ => Err(Error::corrupt("the manifest payload is not a JSON object; push again")),
+    }
+}
+
+/// `latest.meta` / `latest.manifest`: JSON `{"gen": N}`. Unreadable JSON here only loses the
+/// generation (these objects are advisory), it does not fail the open.
+fn json_gen(obj: Option<s3::Object>) -> Result<Option<u64>> {
+    Ok(obj.and_then(|o| serde_json::from_slice::<Value>(&o.body).ok()).and_then(|v| v.get("gen").and_then(Value::as_u64)))
+}
+
+impl Vault {
+    fn new(
+        data: VaultData,
+        env: String,
+        generation: u64,
+        config: Option<Config>,
+        options: OpenOptions,
+        layout: Option<Layout>,
+    ) -> Vault {
+        let defaults = options.defaults.into_iter().map(|(k, v)| (k, Zeroizing::new(v))).collect();
+        Vault {
+            state: RwLock::new(Some(Contents { data, defaults, config })),
+            env,
+            generation,
+            timeout: options.timeout,
+            layout,
+        }
+    }
+
+    /// A vault from a decrypted payload, without S3 (the corpus runners' fallback-chain and
+    /// payload categories). `remote_generation` on it is a `ConfigMissingError`.
+    pub fn from_payload(payload: &[u8], env: &str, pointer_ts: Option<&str>, options: OpenOptions) -> Result<Vault> {
+        let data = decode_payload(payload, pointer_ts, env)?;
+        Ok(Vault::new(data, env.to_string(), 0, None, options, None))
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Contents) -> T) -> Result<T> {
+        let guard = self.state.read().unwrap_or_else(|p| p.into_inner());
+        guard.as_ref().map(f).ok_or_else(Error::closed)
+    }
+
+    /// The locked chain: vault → `env_lookup` (the language's process environment, consulted
+    /// at lookup time and only when the vault misses) → defaults → missing.
+    pub fn resolve(&self, key: &str, env_lookup: &mut dyn FnMut(&str) -> Option<String>) -> Result<Resolved> {
+        self.read(|c| {
+            if let Some(v) = c.data.kv.get(key) {
+                return Resolved { value: Some(v.clone()), source: Source::Vault };
+            }
+            if let Some(v) = env_lookup(key) {
+                return Resolved { value: Some(Zeroizing::new(v)), source: Source::Env };
+            }
+            if let Some(v) = c.defaults.get(key) {
+                return Resolved { value: Some(v.clone()), source: Source::Default };
+            }
+            Resolved { value: None, source: Source::Missing }
+        })
+    }
+
+    pub fn get_env(&self, key: &str, env_lookup: &mut dyn FnMut(&str) -> Option<String>) -> Result<Option<Zeroizing<String>>> {
+        self.resolve(key, env_lookup).map(|r| r.value)
+    }
+
+    pub fn has_env(&self, key: &str, env_lookup: &mut dyn FnMut(&str) -> Option<String>) -> Result<bool> {
+        self.resolve(key, env_lookup).map(|r| r.source != Source::Missing)
+    }
+
+    pub fn env_source(&self, key: &str, env_lookup: &mut dyn FnMut(&str) -> Option<String>) -> Result<Source> {
+        self.resolve(key, env_lookup).map(|r| r.source)
+    }
+
+    /// An asset's bytes; else the key/value of that name as UTF-8; else `NotFound`.
+    pub fn get_as_content(&self, name: &str) -> Result<Zeroizing<Vec<u8>>> {
+        self.read(|c| {
+            if let Some(b) = c.data.assets.get(name) {
+                return Ok(b.clone());
+            }
+            if let Some(v) = c.data.kv.get(name) {
+                return Ok(Zeroizing::new(v.as_bytes().to_vec()));
+            }
+            Err(Error::not_found(name))
+        })?
+    }
+
+    /// Key names of the vault, in payload order (no values).
+    pub fn keys(&self) -> Result<Vec<String>> {
+        self.read(|c| c.data.kv.keys().cloned().collect())
+    }
+
+    /// Asset names, in payload order.
+    pub fn asset_names(&self) -> Result<Vec<String>> {
+        self.read(|c| c.data.assets.keys().cloned().collect())
+    }
+
+    /// The generation read at open time.
+    pub fn generation(&self) -> Result<u64> {
+        self.read(|_| self.generation)
+    }
+
+    /// The environment label (not secret; for `repr` and messages).
+    pub fn env_label(&self) -> &str {
+        &self.env
+    }
+
+    pub fn layout(&self) -> Option<Layout> {
+        self.layout
+    }
+
+    /// The generation in the bucket now: one HEAD on a bucket our writer wrote.
+    pub fn remote_generation(&self) -> Result<u64> {
+        let config = self.read(|c| c.config.clone())?.ok_or_else(|| {
+            Error::config_missing("this handle was built from a payload and has no remote; open it with a config")
+        })?;
+        s3::run(&config, self.timeout, |store| async move { remote_generation_of(&store).await.map(|(g, _)| g) })
+    }
+
+    pub fn has_new_version(&self) -> Result<bool> {
+        let local = self.generation()?;
+        Ok(self.remote_generation()? > local)
+    }
+
+    /// Wipe every value, asset, default and the credentials. Idempotent.
+    pub fn close(&self) {
+        let mut guard = self.state.write().unwrap_or_else(|p| p.into_inner());
+        // Dropping the contents runs Zeroizing's wipes.
+        guard.take();
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.state.read().map(|g| g.is_none()).unwrap_or(true)
+    }
+
+    /// `<vsync:redacted gen=N env=E>`: what every binding's repr/toString shows.
+    pub fn redacted(&self) -> String {
+        format!("<vsync:redacted gen={} env={}>", self.generation, self.env)
+    }
+}
+
+impl fmt::Debug for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+impl fmt::Display for Vault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn vault() -> Vault {
+        let mut opts = OpenOptions::default();
+        opts.defaults.insert("D".into(), "dv".into());
+        opts.defaults.insert("A".into(), "default-a".into());
+        Vault::from_payload(br#"{"kv":{"A":"va"},"assets":{"cert":"AAE="}}"#, "dev", None, opts)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn chain_order_and_close() {
+        let v = vault();
+        let mut env = |k: &str| (k == "A" || k == "E").then(|| format!("env-{k}"));
+        let r = |v: &Vault, k: &str, env: &mut dyn FnMut(&str) -> Option<String>| {
+            let r = v.resolve(k, env).unwrap_or_else(|e| panic!("{e}"));
+            (r.value.map(|v| v.to_string()), r.source)
+        };
+        assert_eq!(r(&v, "A", &mut env), (Some("va".into()), Source::Vault));
+        assert_eq!(r(&v, "E", &mut env), (Some("env-E".into()), Source::Env));
+        assert_eq!(r(&v, "D", &mut env), (Some("dv".into()), Source::Default));
+        assert_eq!(r(&v, "X", &mut env), (None, Source::Missing));
+        let mut empty_env = |k: &str| (k == "D").then(String::new);
+        assert_eq!(r(&v, "D", &mut empty_env), (Some(String::new()), Source::Env));
+        assert_eq!(v.get_as_content("cert").map(|b| b.to_vec()).ok(), Some(vec![0, 1]));
+        assert_eq!(v.get_as_content("A").map(|b| b.to_vec()).ok(), Some(b"va".to_vec()));
+        assert_eq!(v.get_as_content("nope").map(|_| ()).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(format!("{v:?}"), "<vsync:redacted gen=0 env=dev>");
+        assert_eq!(v.remote_generation().unwrap_err().kind(), ErrorKind::ConfigMissing);
+        v.close();
+        v.close();
+        assert!(v.is_closed());
+        assert_eq!(v.resolve("A", &mut env).map(|_| ()).unwrap_err().kind(), ErrorKind::Closed);
+        assert_eq!(v.generation().unwrap_err().kind(), ErrorKind::Closed);
+        assert_eq!(v.get_as_content("cert").map(|_| ()).unwrap_err().kind(), ErrorKind::Closed);
+    }
+
+    #[test]
+    fn vault_is_send_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Vault>();
+    }
+}
