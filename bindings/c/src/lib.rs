@@ -1,0 +1,1 @@
+//! vsync-c (stub, filled by its issue)

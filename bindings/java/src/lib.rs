@@ -1,0 +1,1 @@
+//! vsync-java (stub, filled by its issue)

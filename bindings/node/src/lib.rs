@@ -1,0 +1,1 @@
+//! vsync-node (stub, filled by its issue)

@@ -1,0 +1,1 @@
+//! vsync-python (stub, filled by its issue)

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Rust core tests. `conformance` runs only the conformance runner.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+if [ "${1:-}" = conformance ]; then
+  exec cargo test --release -p vsync-core --test conformance
+fi
+cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+cargo test --release -p vsync-core
