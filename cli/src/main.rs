@@ -1,1 +1,93 @@
-fn main() {}
+//! `vsync`: write vaults, mint runtime tokens, rotate passphrases, inspect — over the same core
+//! the runtime libraries read with, so what it writes is what they read.
+
+mod commands;
+#[cfg(feature = "dev-server")]
+mod dev_server;
+mod fail;
+mod inputs;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::fail::EXIT_CODES_HELP;
+
+const ABOUT: &str = "vsync: encrypted application secrets in S3 — write vaults, mint runtime tokens, rotate, inspect";
+
+const LONG_ABOUT: &str = "\
+vsync writes the vaults that the vsync runtime libraries (Rust, Python, Node, Java, Go) read at
+boot. A vault is an encrypted bundle of key/values and binary assets in an S3-compatible bucket;
+an application needs two inputs to read it: VSYNC_CONFIG (a runtime token minted by
+`vsync runtime-token`) and VSYNC_PASSPHRASE.
+
+Secrets (passphrases, secret keys, values) are never printed unless a command exists to print
+them (`get`, `export`, `decode-config --show-secrets`).";
+
+const AFTER_HELP: &str = "\
+Quick start:
+  vsync runtime-token --endpoint https://s3.example.com --region us-east-1 \\
+      --bucket secrets --prefix myapp/prod/ --env prod > prod.token
+  VSYNC_CONFIG_FILE=prod.token vsync push --env-file .env.prod --asset tls.pem=./tls.pem
+  VSYNC_CONFIG_FILE=prod.token vsync status
+
+Inputs shared by the commands that read or write a vault:
+  config      --config BLOB | --config-file PATH | VSYNC_CONFIG_FILE | VSYNC_CONFIG
+  passphrase  --passphrase-file PATH | VSYNC_PASSPHRASE_FILE | VSYNC_PASSPHRASE |
+              a prompt without echo when a terminal is attached
+
+";
+
+#[derive(Parser)]
+#[command(name = "vsync", version, about = ABOUT, long_about = LONG_ABOUT,
+          after_help = format!("{AFTER_HELP}{EXIT_CODES_HELP}"), propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    RuntimeToken(commands::RuntimeTokenArgs),
+    Push(commands::PushArgs),
+    RotatePassphrase(commands::RotateArgs),
+    Status(commands::StatusArgs),
+    Get(commands::GetArgs),
+    Export(commands::ExportArgs),
+    DecodeConfig(commands::DecodeArgs),
+    #[command(subcommand)]
+    Vectors(commands::VectorsCommand),
+    #[cfg(feature = "dev-server")]
+    DevServer(dev_server::DevServerArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(fail::EXIT_USAGE as u8) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = std::panic::catch_unwind(|| match cli.command {
+        Command::RuntimeToken(a) => commands::runtime_token(a),
+        Command::Push(a) => commands::push(a),
+        Command::RotatePassphrase(a) => commands::rotate(a),
+        Command::Status(a) => commands::status(a),
+        Command::Get(a) => commands::get(a),
+        Command::Export(a) => commands::export(a),
+        Command::DecodeConfig(a) => commands::decode_config(a),
+        Command::Vectors(c) => commands::vectors(c),
+        #[cfg(feature = "dev-server")]
+        Command::DevServer(a) => dev_server::run(a),
+    });
+    let result = result.unwrap_or_else(|_| Err(fail::CliError::Internal("vsync panicked".into())));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", e.report());
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
+        }
+    }
+}
+

@@ -1,0 +1,525 @@
+// Package vsync reads application secrets from an encrypted vsync vault in S3.
+//
+// It is a thin cgo layer over the vsync Rust core's C ABI (bindings/c/include/vsync.h): the
+// formats, the S3 fetch, the lookup order and the error classes all live in the core. Build
+// the static library first: `cargo build --release -p vsync-c` (see README.md).
+package vsync
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../c/include
+#cgo LDFLAGS: ${SRCDIR}/../../target/release/libvsync_c.a -ldl -lm -lpthread
+#include <stdlib.h>
+#include "vsync.h"
+*/
+import "C"
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+)
+
+// Source says where a value came from: the chain is vault → env → default → missing.
+type Source int
+
+const (
+	SourceVault   Source = C.VSYNC_SOURCE_VAULT
+	SourceEnv     Source = C.VSYNC_SOURCE_ENV
+	SourceDefault Source = C.VSYNC_SOURCE_DEFAULT
+	SourceMissing Source = C.VSYNC_SOURCE_MISSING
+)
+
+// String gives "vault", "env", "default" or "missing" (safe to log).
+func (s Source) String() string {
+	switch s {
+	case SourceVault:
+		return "vault"
+	case SourceEnv:
+		return "env"
+	case SourceDefault:
+		return "default"
+	case SourceMissing:
+		return "missing"
+	}
+	return "unknown"
+}
+
+// Option configures Open and OpenWith.
+type Option func(*options)
+
+type options struct {
+	defaults map[string]string
+	timeout  time.Duration
+	lookup   func(string) (string, bool)
+}
+
+// WithDefaults sets step 3 of the chain (copied; later changes to m are not seen).
+func WithDefaults(m map[string]string) Option {
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return func(o *options) { o.defaults = c }
+}
+
+// WithTimeout bounds Open (and each RemoteGeneration / HasNewVersion). Default 30 s; a ctx
+// deadline that comes sooner wins.
+func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithEnvLookup replaces os.LookupEnv, both for the bootstrap variables Open reads
+// (VSYNC_CONFIG, VSYNC_CONFIG_FILE, ...) and for step 2 of GetEnv. Meant for tests.
+func WithEnvLookup(f func(string) (string, bool)) Option {
+	return func(o *options) { o.lookup = f }
+}
+
+func buildOptions(opts []Option) *options {
+	o := &options{lookup: os.LookupEnv}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(o)
+		}
+	}
+	if o.lookup == nil {
+		o.lookup = os.LookupEnv
+	}
+	return o
+}
+
+// cArena owns the C memory of one call's arguments; free zeroes it (it may hold secrets).
+type cArena struct {
+	bufs []unsafe.Pointer
+	lens []int
+}
+
+func (a *cArena) str(s string) *C.char {
+	p := C.malloc(C.size_t(len(s) + 1))
+	b := unsafe.Slice((*byte)(p), len(s)+1)
+	copy(b, s)
+	b[len(s)] = 0
+	a.bufs = append(a.bufs, p)
+	a.lens = append(a.lens, len(s)+1)
+	return (*C.char)(p)
+}
+
+func (a *cArena) array(n int) **C.char {
+	size := n * int(unsafe.Sizeof((*C.char)(nil)))
+	if size == 0 {
+		size = 1
+	}
+	p := C.calloc(1, C.size_t(size))
+	a.bufs = append(a.bufs, p)
+	a.lens = append(a.lens, size)
+	return (**C.char)(p)
+}
+
+func (a *cArena) free() {
+	for i, p := range a.bufs {
+		clear(unsafe.Slice((*byte)(p), a.lens[i]))
+		C.free(p)
+	}
+	a.bufs, a.lens = nil, nil
+}
+
+func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
+
+var bootstrapVars = sync.OnceValue(func() []string {
+	var n C.size_t
+	p := C.vsync_bootstrap_variables(&n)
+	names := make([]string, 0, int(n))
+	for _, s := range unsafe.Slice(p, int(n)) {
+		names = append(names, C.GoString(s))
+	}
+	return names
+})
+
+// cOptions lays out o for the C ABI in a's memory. With bootstrap, the variables the core
+// reads are looked up now, through o.lookup.
+func (o *options) cOptions(a *cArena, timeout time.Duration, bootstrap bool) (C.vsync_options, error) {
+	var c C.vsync_options
+	if n := len(o.defaults); n > 0 {
+		keys, vals := a.array(n), a.array(n)
+		ks, vs := unsafe.Slice(keys, n), unsafe.Slice(vals, n)
+		i := 0
+		for k, v := range o.defaults {
+			if hasNUL(k) || hasNUL(v) {
+				return c, &Error{Code: "VSYNC_INVALID_ARGUMENT", Message: "a default key or value contains a NUL byte"}
+			}
+			ks[i], vs[i] = a.str(k), a.str(v)
+			i++
+		}
+		c.default_keys, c.default_values, c.defaults_len = keys, vals, C.size_t(n)
+	}
+	if timeout > 0 {
+		ms := (timeout + time.Millisecond - 1) / time.Millisecond
+		c.timeout_ms = C.uint64_t(ms)
+	}
+	if bootstrap {
+		vars := bootstrapVars()
+		names, vals := a.array(len(vars)), a.array(len(vars))
+		ns, vs := unsafe.Slice(names, len(vars)), unsafe.Slice(vals, len(vars))
+		for i, name := range vars {
+			ns[i] = a.str(name)
+			if v, ok := o.lookup(name); ok && !hasNUL(v) {
+				vs[i] = a.str(v)
+			}
+		}
+		c.env_names, c.env_values, c.env_len = names, vals, C.size_t(len(vars))
+	}
+	return c, nil
+}
+
+// effectiveTimeout is min(WithTimeout, time left before ctx's deadline).
+func (o *options) effectiveTimeout(ctx context.Context) (time.Duration, error) {
+	t := o.timeout
+	if dl, ok := ctx.Deadline(); ok {
+		left := time.Until(dl)
+		if left <= 0 {
+			return 0, context.DeadlineExceeded
+		}
+		if t <= 0 || left < t {
+			t = left
+		}
+	}
+	return t, nil
+}
+
+type openFn func(*C.vsync_options, **C.vsync_handle, **C.vsync_error) C.int32_t
+
+// open runs one C open bounded by ctx: the remaining deadline goes down as the timeout, and a
+// cancelled ctx returns at once (the abandoned call finishes in the background and its handle,
+// if any, is closed and freed).
+// The arena a (the call's C arguments) is freed on every path, once the C call returned.
+func open(ctx context.Context, what string, o *options, bootstrap bool, a *cArena, call openFn) (*Vsync, error) {
+	if err := ctx.Err(); err != nil {
+		a.free()
+		return nil, contextError(what, err)
+	}
+	timeout, err := o.effectiveTimeout(ctx)
+	if err != nil {
+		a.free()
+		return nil, contextError(what, err)
+	}
+	copts, err := o.cOptions(a, timeout, bootstrap)
+	if err != nil {
+		a.free()
+		return nil, err
+	}
+	type result struct {
+		h   *C.vsync_handle
+		err error
+	}
+	do := func() result {
+		defer a.free()
+		var h *C.vsync_handle
+		var e *C.vsync_error
+		rc := call(&copts, &h, &e)
+		return result{h, takeError(rc, e)}
+	}
+	if ctx.Done() == nil {
+		r := do()
+		if r.err != nil {
+			return nil, r.err
+		}
+		return newVsync(r.h, o.lookup), nil
+	}
+	done := make(chan result, 1)
+	go func() { done <- do() }()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, r.err
+		}
+		return newVsync(r.h, o.lookup), nil
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.h != nil {
+				C.vsync_free(r.h)
+			}
+		}()
+		return nil, contextError(what, ctx.Err())
+	}
+}
+
+// Open reads VSYNC_CONFIG / VSYNC_CONFIG_FILE and VSYNC_PASSPHRASE / VSYNC_PASSPHRASE_FILE
+// (through os.LookupEnv, or WithEnvLookup), fetches and decrypts the vault: one S3 round trip.
+func Open(ctx context.Context, opts ...Option) (*Vsync, error) {
+	o := buildOptions(opts)
+	return open(ctx, "open", o, true, &cArena{}, func(c *C.vsync_options, h **C.vsync_handle, e **C.vsync_error) C.int32_t {
+		return C.vsync_open(c, h, e)
+	})
+}
+
+// OpenWith opens with explicit inputs, skipping the environment for bootstrap (step 2 of
+// GetEnv still reads the environment). An empty config or passphrase is ErrConfigMissing.
+func OpenWith(ctx context.Context, config, passphrase string, opts ...Option) (*Vsync, error) {
+	if hasNUL(config) || hasNUL(passphrase) {
+		return nil, &Error{Code: "VSYNC_INVALID_ARGUMENT", Message: "the config or the passphrase contains a NUL byte"}
+	}
+	o := buildOptions(opts)
+	a := &cArena{}
+	cc, cp := a.str(config), a.str(passphrase)
+	return open(ctx, "open", o, false, a, func(c *C.vsync_options, h **C.vsync_handle, e **C.vsync_error) C.int32_t {
+		return C.vsync_open_with(cc, cp, c, h, e)
+	})
+}
+
+const (
+	closedBit = int64(1) << 62
+	freedBit  = int64(1) << 61
+)
+
+// Vsync is an open vault. Safe for concurrent use. Close it when done; a finalizer closes a
+// handle that was dropped without Close, as a safety net only.
+type Vsync struct {
+	h      *C.vsync_handle
+	lookup func(string) (string, bool)
+	// state = closedBit | freedBit | number of calls in flight. The C handle is freed when it is
+	// closed and no call is in flight, so vsync_free never races with another call.
+	state atomic.Int64
+}
+
+func newVsync(h *C.vsync_handle, lookup func(string) (string, bool)) *Vsync {
+	v := &Vsync{h: h, lookup: lookup}
+	runtime.SetFinalizer(v, func(v *Vsync) { _ = v.Close() })
+	return v
+}
+
+func (v *Vsync) acquire() bool {
+	for {
+		s := v.state.Load()
+		if s&closedBit != 0 {
+			return false
+		}
+		if v.state.CompareAndSwap(s, s+1) {
+			return true
+		}
+	}
+}
+
+func (v *Vsync) release() {
+	if v.state.Add(-1) == closedBit && v.state.CompareAndSwap(closedBit, closedBit|freedBit) {
+		C.vsync_free(v.h)
+	}
+}
+
+// Close zeroes every value, asset and credential and releases the native handle. Later calls
+// (Close included) return ErrClosed; getters return zero values.
+func (v *Vsync) Close() error {
+	for {
+		s := v.state.Load()
+		if s&closedBit != 0 {
+			return closedError()
+		}
+		if v.state.CompareAndSwap(s, (s|closedBit)+1) {
+			break
+		}
+	}
+	runtime.SetFinalizer(v, nil)
+	C.vsync_close(v.h)
+	v.release()
+	return nil
+}
+
+// resolve runs the core's chain for key with the process environment (read now) as step 2.
+func (v *Vsync) resolve(key string, wantValue bool) (string, bool, Source, error) {
+	if !v.acquire() {
+		return "", false, 0, closedError()
+	}
+	defer v.release()
+	if hasNUL(key) {
+		return "", false, SourceMissing, nil
+	}
+	envVal, envSet := v.lookup(key)
+	envSet = envSet && !hasNUL(envVal)
+	a := cArena{}
+	defer a.free()
+	ckey := a.str(key)
+	var cenv *C.char
+	if envSet {
+		cenv = a.str(envVal)
+	}
+	var out *C.char
+	var n C.size_t
+	var src C.int32_t
+	var e *C.vsync_error
+	var rc C.int32_t
+	if wantValue {
+		rc = C.vsync_get_env(v.h, ckey, cenv, &out, &n, &src, &e)
+	} else {
+		rc = C.vsync_get_env(v.h, ckey, cenv, nil, nil, &src, &e)
+	}
+	if err := takeError(rc, e); err != nil {
+		return "", false, 0, err
+	}
+	s := Source(src)
+	if out == nil {
+		return "", s != SourceMissing, s, nil
+	}
+	val := C.GoStringN(out, C.int(n))
+	C.vsync_string_free(out)
+	return val, true, s, nil
+}
+
+// GetEnv resolves key: vault, then the process environment at call time, then the defaults.
+// The bool is false when the key is missing (or the handle is closed).
+func (v *Vsync) GetEnv(key string) (string, bool) {
+	val, ok, _, _ := v.resolve(key, true)
+	return val, ok
+}
+
+// HasEnv reports whether GetEnv would find key.
+func (v *Vsync) HasEnv(key string) bool {
+	if !v.acquire() {
+		return false
+	}
+	defer v.release()
+	if hasNUL(key) {
+		return false
+	}
+	envVal, envSet := v.lookup(key)
+	a := cArena{}
+	defer a.free()
+	var cenv *C.char
+	if envSet && !hasNUL(envVal) {
+		cenv = a.str(envVal)
+	}
+	var has C.bool
+	var e *C.vsync_error
+	rc := C.vsync_has_env(v.h, a.str(key), cenv, &has, &e)
+	return takeError(rc, e) == nil && bool(has)
+}
+
+// EnvSource says where GetEnv(key) would come from, without the value (safe to log).
+// SourceMissing on a closed handle.
+func (v *Vsync) EnvSource(key string) Source {
+	_, _, s, err := v.resolve(key, false)
+	if err != nil {
+		return SourceMissing
+	}
+	return s
+}
+
+// GetAsContent returns an asset's bytes, else the value of the key of that name as UTF-8.
+// A miss is an error matching fs.ErrNotExist (and ErrNotFound).
+func (v *Vsync) GetAsContent(name string) ([]byte, error) {
+	if !v.acquire() {
+		return nil, closedError()
+	}
+	defer v.release()
+	if hasNUL(name) {
+		return nil, &Error{Code: "VSYNC_NOT_FOUND", Message: "no asset or key with a NUL byte in its name", class: classOfKind(C.VSYNC_KIND_NOT_FOUND)}
+	}
+	a := cArena{}
+	defer a.free()
+	var out *C.uint8_t
+	var n C.size_t
+	var e *C.vsync_error
+	rc := C.vsync_get_as_content(v.h, a.str(name), &out, &n, &e)
+	if err := takeError(rc, e); err != nil {
+		return nil, err
+	}
+	b := C.GoBytes(unsafe.Pointer(out), C.int(n))
+	C.vsync_bytes_free(out)
+	return b, nil
+}
+
+// Keys lists the vault's key names in payload order (no values); nil after Close.
+func (v *Vsync) Keys() []string {
+	if !v.acquire() {
+		return nil
+	}
+	defer v.release()
+	var list **C.char
+	var n C.size_t
+	var e *C.vsync_error
+	if takeError(C.vsync_keys(v.h, &list, &n, &e), e) != nil {
+		return nil
+	}
+	keys := make([]string, 0, int(n))
+	for _, s := range unsafe.Slice(list, int(n)) {
+		keys = append(keys, C.GoString(s))
+	}
+	C.vsync_string_list_free(list, n)
+	return keys
+}
+
+// Generation is the vault generation read at open time (0 after Close).
+func (v *Vsync) Generation() int64 {
+	if !v.acquire() {
+		return 0
+	}
+	defer v.release()
+	var g C.uint64_t
+	var e *C.vsync_error
+	if takeError(C.vsync_generation(v.h, &g, &e), e) != nil {
+		return 0
+	}
+	return int64(g)
+}
+
+// RemoteGeneration is the generation in the bucket now: one HEAD request.
+func (v *Vsync) RemoteGeneration(ctx context.Context) (int64, error) {
+	var g C.uint64_t
+	err := v.network(ctx, "remote generation", func(e **C.vsync_error) C.int32_t {
+		return C.vsync_remote_generation(v.h, &g, e)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int64(g), nil
+}
+
+// HasNewVersion reports whether the bucket holds a newer generation than this handle.
+func (v *Vsync) HasNewVersion(ctx context.Context) (bool, error) {
+	var b C.bool
+	err := v.network(ctx, "has new version", func(e **C.vsync_error) C.int32_t {
+		return C.vsync_has_new_version(v.h, &b, e)
+	})
+	return err == nil && bool(b), err
+}
+
+func (v *Vsync) network(ctx context.Context, what string, call func(**C.vsync_error) C.int32_t) error {
+	if err := ctx.Err(); err != nil {
+		return contextError(what, err)
+	}
+	if !v.acquire() {
+		return closedError()
+	}
+	do := func() error {
+		defer v.release()
+		var e *C.vsync_error
+		rc := call(&e)
+		return takeError(rc, e)
+	}
+	if ctx.Done() == nil {
+		return do()
+	}
+	done := make(chan error, 1)
+	go func() { done <- do() }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return contextError(what, ctx.Err())
+	}
+}
+
+const redacted = "<vsync:redacted>"
+
+// String never shows keys, values or credentials.
+func (v *Vsync) String() string { return redacted }
+
+// GoString makes %#v redacted too.
+func (v *Vsync) GoString() string { return redacted }
+
+// LogValue keeps log/slog output redacted.
+func (v *Vsync) LogValue() slog.Value { return slog.StringValue(redacted) }
+
+// MarshalJSON keeps encoding/json output redacted.
+func (v *Vsync) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }

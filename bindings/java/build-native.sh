@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Maven's generate-resources step: builds the JNI library with cargo (release profile, the
+# workspace's shared target dir) and copies it to <classes>/native/<os>-<arch>/, where the jar
+# carries it and NativeLoader finds it.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${1:?usage: build-native.sh OUTPUT_CLASSES_DIR}
+target=$(cd "$root" && realpath -m "${CARGO_TARGET_DIR:-target}")
+case "$(uname -s)-$(uname -m)" in
+  Linux-x86_64) plat=linux-x86_64 lib=libvsync_jni.so ;;
+  Linux-aarch64) plat=linux-aarch64 lib=libvsync_jni.so ;;
+  Darwin-x86_64) plat=macos-x86_64 lib=libvsync_jni.dylib ;;
+  Darwin-arm64) plat=macos-aarch64 lib=libvsync_jni.dylib ;;
+  *) echo "build-native.sh: unsupported platform $(uname -s)-$(uname -m)" >&2; exit 1 ;;
+esac
+(cd "$root" && cargo build --release -p vsync-java --quiet)
+mkdir -p "$out/native/$plat"
+cp "$target/release/$lib" "$out/native/$plat/$lib"

@@ -1,0 +1,152 @@
+package io.github.muthuishere.vsync;
+
+import io.github.muthuishere.vsync.internal.Native;
+import java.lang.ref.Cleaner;
+import java.lang.ref.Reference;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * An open vault. Thread-safe: any number of threads may read while another closes.
+ *
+ * <p>Lifecycle of the native handle: {@link #close()} wipes every value, asset, default and the
+ * credentials at once (the core takes its write lock, so it waits for readers in flight; later
+ * calls throw {@link IllegalStateException}). The few bytes of the emptied handle are released
+ * by a {@link Cleaner} once this object is unreachable, which is the only moment no thread can
+ * still be inside a native call with it; every native call is followed by
+ * {@link Reference#reachabilityFence} so the object stays reachable for the call's duration.
+ * A vault never closed is wiped by the same Cleaner.
+ */
+public final class Vsync implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    static {
+        Native.registerFactory(Vsync::new);
+    }
+
+    private final long handle;
+    private final Function<String, String> envLookup;
+
+    Vsync(long handle, Function<String, String> envLookup) {
+        this.handle = handle;
+        this.envLookup = envLookup;
+        CLEANER.register(this, new Release(handle));
+    }
+
+    /** Frees the native handle; holds no reference to the {@link Vsync}. */
+    private static final class Release implements Runnable {
+        private final long handle;
+
+        Release(long handle) {
+            this.handle = handle;
+        }
+
+        @Override
+        public void run() {
+            Native.free(handle);
+        }
+    }
+
+    /** The value of {@code key} through the chain vault → environment → defaults, or null. */
+    public String getEnv(String key) {
+        Objects.requireNonNull(key, "key");
+        String fromEnv = envLookup.apply(key);
+        try {
+            return Native.getEnv(handle, key, fromEnv);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** True iff {@link #getEnv} would return a value (vault, environment or defaults). */
+    public boolean hasEnv(String key) {
+        Objects.requireNonNull(key, "key");
+        String fromEnv = envLookup.apply(key);
+        try {
+            return Native.hasEnv(handle, key, fromEnv);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Where {@code key} resolves, without the value; safe to log. */
+    public Source envSource(String key) {
+        Objects.requireNonNull(key, "key");
+        String fromEnv = envLookup.apply(key);
+        try {
+            return Source.fromNumber(Native.envSource(handle, key, fromEnv));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** The bytes of asset {@code name}, else of the key/value of that name (UTF-8), else null.
+     *  A fresh array every call: the caller may wipe it ({@code Arrays.fill(b, (byte) 0)}). */
+    public byte[] getAsContent(String name) {
+        Objects.requireNonNull(name, "name");
+        try {
+            return Native.getAsContent(handle, name);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** The vault's key names in payload order (no values). */
+    public List<String> keys() {
+        try {
+            return Collections.unmodifiableList(Arrays.asList(Native.keys(handle)));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** The generation read at open time (memory only). */
+    public long generation() {
+        try {
+            return Native.generation(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** The generation in the bucket now: one HEAD on a bucket our writer wrote. */
+    public long remoteGeneration() {
+        try {
+            return Native.remoteGeneration(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** {@code remoteGeneration() > generation()}. */
+    public boolean hasNewVersion() {
+        try {
+            return Native.hasNewVersion(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** Wipes the plaintext. Idempotent; any accessor afterwards throws {@link IllegalStateException}. */
+    @Override
+    public void close() {
+        try {
+            Native.close(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** {@code <vsync:redacted gen=N env=E>}: never keys or values. */
+    @Override
+    public String toString() {
+        try {
+            return Native.redacted(handle);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+}

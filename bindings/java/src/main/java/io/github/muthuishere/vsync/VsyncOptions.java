@@ -1,0 +1,124 @@
+package io.github.muthuishere.vsync;
+
+import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * Options of {@link VsyncClient#open(VsyncOptions)} and {@link VsyncClient#openWith(String, String, VsyncOptions)}.
+ *
+ * <pre>{@code
+ * VsyncOptions.builder()
+ *     .defaults(Map.of("PORT", "8080"))   // step 3 of the chain
+ *     .timeout(Duration.ofSeconds(5))     // bound on open() and remoteGeneration()
+ *     .build();
+ * }</pre>
+ *
+ * <p>{@code envLookup} is step 2 of the chain and the source of the bootstrap variables of
+ * {@code open()}; it defaults to {@link System#getenv(String)} and is consulted at lookup time.
+ * Java cannot change its own environment, so tests inject one here.
+ */
+public final class VsyncOptions {
+    private static final VsyncOptions DEFAULTS = builder().build();
+
+    private final Map<String, String> defaults;
+    private final Duration timeout;
+    private final Function<String, String> envLookup;
+
+    private VsyncOptions(Builder b) {
+        this.defaults = Collections.unmodifiableMap(new LinkedHashMap<>(b.defaults));
+        this.timeout = b.timeout;
+        this.envLookup = b.envLookup;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** No defaults, the default time-out, {@code System::getenv}. */
+    public static VsyncOptions defaults() {
+        return DEFAULTS;
+    }
+
+    public Map<String, String> getDefaults() {
+        return defaults;
+    }
+
+    /** The time-out, or null for the library's default. */
+    public Duration getTimeout() {
+        return timeout;
+    }
+
+    public Function<String, String> getEnvLookup() {
+        return envLookup;
+    }
+
+    /** Defaults as alternating keys and values, for the native side. */
+    String[] flatDefaults() {
+        String[] out = new String[defaults.size() * 2];
+        int i = 0;
+        for (Map.Entry<String, String> e : defaults.entrySet()) {
+            out[i++] = e.getKey();
+            out[i++] = e.getValue();
+        }
+        return out;
+    }
+
+    /** Milliseconds, or 0 for the library's default. */
+    long timeoutMillis() {
+        return timeout == null ? 0 : Math.max(1, timeout.toMillis());
+    }
+
+    @Override
+    public String toString() {
+        // Default values may be secrets: only their names are shown.
+        return "VsyncOptions{defaults=" + defaults.keySet() + ", timeout=" + timeout + "}";
+    }
+
+    public static final class Builder {
+        private final Map<String, String> defaults = new LinkedHashMap<>();
+        private Duration timeout;
+        private Function<String, String> envLookup = System::getenv;
+
+        private Builder() {}
+
+        /** Step 3 of the chain (added to those already given; insertion order kept). */
+        public Builder defaults(Map<String, String> defaults) {
+            Objects.requireNonNull(defaults, "defaults");
+            defaults.forEach((k, v) -> this.defaults.put(
+                    Objects.requireNonNull(k, "defaults key"), Objects.requireNonNull(v, "defaults value")));
+            return this;
+        }
+
+        /** One default. */
+        public Builder defaultValue(String key, String value) {
+            defaults.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+            return this;
+        }
+
+        /** Bound on the whole {@code open()} and on each {@code remoteGeneration()}; exceeding it
+         *  raises {@link S3UnreachableException}. */
+        public Builder timeout(Duration timeout) {
+            Objects.requireNonNull(timeout, "timeout");
+            if (timeout.isNegative() || timeout.isZero()) {
+                throw new IllegalArgumentException("timeout must be positive");
+            }
+            this.timeout = timeout;
+            return this;
+        }
+
+        /** The process environment as this handle sees it (default {@code System::getenv}): step 2
+         *  of the chain, at lookup time, and the bootstrap variables of {@code open()}. */
+        public Builder envLookup(Function<String, String> envLookup) {
+            this.envLookup = Objects.requireNonNull(envLookup, "envLookup");
+            return this;
+        }
+
+        public VsyncOptions build() {
+            return new VsyncOptions(this);
+        }
+    }
+}

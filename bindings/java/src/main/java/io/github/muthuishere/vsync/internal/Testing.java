@@ -1,0 +1,77 @@
+package io.github.muthuishere.vsync.internal;
+
+import io.github.muthuishere.vsync.Vsync;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Private test hooks (conformance/README.md): the core's format layers one by one, so that the
+ * conformance runner checks them through this binding's normal error mapping. Not an API.
+ */
+public final class Testing {
+    private Testing() {}
+
+    /** {@code hooks::decrypt_envelope}. */
+    public static byte[] decryptEnvelope(byte[] envelope, String passphrase, String salt, int iterations) {
+        return Native.decryptEnvelope(envelope, passphrase, salt, iterations);
+    }
+
+    /** The result of {@link #unsealManifest}. */
+    public record Unsealed(String embeddedTs, byte[] payload) {}
+
+    /** {@code hooks::unseal}; {@code remoteTs} null skips the timestamp check. */
+    public static Unsealed unsealManifest(byte[] sealed, String remoteTs) {
+        Object[] r = Native.unsealManifest(sealed, remoteTs);
+        return new Unsealed((String) r[0], (byte[]) r[1]);
+    }
+
+    /** {@code hooks::decode_config_json}: the decoded config as JSON text. */
+    public static String decodeConfigJson(String blob) {
+        return Native.decodeConfigJson(blob);
+    }
+
+    /** {@code Vault::from_payload}: a handle without S3, over a decrypted payload. */
+    public static Vsync openPayload(byte[] payload, String envLabel, String pointerTs,
+            Map<String, String> defaults, Function<String, String> envLookup) {
+        long h = Native.fromPayload(payload, envLabel, pointerTs, flatten(defaults));
+        return Native.wrap(h, envLookup);
+    }
+
+    /** The result of {@link #resolveBootstrap}. */
+    public record Bootstrap(String config, String passphrase, List<String> warnings) {}
+
+    /** {@code hooks::resolve_bootstrap} over an explicit environment. */
+    public static Bootstrap resolveBootstrap(Map<String, String> env) {
+        String[] r = Native.resolveBootstrap(flatten(env));
+        return new Bootstrap(r[0], r[1], new ArrayList<>(Arrays.asList(r).subList(2, r.length)));
+    }
+
+    /** Throws what the binding throws for the core's error kind numbered {@code kindNumber}
+     *  (1..9, {@code ErrorKind::number}). */
+    public static void raise(int kindNumber) {
+        Native.raise(kindNumber);
+    }
+
+    /** Panics inside a native method (the boundary must turn it into an exception). */
+    public static void panicInNative() {
+        Native.panic();
+    }
+
+    /** Nanoseconds the native library took to locate, extract and load. */
+    public static long nativeLoadNanos() {
+        return Native.loadNanos();
+    }
+
+    private static String[] flatten(Map<String, String> m) {
+        String[] out = new String[m.size() * 2];
+        int i = 0;
+        for (Map.Entry<String, String> e : m.entrySet()) {
+            out[i++] = e.getKey();
+            out[i++] = e.getValue();
+        }
+        return out;
+    }
+}

@@ -1,0 +1,690 @@
+//! The commands. Each one resolves its inputs (inputs.rs), calls the core, and prints: results
+//! on stdout, progress and warnings on stderr, secrets only where the command exists for it.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{json, Map, Value};
+use vsync_core::bootstrap::process_env;
+use vsync_core::config::{DEFAULT_ITERATIONS, MIN_SALT_CHARS};
+use vsync_core::corpus::{self, SeedTarget};
+use vsync_core::s3;
+use vsync_core::writer::{self, PushError, RemoteState};
+use vsync_core::{open_with, Config, Error, ErrorKind, OpenOptions, Source, Vault};
+use zeroize::Zeroizing;
+
+use crate::fail::{CliError, CliResult};
+use crate::inputs::{self, ConfigInput};
+
+/// `--config` / `--config-file`.
+#[derive(Args)]
+pub struct ConfigArgs {
+    /// The runtime token (VSYNC_CONFIG blob). Default: VSYNC_CONFIG_FILE, then VSYNC_CONFIG
+    #[arg(long, value_name = "BLOB", conflicts_with = "config_file", hide_env_values = true)]
+    config: Option<String>,
+    /// A file holding the runtime token (mode 0600 recommended)
+    #[arg(long, value_name = "PATH")]
+    config_file: Option<PathBuf>,
+    /// Bound on the S3 work of this command, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    timeout: u64,
+}
+
+impl ConfigArgs {
+    fn resolve(&self) -> CliResult<ConfigInput> {
+        inputs::config(self.config.as_deref(), self.config_file.as_deref())
+    }
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout.max(1))
+    }
+}
+
+/// Write credentials (push, rotate-passphrase).
+#[derive(Args)]
+pub struct WriteCredentialArgs {
+    /// Access key id for writing (default: AWS_ACCESS_KEY_ID, else the token's own)
+    #[arg(long, value_name = "ID")]
+    access_key_id: Option<String>,
+    /// Secret key for writing (default: AWS_SECRET_ACCESS_KEY, else the token's own)
+    #[arg(long, value_name = "KEY", hide_env_values = true)]
+    secret_access_key: Option<String>,
+}
+
+impl WriteCredentialArgs {
+    fn apply(&self, c: &Config) -> CliResult<Config> {
+        inputs::with_write_credentials(c, self.access_key_id.as_deref(), self.secret_access_key.as_deref())
+    }
+}
+
+fn location(c: &Config) -> String {
+    format!("s3://{}/{} at {}", c.bucket, c.prefix, c.endpoint)
+}
+
+fn print_stdout(text: &str) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| CliError::input(format!("cannot write to stdout: {e}")))
+}
+
+// ------------------------------------------------------------------------------------------
+// runtime-token
+
+/// Mint a VSYNC_CONFIG runtime token: prints the blob and a newline, nothing else on stdout
+#[derive(Args)]
+#[command(after_help = "\
+Every flag may come from the environment instead (shown in brackets). The token embeds the
+credentials: give it read-only keys; writers pass their own (push --access-key-id ...).
+
+Examples:
+  vsync runtime-token --endpoint https://s3.us-east-1.amazonaws.com --region us-east-1 \\
+      --bucket acme-secrets --prefix billing/prod/ --env prod --check > prod.token
+  AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... vsync runtime-token \\
+      --endpoint https://<account>.r2.cloudflarestorage.com --region auto \\
+      --bucket acme --prefix web/staging/ --env staging")]
+pub struct RuntimeTokenArgs {
+    /// S3 endpoint URL with scheme (AWS, R2, MinIO, B2, any S3-compatible store)
+    #[arg(long, env = "VSYNC_ENDPOINT", value_name = "URL")]
+    endpoint: String,
+    /// Signing region (`auto` for R2)
+    #[arg(long, env = "AWS_REGION")]
+    region: String,
+    /// Bucket name
+    #[arg(long, env = "VSYNC_BUCKET")]
+    bucket: String,
+    /// Object-key prefix, used verbatim (normally ends with `/`; may be empty)
+    #[arg(long, env = "VSYNC_PREFIX", allow_hyphen_values = true)]
+    prefix: String,
+    /// Environment label (for messages; picks `.env.<env>` in vault folders)
+    #[arg(long = "env", env = "VSYNC_ENV", value_name = "ENV")]
+    env_label: String,
+    /// Access key id the readers will use (read-only keys recommended)
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", value_name = "ID")]
+    access_key_id: String,
+    /// Secret key the readers will use
+    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", value_name = "KEY", hide_env_values = true)]
+    secret_access_key: String,
+    /// PBKDF2 salt string (at least 16 characters); default: a fresh random one
+    #[arg(long)]
+    salt: Option<String>,
+    /// PBKDF2 iteration count
+    #[arg(long, default_value_t = DEFAULT_ITERATIONS, value_parser = clap::value_parser!(u32).range(1..))]
+    iterations: u32,
+    /// Verify that the bucket is reachable with these credentials (one HEAD) before printing
+    #[arg(long)]
+    check: bool,
+    /// Bound on --check, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    timeout: u64,
+}
+
+pub fn runtime_token(a: RuntimeTokenArgs) -> CliResult {
+    if !(a.endpoint.starts_with("http://") || a.endpoint.starts_with("https://")) {
+        return Err(CliError::input(format!(
+            "--endpoint {:?} has no scheme: give a full URL such as https://s3.us-east-1.amazonaws.com",
+            a.endpoint
+        )));
+    }
+    for (flag, v) in [("--region", &a.region), ("--bucket", &a.bucket), ("--env", &a.env_label), ("--access-key-id", &a.access_key_id)] {
+        if v.trim().is_empty() {
+            return Err(CliError::input(format!("{flag} is empty")));
+        }
+    }
+    if a.secret_access_key.is_empty() {
+        return Err(CliError::input("--secret-access-key is empty"));
+    }
+    let salt = match a.salt {
+        Some(s) if s.chars().count() < MIN_SALT_CHARS => {
+            return Err(CliError::input(format!(
+                "--salt must be at least {MIN_SALT_CHARS} characters (readers refuse shorter ones); omit it for a random one"
+            )))
+        }
+        Some(s) => s,
+        None => writer::random_salt(),
+    };
+    let config = Config {
+        endpoint: a.endpoint,
+        region: a.region,
+        bucket: a.bucket,
+        access_key_id: a.access_key_id,
+        secret_access_key: Zeroizing::new(a.secret_access_key),
+        prefix: a.prefix,
+        env: a.env_label,
+        salt,
+        iterations: a.iterations,
+    };
+    if a.check {
+        s3::run(&config, Duration::from_secs(a.timeout.max(1)), |store| async move { store.check_bucket().await })
+            .map_err(|e| CliError::from(e).with_hint("fix the endpoint, region, bucket or credentials; no token was printed"))?;
+        eprintln!("vsync: {} is reachable with these credentials", location(&config));
+    }
+    print_stdout(&format!("{}\n", config.encode()))
+}
+
+// ------------------------------------------------------------------------------------------
+// push
+
+/// Encrypt a .env file and assets (or a vault folder) and push them as a new generation
+#[derive(Args)]
+#[command(after_help = "\
+Writes the runtime layout (`<prefix>manifest`, `<prefix>v=<ts>`, `<prefix>latest.meta`) with
+generation = remote generation + 1: the bundle first, the manifest last, so a failed push leaves
+the previous vault readable. Prints `pushed gen=N ts=TS` on stdout.
+
+Before writing, push checks that the passphrase opens the vault already there (so a typo cannot
+lock every reader out); change a passphrase with `vsync rotate-passphrase`, or pass --force.
+
+Examples:
+  VSYNC_CONFIG_FILE=prod.token vsync push --env-file .env.prod --asset tls/key.pem=./key.pem
+  vsync push --config-file prod.token --passphrase-file pw.txt --vault-dir ./vault --expect-gen 4
+  AWS_ACCESS_KEY_ID=<writer> AWS_SECRET_ACCESS_KEY=<writer> vsync push --config-file t --env-file .env")]
+pub struct PushArgs {
+    #[command(flatten)]
+    cfg: ConfigArgs,
+    /// File holding the passphrase (default: VSYNC_PASSPHRASE_FILE, VSYNC_PASSPHRASE, a prompt)
+    #[arg(long, value_name = "PATH")]
+    passphrase_file: Option<PathBuf>,
+    /// The key/values, in .env syntax (SPEC §6 rules)
+    #[arg(long, value_name = "PATH")]
+    env_file: Option<PathBuf>,
+    /// A vault folder: `.env.<env>` gives the key/values, every other file is an asset named by its relative path
+    #[arg(long, value_name = "DIR", conflicts_with = "env_file")]
+    vault_dir: Option<PathBuf>,
+    /// A binary asset (repeatable)
+    #[arg(long = "asset", value_name = "NAME=PATH", value_parser = inputs::parse_asset)]
+    assets: Vec<(String, PathBuf)>,
+    /// Refuse to push unless the remote generation is N (lost-update guard)
+    #[arg(long, value_name = "N")]
+    expect_gen: Option<u64>,
+    /// Push even when the passphrase does not open the current vault (or it is unreadable)
+    #[arg(long)]
+    force: bool,
+    #[command(flatten)]
+    creds: WriteCredentialArgs,
+}
+
+fn remote_state(config: &Config, timeout: Duration) -> CliResult<RemoteState> {
+    Ok(s3::run(config, timeout, |store| async move { writer::remote_state(&store).await })?)
+}
+
+fn check_expected(expect: Option<u64>, state: &RemoteState) -> CliResult {
+    match expect {
+        Some(expected) if expected != state.gen => Err(CliError::Conflict { expected, found: state.gen }),
+        _ => Ok(()),
+    }
+}
+
+pub fn push(a: PushArgs) -> CliResult {
+    let cfg = a.cfg.resolve()?;
+    if a.env_file.is_none() && a.vault_dir.is_none() && a.assets.is_empty() {
+        return Err(CliError::input("nothing to push: give --env-file, --vault-dir or --asset NAME=PATH"));
+    }
+    let data = inputs::vault_data(a.env_file.as_deref(), a.vault_dir.as_deref(), &a.assets, &cfg.config.env)?;
+    let wcfg = a.creds.apply(&cfg.config)?;
+    let timeout = a.cfg.timeout();
+    let state = remote_state(&wcfg, timeout)?;
+    check_expected(a.expect_gen, &state)?;
+    let pass = inputs::passphrase(a.passphrase_file.as_deref(), "--passphrase-file", "VSYNC_PASSPHRASE", "Vault passphrase", state.ts.is_none())?;
+    if state.ts.is_some() && !a.force {
+        let (c, p) = (&wcfg, &pass);
+        s3::run(&wcfg, timeout, |store| async move { writer::read_current(&store, c, p).await.map(|_| ()) })
+            .map_err(|e| match e.kind() {
+                ErrorKind::WrongPassphrase => CliError::from(e).with_hint(format!(
+                    "the vault at {} (gen {}) was pushed with another passphrase; push with that one, \
+                     change it with `vsync rotate-passphrase`, or pass --force to replace it (every reader \
+                     then needs the new passphrase); nothing was written",
+                    location(&wcfg),
+                    state.gen
+                )),
+                ErrorKind::BundleCorrupt | ErrorKind::UnsupportedSpecVersion => CliError::from(e).with_hint(
+                    "the current vault cannot be read back; pass --force to replace it; nothing was written",
+                ),
+                _ => CliError::from(e),
+            })?;
+    }
+    let pushed = writer::push(&wcfg, &pass, &data, Some(state.gen), timeout).map_err(|e| match e {
+        PushError::Conflict { expected, found } => CliError::Conflict { expected, found },
+        PushError::Vsync(e) => CliError::from(e).with_hint(format!(
+            "check the write credentials and {}; the previous vault is still the one readers get",
+            location(&wcfg)
+        )),
+    })?;
+    eprintln!(
+        "vsync: pushed {} key(s) and {} asset(s) to {} (env {})",
+        data.kv.len(),
+        data.assets.len(),
+        location(&wcfg),
+        wcfg.env
+    );
+    print_stdout(&format!("pushed gen={} ts={}\n", pushed.gen, pushed.ts))
+}
+
+// ------------------------------------------------------------------------------------------
+// rotate-passphrase
+
+/// Re-encrypt the current vault under a new passphrase (and optionally a new salt)
+#[derive(Args)]
+#[command(after_help = "\
+Decrypts the current bundle with the old passphrase, re-encrypts it with the new one under a new
+timestamp and generation + 1 (sealed with the new timestamp), reads it back to verify, and only
+then moves the manifest. Without --new-salt, stdout is `rotated gen=N ts=TS` and the runtime token
+is unchanged. With --new-salt, stdout is the NEW runtime token (deploy it with the new
+passphrase); the summary goes to stderr.
+
+The new passphrase comes from --new-passphrase-file, VSYNC_NEW_PASSPHRASE_FILE,
+VSYNC_NEW_PASSPHRASE, or a prompt (asked twice).
+
+Examples:
+  vsync rotate-passphrase --config-file prod.token --passphrase-file old.txt --new-passphrase-file new.txt
+  vsync rotate-passphrase --config-file prod.token --new-salt > prod.token.new")]
+pub struct RotateArgs {
+    #[command(flatten)]
+    cfg: ConfigArgs,
+    /// File holding the current passphrase (default: VSYNC_PASSPHRASE_FILE, VSYNC_PASSPHRASE, a prompt)
+    #[arg(long, value_name = "PATH")]
+    passphrase_file: Option<PathBuf>,
+    /// File holding the new passphrase
+    #[arg(long, value_name = "PATH")]
+    new_passphrase_file: Option<PathBuf>,
+    /// Also change the salt, and print the new runtime token deployments need
+    #[arg(long)]
+    new_salt: bool,
+    #[command(flatten)]
+    creds: WriteCredentialArgs,
+}
+
+pub fn rotate(a: RotateArgs) -> CliResult {
+    let cfg = a.cfg.resolve()?;
+    let old = inputs::passphrase(a.passphrase_file.as_deref(), "--passphrase-file", "VSYNC_PASSPHRASE", "Current passphrase", false)?;
+    let new = inputs::passphrase(a.new_passphrase_file.as_deref(), "--new-passphrase-file", "VSYNC_NEW_PASSPHRASE", "New passphrase", true)?;
+    if *old == *new && !a.new_salt {
+        return Err(CliError::input(
+            "the new passphrase is the same as the current one: nothing to rotate (pass --new-salt to change only the salt)",
+        ));
+    }
+    let wcfg = a.creds.apply(&cfg.config)?;
+    let mut new_wcfg = wcfg.clone();
+    let mut new_token_config = cfg.config.clone();
+    if a.new_salt {
+        let salt = writer::random_salt();
+        new_wcfg.salt = salt.clone();
+        new_token_config.salt = salt;
+    }
+    let rotated = writer::rotate(&wcfg, &old, &new_wcfg, &new, a.cfg.timeout()).map_err(|e| match e.kind() {
+        ErrorKind::WrongPassphrase => CliError::from(e)
+            .with_hint("the current passphrase (and token) must open the vault as it is now; nothing was changed"),
+        _ => CliError::from(e).with_hint(format!(
+            "nothing was changed unless the message says otherwise: readers still get the previous vault at {}",
+            location(&wcfg)
+        )),
+    })?;
+    if a.new_salt {
+        eprintln!(
+            "vsync: rotated {} to gen={} ts={} with a new salt: deploy the new runtime token (stdout) with the new passphrase",
+            location(&wcfg),
+            rotated.gen,
+            rotated.ts
+        );
+        print_stdout(&format!("{}\n", new_token_config.encode()))
+    } else {
+        eprintln!("vsync: rotated {}: readers need the new passphrase from now on", location(&wcfg));
+        print_stdout(&format!("rotated gen={} ts={}\n", rotated.gen, rotated.ts))
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// status
+
+/// Show the decoded token (redacted), the remote generation and layout, and where each key resolves from
+#[derive(Args)]
+#[command(after_help = "\
+Never prints a value. Key and asset names are listed when a passphrase is available
+(--passphrase-file, VSYNC_PASSPHRASE_FILE or VSYNC_PASSPHRASE; status does not prompt).
+
+Examples:
+  VSYNC_CONFIG_FILE=prod.token vsync status
+  vsync status --config-file prod.token --passphrase-file pw.txt --key PORT --key LOG_LEVEL --json")]
+pub struct StatusArgs {
+    #[command(flatten)]
+    cfg: ConfigArgs,
+    /// File holding the passphrase
+    #[arg(long, value_name = "PATH")]
+    passphrase_file: Option<PathBuf>,
+    /// Also show where this key would resolve from (repeatable): vault, env or missing
+    #[arg(long = "key", value_name = "NAME")]
+    keys: Vec<String>,
+    /// Machine-readable output
+    #[arg(long)]
+    json: bool,
+}
+
+fn error_json(e: &CliError) -> Value {
+    json!({"class": e.class_name(), "code": e.code(), "message": e.message()})
+}
+
+pub fn status(a: StatusArgs) -> CliResult {
+    let cfg = a.cfg.resolve()?;
+    let timeout = a.cfg.timeout();
+    let mut report = Map::new();
+    report.insert("config_from".into(), json!(cfg.origin));
+    report.insert("config".into(), cfg.config.to_redacted_json());
+    let mut failure: Option<CliError> = None;
+
+    let remote = remote_state(&cfg.config, timeout);
+    match &remote {
+        Ok(s) => {
+            report.insert(
+                "remote".into(),
+                json!({
+                    "generation": s.gen,
+                    "layout": s.layout.map(|l| l.label()),
+                    "timestamp": s.ts,
+                    "pushed": s.ts.is_some(),
+                }),
+            );
+        }
+        Err(e) => {
+            report.insert("remote".into(), json!({"error": error_json(e)}));
+        }
+    }
+    let pass = inputs::passphrase_noninteractive(a.passphrase_file.as_deref(), "--passphrase-file", "VSYNC_PASSPHRASE")?;
+    let mut vault_json = Value::Null;
+    match (&remote, pass) {
+        (Err(_), _) => {
+            if let Err(e) = remote {
+                failure = Some(e);
+            }
+        }
+        (Ok(s), _) if s.ts.is_none() => {
+            failure = Some(
+                CliError::from(Error::manifest_not_found(format!("nothing has been pushed to {}", location(&cfg.config))))
+                    .with_hint("push a vault first with `vsync push`, or check the bucket and prefix of the token"),
+            );
+        }
+        (Ok(_), None) => {
+            report.insert(
+                "keys_hidden_reason".into(),
+                json!("no passphrase: pass --passphrase-file or set VSYNC_PASSPHRASE(_FILE) to list key names"),
+            );
+        }
+        (Ok(_), Some(pass)) => match open(&cfg, &pass, timeout) {
+            Ok(v) => {
+                let mut keys = Vec::new();
+                let names = v.keys()?;
+                let extra: Vec<&String> = a.keys.iter().filter(|k| !names.contains(k)).collect();
+                for k in names.iter().chain(extra) {
+                    let source = v.env_source(k, &mut |n| process_env(n))?;
+                    let in_env = process_env(k).is_some();
+                    keys.push(json!({"name": k, "source": source.label(), "in_vault": source == Source::Vault,
+                                     "shadows_env": source == Source::Vault && in_env}));
+                }
+                let mut assets = Vec::new();
+                for n in v.asset_names()? {
+                    let len = v.get_as_content(&n)?.len();
+                    assets.push(json!({"name": n, "bytes": len}));
+                }
+                vault_json = json!({"generation": v.generation()?, "keys": keys, "assets": assets});
+                v.close();
+            }
+            Err(e) => failure = Some(e),
+        },
+    }
+    report.insert("vault".into(), vault_json);
+    report.insert("error".into(), failure.as_ref().map(error_json).unwrap_or(Value::Null));
+
+    if a.json {
+        let text = serde_json::to_string_pretty(&Value::Object(report)).map_err(|e| CliError::Internal(e.to_string()))?;
+        print_stdout(&format!("{text}\n"))?;
+    } else {
+        print_stdout(&human_status(&report))?;
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+fn human_status(r: &Map<String, Value>) -> String {
+    let s = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    };
+    let mut out = String::new();
+    let c = &r["config"];
+    out.push_str(&format!("config (from {})\n", s(&r["config_from"])));
+    for (label, field) in [
+        ("endpoint", "endpoint"),
+        ("region", "region"),
+        ("bucket", "bucket"),
+        ("prefix", "prefix"),
+        ("env", "env"),
+        ("access key id", "accessKeyId"),
+        ("secret key", "secretAccessKey"),
+        ("salt", "salt"),
+        ("iterations", "iterations"),
+    ] {
+        out.push_str(&format!("  {label:<14}{}\n", s(&c[field])));
+    }
+    out.push_str("remote\n");
+    let rem = &r["remote"];
+    if rem.get("error").is_some() {
+        out.push_str(&format!("  {:<14}{}\n", "error", s(&rem["error"]["class"])));
+    } else if rem["pushed"] == json!(false) {
+        out.push_str("  nothing pushed yet at this bucket/prefix\n");
+    } else {
+        out.push_str(&format!("  {:<14}{}\n", "generation", s(&rem["generation"])));
+        out.push_str(&format!("  {:<14}{}\n", "layout", s(&rem["layout"])));
+        out.push_str(&format!("  {:<14}{}\n", "pushed at", s(&rem["timestamp"])));
+    }
+    if let Some(reason) = r.get("keys_hidden_reason") {
+        out.push_str(&format!("keys: not listed ({})\n", s(reason)));
+    }
+    if let Value::Object(v) = &r["vault"] {
+        out.push_str(&format!("keys (opened gen {}; names and sources only)\n", s(&v["generation"])));
+        for k in v["keys"].as_array().into_iter().flatten() {
+            let note = if k["shadows_env"] == json!(true) { "  (also set in the environment; the vault wins)" } else { "" };
+            out.push_str(&format!("  {:<30}{}{}\n", s(&k["name"]), s(&k["source"]), note));
+        }
+        let assets = v["assets"].as_array().map(Vec::as_slice).unwrap_or_default();
+        out.push_str(&format!("assets ({})\n", assets.len()));
+        for x in assets {
+            out.push_str(&format!("  {:<30}{} bytes\n", s(&x["name"]), s(&x["bytes"])));
+        }
+    }
+    out
+}
+
+fn open(cfg: &ConfigInput, pass: &str, timeout: Duration) -> CliResult<Vault> {
+    let options = OpenOptions { timeout, ..OpenOptions::default() };
+    Ok(open_with(&cfg.blob, pass, options)?)
+}
+
+// ------------------------------------------------------------------------------------------
+// get / export
+
+/// Print one value (or an asset's bytes); for scripts and debugging
+#[derive(Args)]
+#[command(after_help = "\
+Resolves KEY like the libraries do: the vault, then the process environment. Prints the value
+and a newline. With --content, writes the asset (or value) bytes as they are, without a newline.
+
+Examples:
+  DB_URL=$(vsync get DATABASE_URL --config-file prod.token --passphrase-file pw.txt)
+  vsync get --content tls/key.pem --config-file prod.token > key.pem")]
+pub struct GetArgs {
+    /// Key (or, with --content, asset) name
+    name: String,
+    #[command(flatten)]
+    cfg: ConfigArgs,
+    /// File holding the passphrase (default: VSYNC_PASSPHRASE_FILE, VSYNC_PASSPHRASE, a prompt)
+    #[arg(long, value_name = "PATH")]
+    passphrase_file: Option<PathBuf>,
+    /// Print an asset's raw bytes (or a key's value without a newline)
+    #[arg(long)]
+    content: bool,
+}
+
+fn open_for_reading(cfg: &ConfigArgs, passphrase_file: Option<&Path>) -> CliResult<Vault> {
+    let c = cfg.resolve()?;
+    let pass = inputs::passphrase(passphrase_file, "--passphrase-file", "VSYNC_PASSPHRASE", "Vault passphrase", false)?;
+    open(&c, &pass, cfg.timeout())
+}
+
+pub fn get(a: GetArgs) -> CliResult {
+    let v = open_for_reading(&a.cfg, a.passphrase_file.as_deref())?;
+    if a.content {
+        let bytes = v.get_as_content(&a.name)?;
+        let mut out = std::io::stdout().lock();
+        return out
+            .write_all(&bytes)
+            .and_then(|()| out.flush())
+            .map_err(|e| CliError::input(format!("cannot write to stdout: {e}")));
+    }
+    let r = v.resolve(&a.name, &mut |n| process_env(n))?;
+    match r.value {
+        Some(value) => print_stdout(&Zeroizing::new(format!("{}\n", value.as_str()))),
+        None => Err(Error::new(
+            ErrorKind::NotFound,
+            format!("{:?} is neither in the vault nor in the process environment", a.name),
+        )
+        .into()),
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Dotenv,
+    Json,
+}
+
+/// Print every key/value of the vault, for scripts and debugging
+#[derive(Args)]
+#[command(after_help = "\
+Prints the vault's own key/values (not the process environment), in vault order. dotenv output
+quotes every value (`KEY=\"value\"`), which `vsync push --env-file` reads back unchanged; values
+with line breaks need --format json.
+
+Examples:
+  vsync export --config-file prod.token --format dotenv > .env.backup
+  vsync export --config-file prod.token --format json | jq .")]
+pub struct ExportArgs {
+    #[command(flatten)]
+    cfg: ConfigArgs,
+    /// File holding the passphrase (default: VSYNC_PASSPHRASE_FILE, VSYNC_PASSPHRASE, a prompt)
+    #[arg(long, value_name = "PATH")]
+    passphrase_file: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "dotenv")]
+    format: ExportFormat,
+}
+
+pub fn export(a: ExportArgs) -> CliResult {
+    let v = open_for_reading(&a.cfg, a.passphrase_file.as_deref())?;
+    let mut out = Zeroizing::new(String::new());
+    let mut obj = Map::new();
+    for k in v.keys()? {
+        let value = v.get_env(&k, &mut |_| None)?.unwrap_or_default();
+        match a.format {
+            ExportFormat::Dotenv => {
+                if k.is_empty() || k.contains(['=', '\n', '\r']) || k.starts_with('#') || k.trim() != k {
+                    return Err(CliError::input(format!("key {k:?} cannot be written as a .env line; use --format json")));
+                }
+                if value.contains(['\n', '\r']) {
+                    return Err(CliError::input(format!("the value of {k} has a line break; use --format json")));
+                }
+                out.push_str(&format!("{k}=\"{}\"\n", value.as_str()));
+            }
+            ExportFormat::Json => {
+                obj.insert(k, Value::from(value.as_str()));
+            }
+        }
+    }
+    if let ExportFormat::Json = a.format {
+        let text = Zeroizing::new(serde_json::to_string_pretty(&Value::Object(obj)).map_err(|e| CliError::Internal(e.to_string()))?);
+        out.push_str(&text);
+        out.push('\n');
+    }
+    v.close();
+    print_stdout(&out)
+}
+
+// ------------------------------------------------------------------------------------------
+// decode-config
+
+/// Print a runtime token's JSON, with the secret key redacted
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  vsync decode-config \"$VSYNC_CONFIG\"
+  vsync decode-config --config-file prod.token --show-secrets")]
+pub struct DecodeArgs {
+    /// The blob (default: --config, --config-file, VSYNC_CONFIG_FILE, VSYNC_CONFIG)
+    #[arg(value_name = "BLOB", conflicts_with_all = ["config", "config_file"])]
+    blob: Option<String>,
+    #[command(flatten)]
+    cfg: ConfigArgs,
+    /// Reveal secretAccessKey
+    #[arg(long)]
+    show_secrets: bool,
+}
+
+pub fn decode_config(a: DecodeArgs) -> CliResult {
+    let config = match &a.blob {
+        Some(b) => Config::decode(b)?,
+        None => a.cfg.resolve()?.config,
+    };
+    let v = if a.show_secrets { config.to_json() } else { config.to_redacted_json() };
+    let text = Zeroizing::new(serde_json::to_string_pretty(&v).map_err(|e| CliError::Internal(e.to_string()))?);
+    print_stdout(&format!("{}\n", text.as_str()))
+}
+
+// ------------------------------------------------------------------------------------------
+// vectors
+
+#[derive(Subcommand)]
+/// The conformance corpus: regenerate it, or seed its live scenarios into a bucket
+pub enum VectorsCommand {
+    /// Regenerate the conformance corpus into DIR, deterministically
+    Generate {
+        /// Target directory (created if needed), normally conformance/vectors
+        dir: PathBuf,
+    },
+    /// Write every live scenario of a corpus into a bucket, and each scenario's runtime token to OUT/<category>/<name>.config
+    Seed {
+        /// The corpus directory
+        #[arg(long)]
+        corpus: PathBuf,
+        #[arg(long, value_name = "URL")]
+        endpoint: String,
+        #[arg(long, default_value = "us-east-1")]
+        region: String,
+        #[arg(long, value_name = "ID")]
+        access_key_id: String,
+        #[arg(long, value_name = "KEY", hide_env_values = true)]
+        secret_access_key: String,
+        #[arg(long)]
+        bucket: String,
+        /// Where to write the scenario tokens
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn vectors(c: VectorsCommand) -> CliResult {
+    match c {
+        VectorsCommand::Generate { dir } => {
+            let n = corpus::generate(&dir)?;
+            eprintln!("vsync: wrote {n} vectors to {}", dir.display());
+            Ok(())
+        }
+        VectorsCommand::Seed { corpus: dir, endpoint, region, access_key_id, secret_access_key, bucket, out } => {
+            let target = SeedTarget { endpoint, region, access_key_id, secret_access_key, bucket };
+            let n = corpus::seed(&dir, &target, &out)?;
+            eprintln!("vsync: seeded {n} live scenarios into s3://{}; tokens in {}", target.bucket, out.display());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! The CLI's one error type and its exit codes. Every failure prints its class, the cause and
+//! what to do, and exits with a code that depends on the class only (documented in `--help`).
+
+use vsync_core::{Error, ErrorKind};
+
+/// Exit codes. The seven classes of the taxonomy are `10 + ErrorKind::number()`.
+pub const EXIT_INTERNAL: i32 = 1;
+/// Usage errors are reported by clap, which exits with 2.
+pub const EXIT_USAGE: i32 = 2;
+pub const EXIT_INPUT: i32 = 3;
+pub const EXIT_CONFLICT: i32 = 20;
+
+pub const EXIT_CODES_HELP: &str = "\
+Exit codes:
+   0  success
+   1  internal error (a bug: please report it)
+   2  usage error (unknown flag, missing argument)
+   3  InputError: a local input is unusable (file, --asset, .env, prompt)
+  11  ConfigMissingError: no config or passphrase given, or an unreadable _FILE
+  12  ConfigUnsupportedVersionError: the token is another version or format
+  13  S3UnreachableError: network, DNS, TLS, time-out, 403, missing bucket
+  14  ManifestNotFoundError: nothing was pushed at this bucket/prefix
+  15  WrongPassphraseError: the passphrase (or salt) does not open the bundle
+  16  BundleCorruptError: a damaged token or bundle
+  17  UnsupportedSpecVersionError: written by a newer format version
+  19  NotFoundError: `get` found no such key or asset
+  20  ConflictError: the lost-update guard (--expect-gen) refused the write";
+
+#[derive(Debug)]
+pub enum CliError {
+    /// One of the core's classes; `hint` overrides the generic what-to-do line.
+    Vsync { error: Error, hint: Option<String> },
+    /// A local input problem (file, flag value, prompt).
+    Input(String),
+    /// The lost-update guard.
+    Conflict { expected: u64, found: u64 },
+    /// Something that should not happen.
+    Internal(String),
+}
+
+pub type CliResult<T = ()> = Result<T, CliError>;
+
+impl From<Error> for CliError {
+    fn from(error: Error) -> Self {
+        CliError::Vsync { error, hint: None }
+    }
+}
+
+impl CliError {
+    pub fn input(m: impl Into<String>) -> Self {
+        CliError::Input(m.into())
+    }
+
+    /// Attach a command-specific what-to-do line to a core error (other errors unchanged).
+    pub fn with_hint(self, hint: impl Into<String>) -> Self {
+        match self {
+            CliError::Vsync { error, .. } => CliError::Vsync { error, hint: Some(hint.into()) },
+            other => other,
+        }
+    }
+
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Vsync { error, .. } => 10 + error.kind().number(),
+            CliError::Input(_) => EXIT_INPUT,
+            CliError::Conflict { .. } => EXIT_CONFLICT,
+            CliError::Internal(_) => EXIT_INTERNAL,
+        }
+    }
+
+    pub fn class_name(&self) -> &'static str {
+        match self {
+            CliError::Vsync { error, .. } => error.kind().class_name(),
+            CliError::Input(_) => "InputError",
+            CliError::Conflict { .. } => "ConflictError",
+            CliError::Internal(_) => "InternalError",
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            CliError::Vsync { error, .. } => error.code(),
+            CliError::Input(_) => "VSYNC_INPUT",
+            CliError::Conflict { .. } => "VSYNC_CONFLICT",
+            CliError::Internal(_) => "VSYNC_INTERNAL",
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            CliError::Vsync { error, .. } => error.message().to_string(),
+            CliError::Input(m) | CliError::Internal(m) => m.clone(),
+            CliError::Conflict { expected, found } => format!(
+                "the remote generation is {found}, not the expected {expected}: someone pushed meanwhile"
+            ),
+        }
+    }
+
+    pub fn hint(&self) -> String {
+        match self {
+            CliError::Vsync { hint: Some(h), .. } => h.clone(),
+            CliError::Vsync { error, hint: None } => generic_hint(error.kind()).to_string(),
+            CliError::Input(_) => "fix the input named above and run the command again".into(),
+            CliError::Conflict { found, .. } => format!(
+                "look at what is there now (`vsync status`), then push again with --expect-gen {found}"
+            ),
+            CliError::Internal(_) => "this is a bug in vsync; please report it with the command you ran".into(),
+        }
+    }
+
+    /// Two lines on stderr: class (code) and cause, then what to do.
+    pub fn report(&self) -> String {
+        format!(
+            "vsync: error: {} ({}): {}\nvsync: what to do: {}",
+            self.class_name(),
+            self.code(),
+            self.message(),
+            self.hint()
+        )
+    }
+}
+
+fn generic_hint(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::ConfigMissing => {
+            "pass --config/--config-file (or set VSYNC_CONFIG/VSYNC_CONFIG_FILE) and \
+             --passphrase-file (or set VSYNC_PASSPHRASE/VSYNC_PASSPHRASE_FILE)"
+        }
+        ErrorKind::ConfigUnsupportedVersion => "mint a current token with `vsync runtime-token`",
+        ErrorKind::S3Unreachable => {
+            "check the endpoint, region, bucket and credentials; `vsync runtime-token --check` \
+             tests them with one HEAD request"
+        }
+        ErrorKind::ManifestNotFound => {
+            "push a vault first (`vsync push`), or check that the token's bucket and prefix are the ones you pushed to"
+        }
+        ErrorKind::WrongPassphrase => {
+            "use the passphrase this vault was last pushed or rotated with, and the runtime token \
+             (salt) printed by the last `rotate-passphrase --new-salt`"
+        }
+        ErrorKind::BundleCorrupt => "push the vault again, or mint a new token if the token itself was damaged",
+        ErrorKind::UnsupportedSpecVersion => "this vault was written by a newer vsync: upgrade this CLI",
+        ErrorKind::Closed => "open the vault again",
+        ErrorKind::NotFound => "list the names with `vsync status`",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_core_class_has_a_distinct_exit_code() {
+        let mut codes: Vec<i32> = ErrorKind::ALL
+            .iter()
+            .map(|k| CliError::from(Error::new(*k, "m")).exit_code())
+            .collect();
+        codes.extend([EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_CONFLICT]);
+        let n = codes.len();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), n);
+        assert_eq!(CliError::from(Error::wrong_passphrase()).exit_code(), 15);
+        for k in ErrorKind::ALL.iter().filter(|k| k.is_taxonomy()) {
+            let line = format!("  {}  {}", 10 + k.number(), k.class_name());
+            assert!(EXIT_CODES_HELP.contains(&line), "help lacks {line}");
+        }
+    }
+
+    #[test]
+    fn report_names_class_cause_and_remedy() {
+        let r = CliError::Conflict { expected: 1, found: 2 }.report();
+        assert!(r.contains("ConflictError") && r.contains("--expect-gen 2"));
+        let r = CliError::from(Error::wrong_passphrase()).with_hint("do X").report();
+        assert!(r.contains("WrongPassphraseError (VSYNC_WRONG_PASSPHRASE)") && r.ends_with("what to do: do X"));
+    }
+}
