@@ -7,7 +7,7 @@
 //! `catch_unwind`, so no panic crosses the boundary (it becomes `VSYNC_ERR_INTERNAL`).
 //! Every buffer handed out is allocated here, carries its length in a hidden header, and is
 //! zeroed when freed with `vsync_string_free` / `vsync_bytes_free`.
-#![allow(non_camel_case_types, clippy::missing_safety_doc)]
+#![allow(non_camel_case_types, clippy::missing_safety_doc, clippy::too_many_arguments)]
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -1,0 +1,3 @@
+export * from './index.js';
+import * as vsync from './index.js';
+export default vsync;

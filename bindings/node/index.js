@@ -1,0 +1,269 @@
+'use strict';
+// @muthuishere/vsync-s3-client: the JS facade over the native addon (src/lib.rs).
+// It only maps names, errors and lifecycles: formats, the lookup order and the error classes
+// are decided by the Rust core. CommonJS; index.mjs re-exports it for `import`.
+
+const native = require('./native.js');
+
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom');
+const REDACTED = '<vsync:redacted>';
+
+// ---- errors: the seven classes of SPEC §9 under one root --------------------------------------
+
+class VSyncError extends Error {
+  constructor(message, options) {
+    super(message, options);
+    this.code = new.target.code;
+  }
+}
+VSyncError.code = 'VSYNC_ERROR';
+
+function errorClass(name, code) {
+  // A named class per kind, so that `err.name`, `instanceof` and stack traces all show it.
+  const cls = { [name]: class extends VSyncError {} }[name];
+  cls.code = code;
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+  return cls;
+}
+Object.defineProperty(VSyncError.prototype, 'name', { value: 'VSyncError', writable: true, configurable: true });
+
+const ConfigMissingError = errorClass('ConfigMissingError', 'VSYNC_CONFIG_MISSING');
+const ConfigUnsupportedVersionError = errorClass('ConfigUnsupportedVersionError', 'VSYNC_CONFIG_UNSUPPORTED_VERSION');
+const S3UnreachableError = errorClass('S3UnreachableError', 'VSYNC_S3_UNREACHABLE');
+const ManifestNotFoundError = errorClass('ManifestNotFoundError', 'VSYNC_MANIFEST_NOT_FOUND');
+const WrongPassphraseError = errorClass('WrongPassphraseError', 'VSYNC_WRONG_PASSPHRASE');
+const BundleCorruptError = errorClass('BundleCorruptError', 'VSYNC_BUNDLE_CORRUPT');
+const UnsupportedSpecVersionError = errorClass('UnsupportedSpecVersionError', 'VSYNC_UNSUPPORTED_SPEC_VERSION');
+
+// The one table from the core's stable codes (ErrorKind::code) to JS classes.
+const ERROR_CLASSES = new Map(
+  [
+    ConfigMissingError,
+    ConfigUnsupportedVersionError,
+    S3UnreachableError,
+    ManifestNotFoundError,
+    WrongPassphraseError,
+    BundleCorruptError,
+    UnsupportedSpecVersionError,
+  ].map((cls) => [cls.code, cls]),
+);
+
+/** Maps an error thrown by the addon to the public class (a closed handle: a plain Error). */
+function fromNative(err) {
+  if (!(err instanceof Error) || typeof err.code !== 'string') return err;
+  const cls = ERROR_CLASSES.get(err.code);
+  if (cls) return new cls(err.message);
+  if (err.code === 'VSYNC_CLOSED' || err.code === 'VSYNC_INTERNAL') {
+    const plain = new Error(err.message);
+    plain.code = err.code;
+    return plain;
+  }
+  return err;
+}
+
+// ---- argument checks (types only; the values are judged by the core) ---------------------------
+
+function checkString(value, what) {
+  if (typeof value !== 'string') throw new TypeError(`${what} must be a string`);
+}
+
+function checkOptions(opts) {
+  if (opts === undefined || opts === null) return { defaults: undefined, timeoutMs: undefined };
+  if (typeof opts !== 'object') throw new TypeError('options must be an object');
+  const { defaults, timeoutMs } = opts;
+  if (defaults !== undefined && defaults !== null) {
+    if (typeof defaults !== 'object' || Array.isArray(defaults)) throw new TypeError('defaults must be an object of strings');
+    for (const [k, v] of Object.entries(defaults)) {
+      if (typeof v !== 'string') throw new TypeError(`defaults.${k} must be a string`);
+    }
+  }
+  if (timeoutMs !== undefined && timeoutMs !== null && !(typeof timeoutMs === 'number' && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
+    throw new TypeError('timeoutMs must be a positive number of milliseconds');
+  }
+  return { defaults: defaults ?? undefined, timeoutMs: timeoutMs ?? undefined };
+}
+
+// ---- the handle --------------------------------------------------------------------------------
+
+const constructing = Symbol('vsync.constructing');
+
+class Vsync {
+  // The native handle lives in a #private field: no enumeration, spread, JSON or inspect path reaches it.
+  #native;
+
+  constructor(token, handle) {
+    if (token !== constructing) throw new TypeError('use open() or openWith() to get a Vsync handle');
+    this.#native = handle;
+  }
+
+  /** The value of `key` through the chain vault → process.env → defaults, or null. */
+  getEnv(key) {
+    checkString(key, 'key');
+    try {
+      return this.#native.getEnv(key, process.env[key]);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  hasEnv(key) {
+    checkString(key, 'key');
+    try {
+      return this.#native.hasEnv(key, process.env[key]);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** "vault" | "env" | "default" | "missing" (never the value: safe to log). */
+  envSource(key) {
+    checkString(key, 'key');
+    try {
+      return this.#native.envSource(key, process.env[key]);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** An asset's bytes, else the key's value as UTF-8 bytes, else null. */
+  getAsContent(name) {
+    checkString(name, 'name');
+    try {
+      return this.#native.getAsContent(name);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** The vault's key names, in payload order (no values). */
+  keys() {
+    try {
+      return this.#native.keys();
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** The generation read at open time. */
+  generation() {
+    try {
+      return this.#native.generation();
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** The generation in the bucket now (one HEAD, off the main thread). */
+  async remoteGeneration() {
+    try {
+      return await this.#native.remoteGeneration();
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** True when a newer generation was pushed since this handle was opened. */
+  async hasNewVersion() {
+    try {
+      return await this.#native.hasNewVersion();
+    } catch (e) {
+      throw fromNative(e);
+    }
+  }
+
+  /** Wipes every value; idempotent. Any later call throws an Error. */
+  close() {
+    this.#native.close();
+  }
+
+  toString() {
+    return this.#native.redacted();
+  }
+
+  toJSON() {
+    return REDACTED;
+  }
+
+  [inspectSymbol]() {
+    return REDACTED;
+  }
+
+  get [Symbol.toStringTag]() {
+    return 'Vsync';
+  }
+}
+
+function wrap(handle) {
+  return new Vsync(constructing, handle);
+}
+
+/**
+ * Opens the vault named by VSYNC_CONFIG[_FILE] / VSYNC_PASSPHRASE[_FILE] in process.env.
+ * The S3 fetch and the key derivation run off the main thread.
+ */
+async function open(opts) {
+  const { defaults, timeoutMs } = checkOptions(opts);
+  // The core picks the variables it needs (and their _FILE forms) from this snapshot.
+  const vars = {};
+  for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') vars[k] = v;
+  try {
+    return wrap(await native.open(vars, defaults, timeoutMs));
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+/** Opens with explicit inputs, ignoring the environment (tests, secret managers). */
+async function openWith(args) {
+  if (args === null || typeof args !== 'object') throw new TypeError('openWith expects { config, passphrase, defaults?, timeoutMs? }');
+  const { config, passphrase } = args;
+  // null/undefined/'' are the core's ConfigMissingError; other non-strings are programming errors.
+  if (config != null) checkString(config, 'config');
+  if (passphrase != null) checkString(passphrase, 'passphrase');
+  const { defaults, timeoutMs } = checkOptions(args);
+  try {
+    return wrap(await native.openWith(config ?? '', passphrase ?? '', defaults, timeoutMs));
+  } catch (e) {
+    throw fromNative(e);
+  }
+}
+
+// ---- private test hooks (conformance/README.md); not part of the public API --------------------
+
+function mapped(fn) {
+  return (...args) => {
+    try {
+      return fn(...args);
+    } catch (e) {
+      throw fromNative(e);
+    }
+  };
+}
+
+const _testing = Object.freeze({
+  decryptEnvelope: mapped((bytes, passphrase, salt, iterations = 600000) =>
+    native.testingDecryptEnvelope(Buffer.from(bytes), passphrase, salt, iterations)),
+  unsealManifest: mapped((bytes, remoteTs = null) => native.testingUnsealManifest(Buffer.from(bytes), remoteTs ?? undefined)),
+  decodeConfigJson: mapped((blob) => native.testingDecodeConfigJson(blob)),
+  openPayload: mapped((bytes, envLabel, pointerTs = null, defaults = {}) =>
+    wrap(native.testingOpenPayload(Buffer.from(bytes), envLabel, pointerTs ?? undefined, defaults))),
+  resolveBootstrap: mapped((env) => native.testingResolveBootstrap(env)),
+  errorKinds: () => native.testingErrorKinds(),
+  throwKind: mapped((className) => native.testingThrow(className)),
+  fromNative,
+});
+
+module.exports = {
+  open,
+  openWith,
+  Vsync,
+  VSyncError,
+  ConfigMissingError,
+  ConfigUnsupportedVersionError,
+  S3UnreachableError,
+  ManifestNotFoundError,
+  WrongPassphraseError,
+  BundleCorruptError,
+  UnsupportedSpecVersionError,
+  _testing,
+};

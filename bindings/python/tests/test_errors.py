@@ -1,0 +1,106 @@
+"""The error mapping: one table (errors._BY_CODE), a test per core ErrorKind, no panic escapes."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+import vsync_s3_client
+from vsync_s3_client import _native, errors
+
+SEVEN = [
+    "ConfigMissingError",
+    "ConfigUnsupportedVersionError",
+    "S3UnreachableError",
+    "ManifestNotFoundError",
+    "WrongPassphraseError",
+    "BundleCorruptError",
+    "UnsupportedSpecVersionError",
+]
+
+# Every ErrorKind of the core: (number, canonical class name, code).
+KINDS = list(_native.ERROR_KINDS)
+
+
+def test_core_has_the_seven_plus_closed_and_not_found() -> None:
+    names = [name for (_n, name, _c) in KINDS]
+    assert names == SEVEN + ["ClosedError", "NotFoundError"]
+
+
+@pytest.mark.parametrize("number,name,code", KINDS, ids=[k[1] for k in KINDS])
+def test_each_core_kind_maps_to_its_python_exception(number: int, name: str, code: str) -> None:
+    with pytest.raises(Exception) as info:
+        _native._raise_for_test(number)
+    err = info.value
+    if name == "ClosedError":
+        assert type(err) is ValueError
+    elif name == "NotFoundError":
+        assert type(err) is KeyError
+    else:
+        cls = getattr(vsync_s3_client, name)
+        assert type(err) is cls
+        assert cls.__name__ == name
+        assert isinstance(err, vsync_s3_client.VSyncError)
+        assert err.code == code == cls.code
+        assert str(err) == f"test error {name}"
+
+
+@pytest.mark.parametrize("name", SEVEN)
+def test_importable_from_package_and_errors_module(name: str) -> None:
+    cls = getattr(errors, name)
+    assert getattr(vsync_s3_client, name) is cls
+    assert issubclass(cls, errors.VSyncError) and issubclass(cls, Exception)
+    assert name in vsync_s3_client.__all__ and name in errors.__all__
+    assert cls.__doc__
+
+
+def test_codes_are_unique_and_the_table_is_complete() -> None:
+    codes = [getattr(errors, n).code for n in SEVEN]
+    assert len(set(codes)) == 7
+    assert set(errors._BY_CODE) == {c for (_n, _name, c) in KINDS} | {_native.INTERNAL_CODE}
+
+
+def test_root_is_exception() -> None:
+    assert vsync_s3_client.VSyncError.__bases__ == (Exception,)
+
+
+def test_panic_becomes_vsync_error_not_panic_exception() -> None:
+    with pytest.raises(vsync_s3_client.VSyncError) as info:
+        _native._panic_for_test()
+    assert type(info.value) is vsync_s3_client.VSyncError
+    assert info.value.code == "VSYNC_INTERNAL"
+
+
+def test_errors_pickle_round_trip() -> None:
+    # Errors cross process boundaries (multiprocessing, Celery): they must pickle.
+    try:
+        vsync_s3_client.open_with("", "x")
+    except vsync_s3_client.ConfigMissingError as e:
+        back = pickle.loads(pickle.dumps(e))
+        assert type(back) is vsync_s3_client.ConfigMissingError and back.code == e.code and str(back) == str(e)
+    else:
+        pytest.fail("no error")
+
+
+def test_open_with_empty_or_none_inputs() -> None:
+    for cfg, pw in [("", "p"), (None, "p"), ("vsync-cfg-v1:x", ""), ("vsync-cfg-v1:x", None)]:
+        with pytest.raises(vsync_s3_client.ConfigMissingError):
+            vsync_s3_client.open_with(cfg, pw)  # type: ignore[arg-type]
+
+
+def test_config_blob_errors_before_network() -> None:
+    with pytest.raises(vsync_s3_client.ConfigMissingError):
+        vsync_s3_client.open_with('{"v":1}', "p")
+    with pytest.raises(vsync_s3_client.ConfigUnsupportedVersionError):
+        vsync_s3_client.open_with("vsync-cfg-v1:abc=", "p")
+    with pytest.raises(vsync_s3_client.BundleCorruptError):
+        vsync_s3_client.open_with("vsync-cfg-v1:!!!!", "p")
+
+
+def test_bad_arguments_are_python_errors() -> None:
+    with pytest.raises(TypeError):
+        vsync_s3_client.open_with("vsync-cfg-v1:x", "p", {"A": 1})  # type: ignore[dict-item]
+    for bad in (0, -1, float("nan"), float("inf")):
+        with pytest.raises(ValueError):
+            vsync_s3_client.open_with("vsync-cfg-v1:x", "p", timeout=bad)

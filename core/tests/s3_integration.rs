@@ -1,0 +1,286 @@
+//! The core against a real S3-compatible server (scripts/with-s3.sh starts it and exports
+//! VSYNC_TEST_*). Missing variables fail the tests: they are never skipped.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use vsync_core::payload::{encode_zip_payload, VaultData};
+use vsync_core::writer::{self, PushError};
+use vsync_core::{open, open_with, s3, Config, ErrorKind, Layout, OpenOptions, Source};
+
+const PASS: &str = "integration passphrase";
+const SECRET_VALUE: &str = "s3cr3t-value-never-printed";
+
+fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run under scripts/with-s3.sh"))
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A config for a fresh prefix in the test bucket.
+fn config() -> Config {
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    Config {
+        endpoint: var("VSYNC_TEST_ENDPOINT"),
+        region: "us-east-1".into(),
+        bucket: var("VSYNC_TEST_BUCKET"),
+        access_key_id: var("VSYNC_TEST_ACCESS_KEY"),
+        secret_access_key: var("VSYNC_TEST_SECRET_KEY").into(),
+        prefix: format!("core-it/{}-{n}/", std::process::id()),
+        env: "prod".into(),
+        salt: writer::random_salt(),
+        iterations: 600_000,
+    }
+}
+
+fn data(pairs: &[(&str, &str)]) -> VaultData {
+    let mut d = VaultData::default();
+    for (k, v) in pairs {
+        d.kv.insert(k.to_string(), v.to_string().into());
+    }
+    d.assets.insert("tls/ca.pem".into(), b"CERT\x00\x01".to_vec().into());
+    d
+}
+
+fn push(c: &Config, d: &VaultData) -> writer::Pushed {
+    writer::push(c, PASS, d, None, Duration::from_secs(30)).unwrap_or_else(|e| panic!("push: {e}"))
+}
+
+fn open_err(c: &Config, pass: &str) -> vsync_core::Error {
+    open_with(&c.encode(), pass, OpenOptions::default()).map(|_| ()).unwrap_err()
+}
+
+#[test]
+fn push_then_open_values_sources_generation() {
+    let c = config();
+    let first = push(&c, &data(&[("DATABASE_URL", "postgres://db"), ("API_TOKEN", SECRET_VALUE)]));
+    assert_eq!(first.gen, 1);
+    let mut opts = OpenOptions::default();
+    opts.defaults.insert("PORT".into(), "8080".into());
+    let v = open_with(&c.encode(), PASS, opts).unwrap();
+    assert_eq!(v.layout(), Some(Layout::Runtime));
+    assert_eq!(v.generation().unwrap(), 1);
+    let mut env = |k: &str| (k == "LOG_LEVEL").then(|| "debug".to_string());
+    let r = v.resolve("DATABASE_URL", &mut env).unwrap();
+    assert_eq!((r.value.unwrap().as_str(), r.source), ("postgres://db", Source::Vault));
+    assert_eq!(v.env_source("LOG_LEVEL", &mut env).unwrap(), Source::Env);
+    assert_eq!(v.get_env("PORT", &mut env).unwrap().unwrap().as_str(), "8080");
+    assert_eq!(v.env_source("NOPE", &mut env).unwrap(), Source::Missing);
+    assert_eq!(v.keys().unwrap(), vec!["DATABASE_URL", "API_TOKEN"]);
+    assert_eq!(&v.get_as_content("tls/ca.pem").unwrap()[..], b"CERT\x00\x01");
+    assert!(!format!("{v:?} {v}").contains(SECRET_VALUE));
+
+    // A second push is seen by remote_generation (one HEAD) and has_new_version.
+    assert!(!v.has_new_version().unwrap());
+    let second = push(&c, &data(&[("DATABASE_URL", "postgres://db2")]));
+    assert_eq!(second.gen, 2);
+    assert!(second.ts > first.ts, "bundle names move forward");
+    assert_eq!(v.remote_generation().unwrap(), 2);
+    assert!(v.has_new_version().unwrap());
+    // The open handle still answers from what it read.
+    assert_eq!(v.get_env("DATABASE_URL", &mut env).unwrap().unwrap().as_str(), "postgres://db");
+    let v2 = open_with(&c.encode(), PASS, OpenOptions::default()).unwrap();
+    assert_eq!(v2.get_env("DATABASE_URL", &mut env).unwrap().unwrap().as_str(), "postgres://db2");
+    assert_eq!(v2.generation().unwrap(), 2);
+}
+
+#[test]
+fn open_reads_the_environment_and_files() {
+    let c = config();
+    push(&c, &data(&[("K", "v")]));
+    let dir = tempfile::tempdir().unwrap();
+    let pass_file = dir.path().join("pass");
+    std::fs::write(&pass_file, format!("{PASS}\n")).unwrap();
+    std::fs::set_permissions(&pass_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let env: HashMap<String, String> = [
+        ("VSYNC_CONFIG".to_string(), c.encode()),
+        ("VSYNC_PASSPHRASE_FILE".to_string(), pass_file.to_string_lossy().into_owned()),
+    ]
+    .into();
+    let v = open(&|k| env.get(k).cloned(), OpenOptions::default()).unwrap();
+    assert_eq!(v.get_env("K", &mut |_| None).unwrap().unwrap().as_str(), "v");
+    let e = open(&|_| None, OpenOptions::default()).map(|_| ()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ConfigMissing);
+}
+
+#[test]
+fn cli_layout_opens() {
+    let c = config();
+    let zip = encode_zip_payload("vault/", "prod", "A=1\nB=\"two\"\n", &[("cert.pem", b"PEM")]);
+    let key = vsync_core::envelope::derive_key(PASS, &c.salt, c.iterations);
+    s3::run(&c, Duration::from_secs(30), |store| async move {
+        writer::write_cli_layout(&store, &key, &zip, "20260301-101010", Some(4)).await
+    })
+    .unwrap();
+    let v = open_with(&c.encode(), PASS, OpenOptions::default()).unwrap();
+    assert_eq!(v.layout(), Some(Layout::Cli));
+    assert_eq!(v.generation().unwrap(), 4);
+    assert_eq!(v.get_env("B", &mut |_| None).unwrap().unwrap().as_str(), "two");
+    assert_eq!(&v.get_as_content("cert.pem").unwrap()[..], b"PEM");
+    assert_eq!(v.remote_generation().unwrap(), 4);
+    // Our writer pushing over a CLI-layout vault continues its generation.
+    let next = push(&c, &data(&[("A", "3")]));
+    assert_eq!(next.gen, 5);
+}
+
+#[test]
+fn rollback_of_the_bundle_is_refused() {
+    let c = config();
+    let first = push(&c, &data(&[("V", "old")]));
+    let second = push(&c, &data(&[("V", "new")]));
+    // An attacker with write access copies the old bundle over the new one.
+    s3::run(&c, Duration::from_secs(30), |store| async move {
+        let old = store.get(&format!("v={}", first.ts)).await?.unwrap().body;
+        store.put(&format!("v={}", second.ts), old, None).await
+    })
+    .unwrap();
+    assert_eq!(open_err(&c, PASS).kind(), ErrorKind::BundleCorrupt);
+}
+
+#[test]
+fn every_s3_failure_class() {
+    let c = config();
+    // Nothing pushed.
+    let e = open_err(&c, PASS);
+    assert_eq!(e.kind(), ErrorKind::ManifestNotFound);
+    assert!(e.message().contains("vsync push"));
+    push(&c, &data(&[("K", SECRET_VALUE)]));
+    // Wrong passphrase.
+    assert_eq!(open_err(&c, "wrong").kind(), ErrorKind::WrongPassphrase);
+    // Wrong secret key: a real 403 from the server.
+    let mut bad = c.clone();
+    bad.secret_access_key = "not-the-secret".to_string().into();
+    let e = open_err(&bad, PASS);
+    assert_eq!(e.kind(), ErrorKind::S3Unreachable);
+    assert!(e.message().contains("403"), "{}", e.message());
+    // Nothing listening.
+    let mut closed = c.clone();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    closed.endpoint = format!("http://127.0.0.1:{port}");
+    assert_eq!(open_err(&closed, PASS).kind(), ErrorKind::S3Unreachable);
+    // Torn bucket: the bundle the manifest names is gone.
+    let ts = s3::run(&c, Duration::from_secs(30), |store| async move {
+        let st = writer::remote_state(&store).await?;
+        let ts = st.ts.unwrap();
+        store.delete(&format!("v={ts}")).await?;
+        Ok(ts)
+    })
+    .unwrap();
+    let e = open_err(&c, PASS);
+    assert_eq!(e.kind(), ErrorKind::BundleCorrupt);
+    assert!(e.message().contains(&ts));
+}
+
+#[test]
+fn open_is_bounded_by_its_deadline() {
+    // A server that accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let hold = std::thread::spawn(move || {
+        let conns: Vec<_> = listener.incoming().take(4).filter_map(Result::ok).collect();
+        std::thread::sleep(Duration::from_secs(3));
+        drop(conns);
+    });
+    let mut c = config();
+    c.endpoint = format!("http://127.0.0.1:{port}");
+    let opts = OpenOptions { timeout: Duration::from_millis(400), ..OpenOptions::default() };
+    let start = Instant::now();
+    let e = open_with(&c.encode(), PASS, opts).map(|_| ()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::S3Unreachable);
+    assert!(start.elapsed() < Duration::from_secs(3), "the deadline bounds open()");
+    drop(hold);
+}
+
+#[test]
+fn lost_update_guard() {
+    let c = config();
+    push(&c, &data(&[("K", "1")]));
+    match writer::push(&c, PASS, &data(&[("K", "2")]), Some(0), Duration::from_secs(30)) {
+        Err(PushError::Conflict { expected: 0, found: 1 }) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(writer::push(&c, PASS, &data(&[("K", "2")]), Some(1), Duration::from_secs(30)).unwrap().gen, 2);
+}
+
+#[test]
+fn rotation_changes_passphrase_and_salt() {
+    let c = config();
+    push(&c, &data(&[("K", "v")]));
+    let mut new_cfg = c.clone();
+    new_cfg.salt = writer::random_salt();
+    let r = writer::rotate(&c, PASS, &new_cfg, "new passphrase", Duration::from_secs(30)).unwrap();
+    assert_eq!(r.gen, 2);
+    let v = open_with(&new_cfg.encode(), "new passphrase", OpenOptions::default()).unwrap();
+    assert_eq!(v.get_env("K", &mut |_| None).unwrap().unwrap().as_str(), "v");
+    assert_eq!(v.generation().unwrap(), 2);
+    assert_eq!(open_err(&new_cfg, PASS).kind(), ErrorKind::WrongPassphrase);
+    assert_eq!(writer::rotate(&c, "bad", &new_cfg, "x", Duration::from_secs(30)).unwrap_err().kind(), ErrorKind::WrongPassphrase);
+}
+
+#[test]
+fn concurrent_readers_and_close() {
+    let c = config();
+    push(&c, &data(&[("K", "v")]));
+    let v = Arc::new(open_with(&c.encode(), PASS, OpenOptions::default()).unwrap());
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let v = v.clone();
+            std::thread::spawn(move || {
+                let mut ok = 0;
+                for _ in 0..20_000 {
+                    match v.get_env("K", &mut |_| None) {
+                        Ok(Some(x)) => {
+                            assert_eq!(x.as_str(), "v");
+                            ok += 1;
+                        }
+                        Ok(None) => panic!("value vanished without close"),
+                        Err(e) => assert_eq!(e.kind(), ErrorKind::Closed),
+                    }
+                }
+                ok
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(5));
+    v.close();
+    let total: usize = readers.into_iter().map(|r| r.join().unwrap()).sum();
+    assert!(total <= 80_000);
+    assert_eq!(v.get_env("K", &mut |_| None).map(|_| ()).unwrap_err().kind(), ErrorKind::Closed);
+}
+
+/// A test per error variant: none of the messages carries the passphrase, the secret key or a
+/// value, even when those were the inputs that failed.
+#[test]
+fn no_secret_in_any_message() {
+    let c = config();
+    let secret_key = c.secret_access_key.to_string();
+    push(&c, &data(&[("K", SECRET_VALUE)]));
+    let mut seen = HashMap::new();
+    let mut record = |e: vsync_core::Error| {
+        seen.insert(e.kind(), format!("{e} {e:?}"));
+    };
+    record(open_with(&c.encode(), "", OpenOptions::default()).map(|_| ()).unwrap_err());
+    record(open_with("vsync-cfg-v1:ab+c", PASS, OpenOptions::default()).map(|_| ()).unwrap_err());
+    let mut bad = c.clone();
+    bad.secret_access_key = format!("{secret_key}-wrong").into();
+    record(open_err(&bad, PASS));
+    let mut empty = c.clone();
+    empty.prefix.push_str("empty/");
+    record(open_err(&empty, PASS));
+    record(open_err(&c, &format!("{PASS}-wrong")));
+    record(open_with("vsync-cfg-v1:bm90IGd6aXA", PASS, OpenOptions::default()).map(|_| ()).unwrap_err());
+    record(vsync_core::hooks::decrypt_envelope(b"RQE2____________________________", PASS, &c.salt, 1).map(|_| ()).unwrap_err());
+    let v = open_with(&c.encode(), PASS, OpenOptions::default()).unwrap();
+    record(v.get_as_content("nope").map(|_| ()).unwrap_err());
+    v.close();
+    record(v.get_env("K", &mut |_| None).map(|_| ()).unwrap_err());
+    assert_eq!(seen.len(), ErrorKind::ALL.len(), "every variant was produced: {:?}", seen.keys());
+    for (kind, text) in seen {
+        for secret in [PASS, secret_key.as_str(), SECRET_VALUE] {
+            assert!(!text.contains(secret), "{kind:?} message contains a secret: {text}");
+        }
+    }
+}

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Python binding tests (pytest). `conformance` runs only the conformance runner.
+# The binding is installed the way users install it — `pip install ./bindings/python` (PEP 517,
+# maturin) into .venv — and the tests import that installed package, not the source tree.
+# Live tests need scripts/with-s3.sh (VSYNC_TEST_*); without it they fail, they never skip.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+ensure_venv
+PY="$VENV/bin/python"
+if ! "$PY" -c 'import pytest, pytest_benchmark' 2>/dev/null; then
+  log "installing pytest into .venv"
+  "$PY" -m pip install -q 'pytest>=7' 'pytest-benchmark>=4'
+fi
+log "pip install ./bindings/python"
+# A .so left in the source tree by a manual dev build must not shadow or leak into the wheel.
+rm -f bindings/python/python/vsync_s3_client/_native*.so
+"$PY" -m pip install -q --disable-pip-version-check --force-reinstall --no-deps ./bindings/python
+where=$(cd /tmp && "$PY" -c 'import vsync_s3_client, os; print(os.path.dirname(vsync_s3_client.__file__))')
+case "$where" in
+  "$VENV"/*) log "testing the installed package at $where" ;;
+  *) echo "vsync_s3_client resolved to $where, not the .venv install" >&2; exit 1 ;;
+esac
+tests=bindings/python/tests
+if [ "${1:-}" = conformance ]; then tests=bindings/python/tests/test_conformance.py; fi
+exec "$PY" -m pytest -p no:cacheprovider "$tests"
