@@ -9,7 +9,55 @@ package vsync
 #cgo CFLAGS: -I${SRCDIR}/../c/include
 #cgo LDFLAGS: ${SRCDIR}/../../target/release/libvsync_c.a -ldl -lm -lpthread
 #include <stdlib.h>
+#include <string.h>
 #include "vsync.h"
+
+// Glue for the per-call path: Go strings go in without a Go-side copy (copied to a
+// NUL-terminated buffer here, zeroed after), results come back by value, so a lookup allocates
+// nothing on the Go heap but the returned string.
+typedef struct {
+    int32_t rc;
+    int32_t source;
+    bool has;
+    char *value;
+    size_t len;
+    vsync_error *err;
+} go_resolved;
+
+static char *go_cstr(_GoString_ s, char *stack, size_t cap) {
+    size_t n = _GoStringLen(s);
+    char *p = n < cap ? stack : malloc(n + 1);
+    if (p == NULL) return NULL;
+    memcpy(p, _GoStringPtr(s), n);
+    p[n] = 0;
+    return p;
+}
+
+static void go_cstr_done(char *p, char *stack, size_t n) {
+    if (p == NULL) return;
+    volatile char *v = p;
+    for (size_t i = 0; i < n; i++) v[i] = 0;
+    if (p != stack) free(p);
+}
+
+// mode: 0 = value and source, 1 = source only, 2 = has_env.
+static go_resolved go_resolve(const vsync_handle *h, _GoString_ key, int env_set, _GoString_ env, int mode) {
+    go_resolved r;
+    memset(&r, 0, sizeof r);
+    char kbuf[128], ebuf[256];
+    char *k = go_cstr(key, kbuf, sizeof kbuf);
+    char *e = env_set ? go_cstr(env, ebuf, sizeof ebuf) : NULL;
+    if (k == NULL || (env_set && e == NULL)) {
+        r.rc = VSYNC_ERR_INTERNAL;
+    } else if (mode == 2) {
+        r.rc = vsync_has_env(h, k, e, &r.has, &r.err);
+    } else {
+        r.rc = vsync_get_env(h, k, e, mode == 0 ? &r.value : NULL, &r.len, &r.source, &r.err);
+    }
+    go_cstr_done(k, kbuf, _GoStringLen(key));
+    if (env_set) go_cstr_done(e, ebuf, _GoStringLen(env));
+    return r;
+}
 */
 import "C"
 
@@ -279,13 +327,17 @@ const (
 type Vsync struct {
 	h      *C.vsync_handle
 	lookup func(string) (string, bool)
+	gen    int64 // read once at open: it never changes
 	// state = closedBit | freedBit | number of calls in flight. The C handle is freed when it is
 	// closed and no call is in flight, so vsync_free never races with another call.
 	state atomic.Int64
 }
 
 func newVsync(h *C.vsync_handle, lookup func(string) (string, bool)) *Vsync {
-	v := &Vsync{h: h, lookup: lookup}
+	var g C.uint64_t
+	var e *C.vsync_error
+	_ = takeError(C.vsync_generation(h, &g, &e), e)
+	v := &Vsync{h: h, lookup: lookup, gen: int64(g)}
 	runtime.SetFinalizer(v, func(v *Vsync) { _ = v.Close() })
 	return v
 }
@@ -327,82 +379,53 @@ func (v *Vsync) Close() error {
 }
 
 // resolve runs the core's chain for key with the process environment (read now) as step 2.
-func (v *Vsync) resolve(key string, wantValue bool) (string, bool, Source, error) {
+// mode: 0 value and source, 1 source only, 2 has_env.
+func (v *Vsync) resolve(key string, mode C.int) (C.go_resolved, error) {
 	if !v.acquire() {
-		return "", false, 0, closedError()
+		return C.go_resolved{}, closedError()
 	}
 	defer v.release()
 	if hasNUL(key) {
-		return "", false, SourceMissing, nil
+		return C.go_resolved{source: C.VSYNC_SOURCE_MISSING}, nil
 	}
 	envVal, envSet := v.lookup(key)
-	envSet = envSet && !hasNUL(envVal)
-	a := cArena{}
-	defer a.free()
-	ckey := a.str(key)
-	var cenv *C.char
-	if envSet {
-		cenv = a.str(envVal)
+	set := C.int(0)
+	if envSet && !hasNUL(envVal) {
+		set = 1
 	}
-	var out *C.char
-	var n C.size_t
-	var src C.int32_t
-	var e *C.vsync_error
-	var rc C.int32_t
-	if wantValue {
-		rc = C.vsync_get_env(v.h, ckey, cenv, &out, &n, &src, &e)
-	} else {
-		rc = C.vsync_get_env(v.h, ckey, cenv, nil, nil, &src, &e)
+	r := C.go_resolve(v.h, key, set, envVal, mode)
+	if err := takeError(r.rc, r.err); err != nil {
+		return r, err
 	}
-	if err := takeError(rc, e); err != nil {
-		return "", false, 0, err
-	}
-	s := Source(src)
-	if out == nil {
-		return "", s != SourceMissing, s, nil
-	}
-	val := C.GoStringN(out, C.int(n))
-	C.vsync_string_free(out)
-	return val, true, s, nil
+	return r, nil
 }
 
 // GetEnv resolves key: vault, then the process environment at call time, then the defaults.
 // The bool is false when the key is missing (or the handle is closed).
 func (v *Vsync) GetEnv(key string) (string, bool) {
-	val, ok, _, _ := v.resolve(key, true)
-	return val, ok
+	r, err := v.resolve(key, 0)
+	if err != nil || r.value == nil {
+		return "", false
+	}
+	val := C.GoStringN(r.value, C.int(r.len))
+	C.vsync_string_free(r.value)
+	return val, true
 }
 
 // HasEnv reports whether GetEnv would find key.
 func (v *Vsync) HasEnv(key string) bool {
-	if !v.acquire() {
-		return false
-	}
-	defer v.release()
-	if hasNUL(key) {
-		return false
-	}
-	envVal, envSet := v.lookup(key)
-	a := cArena{}
-	defer a.free()
-	var cenv *C.char
-	if envSet && !hasNUL(envVal) {
-		cenv = a.str(envVal)
-	}
-	var has C.bool
-	var e *C.vsync_error
-	rc := C.vsync_has_env(v.h, a.str(key), cenv, &has, &e)
-	return takeError(rc, e) == nil && bool(has)
+	r, err := v.resolve(key, 2)
+	return err == nil && bool(r.has)
 }
 
 // EnvSource says where GetEnv(key) would come from, without the value (safe to log).
 // SourceMissing on a closed handle.
 func (v *Vsync) EnvSource(key string) Source {
-	_, _, s, err := v.resolve(key, false)
+	r, err := v.resolve(key, 1)
 	if err != nil {
 		return SourceMissing
 	}
-	return s
+	return Source(r.source)
 }
 
 // GetAsContent returns an asset's bytes, else the value of the key of that name as UTF-8.
@@ -451,16 +474,10 @@ func (v *Vsync) Keys() []string {
 
 // Generation is the vault generation read at open time (0 after Close).
 func (v *Vsync) Generation() int64 {
-	if !v.acquire() {
+	if v.state.Load()&closedBit != 0 {
 		return 0
 	}
-	defer v.release()
-	var g C.uint64_t
-	var e *C.vsync_error
-	if takeError(C.vsync_generation(v.h, &g, &e), e) != nil {
-		return 0
-	}
-	return int64(g)
+	return v.gen
 }
 
 // RemoteGeneration is the generation in the bucket now: one HEAD request.

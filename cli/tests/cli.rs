@@ -570,3 +570,33 @@ fn dev_server_serves_a_vault_end_to_end() -> TestResult {
     assert_eq!(status.code(), Some(0));
     Ok(())
 }
+
+/// The interactive prompt, through a real pseudo-terminal (`script` from util-linux): asked
+/// twice for a new vault, without echo; two different answers are refused.
+#[test]
+fn passphrase_prompt_on_a_terminal_does_not_echo() -> TestResult {
+    let s = Scratch::new("prompt")?;
+    let typed = "typed-at-the-prompt";
+    let push = format!("{} push --config-file {} --env-file {}", env!("CARGO_BIN_EXE_vsync"), s.p("token"), s.p(".env"));
+    let session = |answers: [&str; 2]| -> Result<Output, std::io::Error> {
+        let feed = format!("sleep 1; printf '%s\\n' '{}'; sleep 0.5; printf '%s\\n' '{}'; sleep 0.5", answers[0], answers[1]);
+        std::process::Command::new("bash")
+            .args(["-c", &format!("({feed}) | script -qec \"$0\" /dev/null"), &push])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .output()
+    };
+    let out = session([typed, "something-else"])?;
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(all.contains("Vault passphrase (again):") && all.contains("differ"), "{all}");
+    assert!(!all.contains(typed), "the passphrase was echoed: {all}");
+
+    let out = session([typed, typed])?;
+    let all = text(&out.stdout) + &text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("pushed gen=1"), "{all}");
+    assert!(!all.contains(typed), "the passphrase was echoed: {all}");
+    assert_eq!(open_with(&s.token, typed, OpenOptions::default())?.generation()?, 1);
+    Ok(())
+}

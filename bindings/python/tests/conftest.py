@@ -68,12 +68,24 @@ def cli(s3: S3, *args: str) -> str:
     return out.stdout
 
 
-def runtime_token(s3: S3, prefix: str, *, secret_key: Optional[str] = None, endpoint: Optional[str] = None) -> str:
-    return cli(
-        s3, "runtime-token", "--endpoint", endpoint or s3.endpoint, "--region", "us-east-1",
+def runtime_token(
+    s3: S3, prefix: str, *, secret_key: Optional[str] = None, endpoint: Optional[str] = None, salt: Optional[str] = None
+) -> str:
+    args = [
+        "runtime-token", "--endpoint", endpoint or s3.endpoint, "--region", "us-east-1",
         "--bucket", s3.bucket, "--prefix", prefix, "--env", "test",
         "--access-key-id", s3.access_key, "--secret-access-key", secret_key or s3.secret_key,
-    ).strip()
+    ]
+    if salt:
+        args += ["--salt", salt]
+    return cli(s3, *args).strip()
+
+
+def salt_of(config: str) -> str:
+    """The salt of a token (decoded by the core's hook), to mint a sibling token for the same vault."""
+    import json
+
+    return json.loads(_native.decode_config_json(config))["salt"]
 
 
 def push(s3: S3, vault: Pushed, kv: Mapping[str, str], assets: Optional[Mapping[str, bytes]] = None) -> str:

@@ -23,7 +23,7 @@ from vsync_s3_client import (
     WrongPassphraseError,
 )
 
-from conftest import S3, runtime_token, write_file
+from conftest import S3, runtime_token, salt_of, write_file
 
 KV = {"DATABASE_URL": "postgres://app@db/test", "API_TOKEN": "tok-live-123", "SHARED": "from-vault"}
 CERT = b"-----BEGIN CERT-----\n\x00\x01\xff"
@@ -121,7 +121,7 @@ def test_nothing_pushed_is_manifest_not_found(new_vault) -> None:
 
 def test_wrong_secret_key_is_s3_unreachable_403(s3: S3, new_vault) -> None:
     vault = new_vault(KV)
-    bad = runtime_token(s3, vault.prefix, secret_key="wrong-secret-key-xyz")
+    bad = runtime_token(s3, vault.prefix, secret_key="wrong-secret-key-xyz", salt=salt_of(vault.config))
     with pytest.raises(S3UnreachableError) as info:
         vsync_s3_client.open_with(bad, vault.passphrase)
     assert "403" in str(info.value)
@@ -316,7 +316,7 @@ def test_gil_is_released_during_network_calls(s3: S3, new_vault) -> None:
     vault = new_vault(KV)
     proxy = Proxy(s3.endpoint)
     try:
-        cfg = runtime_token(s3, vault.prefix, endpoint=proxy.endpoint)
+        cfg = runtime_token(s3, vault.prefix, endpoint=proxy.endpoint, salt=salt_of(vault.config))
         # Each call below needs the in-process Python proxy to run while it waits.
         v = vsync_s3_client.open_with(cfg, vault.passphrase, timeout=5)
         assert v.generation() == 1
@@ -367,7 +367,7 @@ def test_fork_after_open(new_vault, clean_bootstrap_env) -> None:
 def test_errors_never_show_secrets(s3: S3, new_vault) -> None:
     vault = new_vault(KV)
     messages: List[Optional[str]] = []
-    for cfg, pw in [(vault.config, "wrong-pass-zzz"), (runtime_token(s3, vault.prefix, secret_key="bad-secret-zzz"), vault.passphrase)]:
+    for cfg, pw in [(vault.config, "wrong-pass-zzz"), (runtime_token(s3, vault.prefix, secret_key="bad-secret-zzz", salt=salt_of(vault.config)), vault.passphrase)]:
         try:
             vsync_s3_client.open_with(cfg, pw)
         except vsync_s3_client.VSyncError as e:

@@ -1,0 +1,3 @@
+package vsync
+import "os"
+var osLookup = os.LookupEnv

@@ -1,0 +1,377 @@
+package io.github.muthuishere.vsync;
+
+import static io.github.muthuishere.vsync.Canonical.assertRaises;
+import static io.github.muthuishere.vsync.Canonical.requireEnv;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Against the real local S3 server of scripts/with-s3.sh, with vaults pushed by the vsync CLI.
+ * Fails (never skips) when the harness variables are missing.
+ */
+class IntegrationTest {
+    static final String PASS = "correct horse battery staple";
+    static final String ENV_FILE = "DATABASE_URL=postgres://app@db/staging\nAPI_TOKEN=tok-s3cr3t-123\nSHARED=from-vault\n";
+    static final byte[] CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".getBytes(StandardCharsets.UTF_8);
+
+    static String endpoint;
+    static String accessKey;
+    static String secretKey;
+    static String bucket;
+    static String bin;
+    static Path work;
+
+    @BeforeAll
+    static void harness() throws IOException {
+        endpoint = requireEnv("VSYNC_TEST_ENDPOINT");
+        accessKey = requireEnv("VSYNC_TEST_ACCESS_KEY");
+        secretKey = requireEnv("VSYNC_TEST_SECRET_KEY");
+        bucket = requireEnv("VSYNC_TEST_BUCKET");
+        bin = requireEnv("VSYNC_BIN");
+        work = Files.createTempDirectory("vsync-java-it-");
+    }
+
+    @AfterAll
+    static void cleanup() throws IOException {
+        if (work != null) {
+            try (var s = Files.walk(work)) {
+                s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    // --- the CLI -------------------------------------------------------------------------------
+
+    static String run(String... args) throws Exception {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(bin);
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "vsync " + args[0] + " timed out");
+        assertEquals(0, p.exitValue(), "vsync " + args[0] + " failed");
+        return out;
+    }
+
+    static String token(String prefix, String env, String endpointUrl, String secret) throws Exception {
+        return run("runtime-token", "--endpoint", endpointUrl, "--region", "us-east-1", "--bucket", bucket,
+                "--prefix", prefix, "--env", env, "--access-key-id", accessKey, "--secret-access-key", secret).strip();
+    }
+
+    static String token(String prefix) throws Exception {
+        return token(prefix, "staging", endpoint, secretKey);
+    }
+
+    static String uniquePrefix() {
+        return "java-" + UUID.randomUUID() + "/";
+    }
+
+    static Path file(String name, byte[] content, String mode) throws IOException {
+        Path p = work.resolve(name + "-" + UUID.randomUUID());
+        Files.write(p, content);
+        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
+        return p;
+    }
+
+    /** Pushes a vault with the CLI; returns the generation it reports. */
+    static long push(String config, String envFile) throws Exception {
+        Path pass = file("pass", PASS.getBytes(StandardCharsets.UTF_8), "rw-------");
+        Path env = file("env", envFile.getBytes(StandardCharsets.UTF_8), "rw-------");
+        Path ca = file("ca", CA, "rw-------");
+        String out = run("push", "--config", config, "--passphrase-file", pass.toString(), "--env-file", env.toString(),
+                "--asset", "tls/ca.pem=" + ca);
+        Matcher m = Pattern.compile("pushed gen=(\\d+) ts=\\S+").matcher(out);
+        assertTrue(m.find(), "unexpected push output: " + out);
+        return Long.parseLong(m.group(1));
+    }
+
+    static String pushedVault() throws Exception {
+        String config = token(uniquePrefix());
+        assertEquals(1, push(config, ENV_FILE));
+        return config;
+    }
+
+    // --- opening -------------------------------------------------------------------------------
+
+    @Test
+    void openReadsTheInjectedEnvironment() throws Exception {
+        String config = pushedVault();
+        Map<String, String> env = new HashMap<>();
+        env.put("VSYNC_CONFIG", config);
+        env.put("VSYNC_PASSPHRASE", PASS);
+        env.put("SHARED", "from-env");
+        env.put("LOG_LEVEL", "debug");
+        VsyncOptions opts = VsyncOptions.builder().envLookup(env::get)
+                .defaults(Map.of("PORT", "8080", "LOG_LEVEL", "info")).build();
+        try (Vsync v = VsyncClient.open(opts)) {
+            assertEquals(1, v.generation());
+            assertEquals("postgres://app@db/staging", v.getEnv("DATABASE_URL"));
+            assertEquals(Source.VAULT, v.envSource("DATABASE_URL"));
+            assertEquals("from-vault", v.getEnv("SHARED"));
+            assertEquals("debug", v.getEnv("LOG_LEVEL"));
+            assertEquals(Source.ENV, v.envSource("LOG_LEVEL"));
+            assertEquals("8080", v.getEnv("PORT"));
+            assertEquals(Source.DEFAULT, v.envSource("PORT"));
+            assertNull(v.getEnv("NOPE"));
+            assertEquals(Source.MISSING, v.envSource("NOPE"));
+            assertArrayEquals(CA, v.getAsContent("tls/ca.pem"));
+            assertEquals(List.of("DATABASE_URL", "API_TOKEN", "SHARED"), v.keys());
+            assertEquals(1, v.remoteGeneration());
+            assertFalse(v.hasNewVersion());
+            assertEquals("<vsync:redacted gen=1 env=staging>", v.toString());
+            // Step 2 is read at lookup time.
+            env.put("PORT", "9090");
+            assertEquals("9090", v.getEnv("PORT"));
+        }
+    }
+
+    @Test
+    void openReadsFilePathsWithTheModePolicy() throws Exception {
+        String config = pushedVault();
+        Path cfg = file("config", (config + "\n").getBytes(StandardCharsets.UTF_8), "rw-------");
+        Path pass = file("pass", (PASS + "\n").getBytes(StandardCharsets.UTF_8), "rw-------");
+        Map<String, String> env = new HashMap<>(Map.of("VSYNC_CONFIG_FILE", cfg.toString(), "VSYNC_PASSPHRASE_FILE", pass.toString(),
+                // _FILE wins over the direct variables:
+                "VSYNC_CONFIG", "raw-json-would-fail", "VSYNC_PASSPHRASE", "wrong"));
+        VsyncOptions opts = VsyncOptions.builder().envLookup(env::get).build();
+        try (Vsync v = VsyncClient.open(opts)) {
+            assertEquals("tok-s3cr3t-123", v.getEnv("API_TOKEN"));
+        }
+        // Group/world-readable: read, with a warning on stderr.
+        Files.setPosixFilePermissions(pass, PosixFilePermissions.fromString("rw-r--r--"));
+        try (Vsync v = VsyncClient.open(opts)) {
+            assertEquals(1, v.generation());
+        }
+        // World-writable: refused.
+        Files.setPosixFilePermissions(cfg, PosixFilePermissions.fromString("rw-rw-rw-"));
+        VSyncException e = assertRaises("ConfigMissingError", () -> VsyncClient.open(opts));
+        assertTrue(e.getMessage().contains("0666"), e.getMessage());
+        // Missing file.
+        env.put("VSYNC_CONFIG_FILE", work.resolve("does-not-exist").toString());
+        e = assertRaises("ConfigMissingError", () -> VsyncClient.open(opts));
+        assertTrue(e.getMessage().contains("does-not-exist"), e.getMessage());
+    }
+
+    @Test
+    void openWithExplicitInputs() throws Exception {
+        String config = pushedVault();
+        try (Vsync v = VsyncClient.openWith(config, PASS)) {
+            assertEquals("postgres://app@db/staging", v.getEnv("DATABASE_URL"));
+            assertArrayEquals(CA, v.getAsContent("tls/ca.pem"));
+        }
+        try (Vsync v = VsyncClient.openWith(config + "\n", PASS,
+                VsyncOptions.builder().defaults(Map.of("X", "dx")).envLookup(k -> null).timeout(Duration.ofSeconds(10)).build())) {
+            assertEquals("dx", v.getEnv("X"));
+        }
+    }
+
+    @Test
+    void hasNewVersionAfterASecondPush() throws Exception {
+        String config = pushedVault();
+        try (Vsync v = VsyncClient.openWith(config, PASS)) {
+            assertFalse(v.hasNewVersion());
+            assertEquals(2, push(config, "DATABASE_URL=postgres://new\n"));
+            assertTrue(v.hasNewVersion());
+            assertEquals(2, v.remoteGeneration());
+            assertEquals(1, v.generation());
+            assertEquals("postgres://app@db/staging", v.getEnv("DATABASE_URL"), "no refresh: the handle keeps what it read");
+        }
+        try (Vsync v = VsyncClient.openWith(config, PASS)) {
+            assertEquals(2, v.generation());
+            assertEquals("postgres://new", v.getEnv("DATABASE_URL"));
+            assertFalse(v.hasNewVersion());
+        }
+    }
+
+    // --- the seven error classes from real scenarios --------------------------------------------
+
+    @Test
+    void configMissing() {
+        VsyncOptions empty = VsyncOptions.builder().envLookup(k -> null).build();
+        VSyncException e = assertRaises("ConfigMissingError", () -> VsyncClient.open(empty));
+        assertTrue(e.getMessage().contains("VSYNC_CONFIG"), e.getMessage());
+        assertEquals("VSYNC_CONFIG_MISSING", e.code());
+        assertRaises("ConfigMissingError", () -> VsyncClient.openWith(null, PASS));
+        assertRaises("ConfigMissingError", () -> VsyncClient.openWith("vsync-cfg-v1:abc", ""));
+        assertRaises("ConfigMissingError", () -> VsyncClient.openWith("{\"v\":1}", PASS));
+    }
+
+    @Test
+    void configUnsupportedVersion() throws Exception {
+        String config = token(uniquePrefix());
+        // The same token in standard base64 or with padding is refused, never translated.
+        String body = config.substring("vsync-cfg-v1:".length());
+        assertRaises("ConfigUnsupportedVersionError", () -> VsyncClient.openWith(config + "=", PASS));
+        String standard = "vsync-cfg-v1:" + body.replace('-', '+').replace('_', '/') + "/";
+        assertRaises("ConfigUnsupportedVersionError", () -> VsyncClient.openWith(standard, PASS));
+    }
+
+    @Test
+    void s3UnreachableOnAWrongSecretKey() throws Exception {
+        String wrongSecret = "wrong-secret-" + UUID.randomUUID();
+        String config = token(uniquePrefix(), "staging", endpoint, wrongSecret);
+        VSyncException e = assertRaises("S3UnreachableError", () -> VsyncClient.openWith(config, PASS));
+        assertFalse(e.getMessage().contains(wrongSecret), "the secret key never appears in a message");
+        assertFalse(e.getMessage().contains(PASS));
+    }
+
+    @Test
+    void s3UnreachableOnARefusedConnection() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        String config = token(uniquePrefix(), "staging", "http://127.0.0.1:" + port, secretKey);
+        assertRaises("S3UnreachableError", () -> VsyncClient.openWith(config, PASS));
+    }
+
+    @Test
+    void s3UnreachableWhenTheTimeOutExpires() throws Exception {
+        // A server that accepts connections and never answers.
+        try (ServerSocket silent = new ServerSocket(0)) {
+            List<Socket> held = new ArrayList<>();
+            Thread acceptor = new Thread(() -> {
+                try {
+                    while (true) {
+                        held.add(silent.accept());
+                    }
+                } catch (IOException closed) {
+                    // the test is over
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            String config = token(uniquePrefix(), "staging", "http://127.0.0.1:" + silent.getLocalPort(), secretKey);
+            VsyncOptions opts = VsyncOptions.builder().timeout(Duration.ofMillis(700)).build();
+            long t0 = System.nanoTime();
+            assertRaises("S3UnreachableError", () -> VsyncClient.openWith(config, PASS, opts));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(ms < 5_000, "open() is bounded by its time-out; took " + ms + " ms");
+        }
+    }
+
+    @Test
+    void manifestNotFoundWhenNothingWasPushed() throws Exception {
+        String config = token(uniquePrefix());
+        VSyncException e = assertRaises("ManifestNotFoundError", () -> VsyncClient.openWith(config, PASS));
+        assertTrue(e.getMessage().contains("push"), e.getMessage());
+    }
+
+    @Test
+    void wrongPassphrase() throws Exception {
+        String config = pushedVault();
+        String wrong = "not the passphrase " + UUID.randomUUID();
+        VSyncException e = assertRaises("WrongPassphraseError", () -> VsyncClient.openWith(config, wrong));
+        assertFalse(e.getMessage().contains(wrong));
+        assertFalse(String.valueOf(e).contains(wrong));
+    }
+
+    @Test
+    void bundleCorruptAndUnsupportedSpecVersionFromSeededScenarios() throws Exception {
+        // The harness seeds these buckets with `vsync vectors seed` (a torn bucket, an RQE2
+        // envelope, an RQEM0002 manifest, a rolled-back pointer).
+        String live = requireEnv("VSYNC_CONFORMANCE_LIVE");
+        assertRaises("BundleCorruptError", () -> VsyncClient.openWith(seeded(live, "bundle-missing"), PASS));
+        assertRaises("BundleCorruptError", () -> VsyncClient.openWith(seeded(live, "rollback"), PASS));
+        assertRaises("UnsupportedSpecVersionError", () -> VsyncClient.openWith(seeded(live, "unsupported-envelope"), PASS));
+        assertRaises("UnsupportedSpecVersionError", () -> VsyncClient.openWith(seeded(live, "unsupported-manifest"), PASS));
+    }
+
+    @Test
+    void bundleCorruptFromABrokenToken() throws Exception {
+        // A real token whose body was cut: still base64url, no longer gzip.
+        String config = token(uniquePrefix());
+        assertRaises("BundleCorruptError", () -> VsyncClient.openWith(config.substring(0, 40), PASS));
+    }
+
+    static String seeded(String live, String name) throws IOException {
+        Path p = Path.of(live, "s3-scenario", name + ".config");
+        assertTrue(Files.exists(p), p + " was not seeded");
+        return Files.readString(p).strip();
+    }
+
+    // --- concurrency and redaction -------------------------------------------------------------
+
+    @Test
+    void concurrentReadersWhileAnotherThreadCloses() throws Exception {
+        String config = pushedVault();
+        Vsync v = VsyncClient.openWith(config, PASS);
+        CountDownLatch start = new CountDownLatch(1);
+        AtomicInteger ok = new AtomicInteger();
+        AtomicInteger closed = new AtomicInteger();
+        AtomicReference<Throwable> bad = new AtomicReference<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            Thread th = new Thread(() -> {
+                try {
+                    start.await();
+                    for (int i = 0; i < 5000; i++) {
+                        try {
+                            assertEquals("tok-s3cr3t-123", v.getEnv("API_TOKEN"));
+                            assertEquals(CA.length, v.getAsContent("tls/ca.pem").length);
+                            ok.incrementAndGet();
+                        } catch (IllegalStateException e) {
+                            closed.incrementAndGet();
+                        }
+                    }
+                } catch (Throwable x) {
+                    bad.compareAndSet(null, x);
+                }
+            });
+            th.start();
+            threads.add(th);
+        }
+        start.countDown();
+        Thread.sleep(2);
+        v.close();
+        for (Thread th : threads) {
+            th.join();
+        }
+        if (bad.get() != null) {
+            throw new AssertionError(bad.get());
+        }
+        assertEquals(40_000, ok.get() + closed.get());
+        assertThrows(IllegalStateException.class, () -> v.getEnv("API_TOKEN"));
+    }
+
+    @Test
+    void redactionEverywhere() throws Exception {
+        String config = pushedVault();
+        VsyncOptions opts = VsyncOptions.builder().defaults(Map.of("DEFAULT_SECRET", "d-s3cr3t")).build();
+        try (Vsync v = VsyncClient.openWith(config, PASS, opts)) {
+            String s = v.toString();
+            assertEquals("<vsync:redacted gen=1 env=staging>", s);
+            for (String secret : List.of("tok-s3cr3t-123", "postgres://", PASS, secretKey, "API_TOKEN", "d-s3cr3t")) {
+                assertFalse(s.contains(secret), secret);
+            }
+            assertFalse(opts.toString().contains("d-s3cr3t"));
+        }
+    }
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The Java binding's tests (JUnit 5 via Maven Surefire): `mvn verify` in bindings/java builds the
+# JNI library first (cargo, release, shared target dir), then runs every test class.
+# Usage: scripts/test-java.sh [conformance]   (conformance: the conformance runner alone)
+# Needs the variables of scripts/with-s3.sh (run it through `task test:java`).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT"
+args=(-B --no-transfer-progress verify)
+if [ "${1:-}" = conformance ]; then
+  args+=(-Dtest=ConformanceTest)
+else
+  log "cargo test --release -p vsync-java (the Rust side of the error table)"
+  cargo test --release -p vsync-java --quiet
+fi
+log "mvn ${args[*]} (bindings/java)"
+cd bindings/java
+exec mvn "${args[@]}"
