@@ -115,7 +115,7 @@ pub fn open_with(config: &str, passphrase: &str, options: OpenOptions) -> Result
     // costs max(KDF, network), not the sum. The thread is joined before returning.
     let (fetched, key) = std::thread::scope(|scope| {
         let kdf = scope.spawn(|| derive_key(passphrase, &config.salt, config.iterations));
-        let fetched = s3::run(&config, options.timeout, |store| fetch(store));
+        let fetched = s3::run(&config, options.timeout, fetch);
         (fetched, kdf.join())
     });
     let fetched = fetched?;
