@@ -10,19 +10,11 @@ use vsync_core::envelope::derive_key;
 use vsync_core::payload::VaultData;
 use vsync_core::{open_with, s3, writer, Config, OpenOptions};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
 fn config() -> Config {
-    let var = |n: &str| std::env::var(n).unwrap_or_else(|_| panic!("{n} is not set: run under scripts/with-s3.sh"));
-    Config {
-        endpoint: var("VSYNC_TEST_ENDPOINT"),
-        region: "us-east-1".into(),
-        bucket: var("VSYNC_TEST_BUCKET"),
-        access_key_id: var("VSYNC_TEST_ACCESS_KEY"),
-        secret_access_key: var("VSYNC_TEST_SECRET_KEY").into(),
-        prefix: format!("bench/{}/", std::process::id()),
-        env: "bench".into(),
-        salt: writer::random_salt(),
-        iterations: 600_000,
-    }
+    common::test_config(format!("bench/{}/", std::process::id()), "bench")
 }
 
 fn bench(c: &mut Criterion) {

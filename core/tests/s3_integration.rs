@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+use common::test_config;
 use vsync_core::payload::{encode_zip_payload, VaultData};
 use vsync_core::writer::{self, PushError};
 use vsync_core::{open, open_with, s3, Config, ErrorKind, Layout, OpenOptions, Source};
@@ -14,26 +16,12 @@ use vsync_core::{open, open_with, s3, Config, ErrorKind, Layout, OpenOptions, So
 const PASS: &str = "integration passphrase";
 const SECRET_VALUE: &str = "s3cr3t-value-never-printed";
 
-fn var(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run under scripts/with-s3.sh"))
-}
-
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A config for a fresh prefix in the test bucket.
 fn config() -> Config {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    Config {
-        endpoint: var("VSYNC_TEST_ENDPOINT"),
-        region: "us-east-1".into(),
-        bucket: var("VSYNC_TEST_BUCKET"),
-        access_key_id: var("VSYNC_TEST_ACCESS_KEY"),
-        secret_access_key: var("VSYNC_TEST_SECRET_KEY").into(),
-        prefix: format!("core-it/{}-{n}/", std::process::id()),
-        env: "prod".into(),
-        salt: writer::random_salt(),
-        iterations: 600_000,
-    }
+    test_config(format!("core-it/{}-{n}/", std::process::id()), "prod")
 }
 
 fn data(pairs: &[(&str, &str)]) -> VaultData {

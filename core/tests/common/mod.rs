@@ -1,0 +1,24 @@
+//! The local S3 server that scripts/with-s3.sh started, for integration tests and benchmarks.
+//! Missing variables panic: a test that needs the server never silently skips.
+#![allow(dead_code)]
+
+use vsync_core::{writer, Config};
+
+pub fn var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run under scripts/with-s3.sh"))
+}
+
+/// A config for `prefix` in the test bucket, with a fresh salt.
+pub fn test_config(prefix: String, env: &str) -> Config {
+    Config {
+        endpoint: var("VSYNC_TEST_ENDPOINT"),
+        region: "us-east-1".into(),
+        bucket: var("VSYNC_TEST_BUCKET"),
+        access_key_id: var("VSYNC_TEST_ACCESS_KEY"),
+        secret_access_key: var("VSYNC_TEST_SECRET_KEY").into(),
+        prefix,
+        env: env.into(),
+        salt: writer::random_salt(),
+        iterations: 600_000,
+    }
+}
