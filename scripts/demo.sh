@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # The demo (`./scripts/task demo`): start a local S3-compatible server (`vsync dev-server`), mint
 # a runtime token, push a sample vault (key/values and a binary asset), open it from every
-# language's reader (scripts/demo.d/*.sh), push a second generation and show each open handle's
-# has_new_version() turn true. Needs only cargo (and each reader's own toolchain).
+# language, push a second generation and show the open handles' has_new_version() turn true.
+# Needs cargo, plus each reader's own toolchain.
+#
+# Readers — add a language by adding one of these (nothing else changes):
+#   scripts/demo-<lang>.sh   one-shot: open from VSYNC_CONFIG/VSYNC_PASSPHRASE with defaults from
+#                            VSYNC_DEMO_DEFAULTS ("K=V,..."), print `[<lang>] ...` lines for the
+#                            keys of VSYNC_DEMO_KEYS (comma-separated), the asset VSYNC_DEMO_ASSET,
+#                            generation and has_new_version, exit 0.
+#   scripts/demo.d/NN-<lang>.sh   long-lived (build/run), keeps its handle open across the second
+#                            push and reports has_new_version turning true: scripts/demo.d/README.md.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -39,7 +47,6 @@ token=$("$VSYNC" runtime-token --endpoint "$VSYNC_DEV_ENDPOINT" --region us-east
   --secret-access-key "$VSYNC_DEV_SECRET_KEY" --check 2>/dev/null)
 echo "  VSYNC_CONFIG=${token:0:24}… (${#token} characters)"
 umask 077
-printf 'demo passphrase, keep it out of the repo\n' >"$work/passphrase"
 cat >"$work/.env" <<'DOTENV'
 # the demo's secrets
 DATABASE_URL=postgres://app:demo-db-password@db.internal:5432/app
@@ -48,7 +55,7 @@ FEATURE_FLAGS=search,checkout
 DOTENV
 # A 1x1 PNG: a binary asset.
 base64 -d >"$work/logo.png" <<<'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=='
-export VSYNC_CONFIG="$token" VSYNC_PASSPHRASE_FILE="$work/passphrase"
+export VSYNC_CONFIG="$token" VSYNC_PASSPHRASE="demo passphrase, keep it out of the repo"
 
 say "3. push generation 1: three key/values and a binary asset"
 echo "\$ vsync push --env-file .env --asset logo.png=./logo.png"
@@ -56,10 +63,30 @@ echo "\$ vsync push --env-file .env --asset logo.png=./logo.png"
 echo "\$ vsync status"
 "$VSYNC" status 2>/dev/null | sed -n '/^remote/,$p' | indent
 
-say "4. every language opens it from VSYNC_CONFIG + VSYNC_PASSPHRASE_FILE"
+say "4. every language opens it from VSYNC_CONFIG + VSYNC_PASSPHRASE"
 echo "  (LOG_LEVEL comes from the process environment, PORT from open()'s defaults, SENTRY_DSN is missing)"
-export LOG_LEVEL=info DEMO_ASSET=logo.png DEMO_KEYS="DATABASE_URL API_TOKEN FEATURE_FLAGS LOG_LEVEL PORT SENTRY_DSN"
-readers=()
+keys="DATABASE_URL API_TOKEN FEATURE_FLAGS LOG_LEVEL PORT SENTRY_DSN"
+export LOG_LEVEL=info DEMO_ASSET=logo.png DEMO_KEYS="$keys" \
+  VSYNC_DEMO_ASSET=logo.png VSYNC_DEMO_KEYS="${keys// /,}" VSYNC_DEMO_DEFAULTS="PORT=8080"
+failed=0
+ran=()
+
+# a) One-shot readers, scripts/demo-<lang>.sh: open, print, exit (the binding builds what it needs).
+#    A language that also has a long-lived reader in scripts/demo.d/ runs only there.
+for hook in "$ROOT"/scripts/demo-*.sh; do
+  [ -x "$hook" ] || continue
+  lang=$(basename "$hook" .sh); lang=${lang#demo-}
+  compgen -G "$ROOT/scripts/demo.d/*-$lang.sh" >/dev/null && continue
+  if "$hook" >"$work/$lang.out" 2>"$work/$lang.err"; then
+    indent <"$work/$lang.out"; ran+=("$lang")
+  else
+    echo "  [$lang] failed:"; cat "$work/$lang.out" "$work/$lang.err" | tail -n 20 | indent; failed=1
+  fi
+done
+
+# b) Long-lived readers, scripts/demo.d/*.sh (contract: scripts/demo.d/README.md): all are built
+#    first, then started; each keeps its handle open across the second push.
+hooks=(); names=()
 for hook in "$ROOT"/scripts/demo.d/*.sh; do
   [ -x "$hook" ] || continue
   name=$(basename "$hook" .sh); name=${name#*-}
@@ -68,40 +95,42 @@ for hook in "$ROOT"/scripts/demo.d/*.sh; do
   rc=$?
   set -e
   if [ $rc -eq 10 ]; then echo "  [$name] skipped: $(head -n1 "$work/$name.build")"; continue; fi
-  if [ $rc -ne 0 ]; then echo "  [$name] build failed:"; indent <"$work/$name.build"; exit 1; fi
-  "$hook" run >"$work/$name.out" 2>"$work/$name.err" &
-  pids+=($!)
-  readers+=("$name")
+  if [ $rc -ne 0 ]; then echo "  [$name] build failed:"; tail -n 20 "$work/$name.build" | indent; failed=1; continue; fi
+  hooks+=("$hook"); names+=("$name")
 done
-[ ${#readers[@]} -gt 0 ] || { echo "no reader ran"; exit 1; }
-for i in "${!readers[@]}"; do
-  name=${readers[$i]}
-  for _ in $(seq 1 600); do
+readers=()
+for i in "${!hooks[@]}"; do
+  "${hooks[$i]}" run >"$work/${names[$i]}.out" 2>"$work/${names[$i]}.err" &
+  pids+=($!)
+done
+for i in "${!names[@]}"; do
+  name=${names[$i]}
+  for _ in $(seq 1 300); do
     grep -q '^waiting for a new version' "$work/$name.out" && break
     kill -0 "${pids[$i]}" 2>/dev/null || break
     sleep 0.1
   done
-  if ! grep -q '^waiting for a new version' "$work/$name.out"; then
-    echo "  [$name] failed:"; cat "$work/$name.out" "$work/$name.err" | indent; exit 1
+  if grep -q '^waiting for a new version' "$work/$name.out"; then
+    sed '/^waiting for a new version/q' "$work/$name.out" | sed "s/^/[$name] /" | indent
+    readers+=("$i")
+  else
+    echo "  [$name] failed:"; cat "$work/$name.out" "$work/$name.err" | tail -n 20 | indent; failed=1
   fi
-  echo "  [$name]"
-  sed '/^waiting for a new version/q' "$work/$name.out" | indent
 done
 
-say "5. push generation 2 while those handles are open"
+say "5. push generation 2 while the long-lived handles are open"
 printf 'FEATURE_FLAGS=search,checkout,wishlist\n' >>"$work/.env"
 echo "\$ vsync push --env-file .env --asset logo.png=./logo.png --expect-gen 1"
 "$VSYNC" push --env-file "$work/.env" --asset "logo.png=$work/logo.png" --expect-gen 1 2>/dev/null | indent
-failed=0
-for i in "${!readers[@]}"; do
-  name=${readers[$i]}
+for i in "${readers[@]}"; do
+  name=${names[$i]}
   if wait "${pids[$i]}" && grep -q '^has_new_version true' "$work/$name.out"; then
-    echo "  [$name] $(grep '^has_new_version true' "$work/$name.out")"
+    echo "    [$name] $(grep '^has_new_version true' "$work/$name.out")"
+    ran+=("$name")
   else
-    echo "  [$name] failed:"; cat "$work/$name.out" "$work/$name.err" | indent; failed=1
+    echo "  [$name] failed:"; cat "$work/$name.out" "$work/$name.err" | tail -n 20 | indent; failed=1
   fi
 done
 pids=()
-[ $failed -eq 0 ] || exit 1
-
-say "done: ${#readers[@]} reader(s) (${readers[*]}) read what vsync pushed"
+if [ $failed -ne 0 ] || [ ${#ran[@]} -eq 0 ]; then say "FAILED (readers that worked: ${ran[*]:-none})"; exit 1; fi
+say "done: ${#ran[@]} readers (${ran[*]}) read what vsync pushed"

@@ -4,18 +4,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export ROOT
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 TOOLS="$ROOT/.tools"
-S3S_FS_VERSION=0.14.1
 
 log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
-
-# The S3-compatible test server (s3s-fs enforces SigV4, so a wrong key gets a real 403).
-ensure_s3s_fs() {
-  if [ ! -x "$TOOLS/bin/s3s-fs" ]; then
-    log "installing s3s-fs $S3S_FS_VERSION into .tools (once, ~3 min)"
-    cargo install "s3s-fs@$S3S_FS_VERSION" --features binary --locked --root "$TOOLS" --quiet
-  fi
-  export S3S_FS="$TOOLS/bin/s3s-fs"
-}
 
 # One release build of the whole workspace into the shared target dir: every binding and the
 # CLI link the same compiled core (one profile, one feature set, compiled once).

@@ -7,4 +7,4 @@ if [ "${1:-}" = conformance ]; then
   exec cargo test --release -p vsync-core --test conformance
 fi
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
-cargo test --release -p vsync-core
+cargo test --release -p vsync-core --lib --tests

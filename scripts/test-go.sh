@@ -29,6 +29,9 @@ if [ "$mode" = conformance ]; then
   exit $rc
 fi
 
+log "cargo test --release -p vsync-c"
+cargo test --release -p vsync-c --quiet
+
 log "header vs. library exports"
 exported=$(nm -g --defined-only "$lib" 2>/dev/null | awk '$2 == "T" && $3 ~ /^vsync_/ {print $3}' | sort -u)
 declared=$(grep -oE '\bvsync_[a-z_]+\(' "$header" | tr -d '(' | sort -u)
@@ -53,6 +56,9 @@ fi
 cd "$go_dir"
 log "go vet ./..."
 go vet ./...
+log "go build -tags vsync_system (the go-get recipe: header and library from CGO_CFLAGS/CGO_LDFLAGS)"
+CGO_CFLAGS="-I$ROOT/bindings/c/include" CGO_LDFLAGS="$lib" go vet -tags vsync_system ./...
+CGO_CFLAGS="-I$ROOT/bindings/c/include" CGO_LDFLAGS="$lib" go build -tags vsync_system -o /dev/null ./examples/demo
 log "go test -race ./..."
 go test -race -count=1 -v ./... >"$out/test.log" 2>&1 && rc=0 || rc=$?
 grep -E -- '--- (FAIL|SKIP)' "$out/test.log" || true

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Usage: scripts/with-s3.sh COMMAND [ARGS...]
-# Starts a real S3-compatible server (s3s-fs) on 127.0.0.1, creates the test buckets, seeds the
+# Starts a real S3-compatible server on 127.0.0.1 (`vsync dev-server`: the s3s-fs library,
+# which enforces SigV4, embedded in our CLI), creates the test buckets, seeds the
 # live conformance scenarios, exports the variables below, runs COMMAND, then stops the server.
 # When VSYNC_TEST_ENDPOINT is already set (a parent run started a server), it just runs COMMAND.
 #
@@ -12,18 +13,17 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 if [ -n "${VSYNC_TEST_ENDPOINT:-}" ]; then exec "$@"; fi
-ensure_s3s_fs
 build_workspace
 port=$(free_port)
 state=$(mktemp -d)
-mkdir -p "$state/data/vsync-test" "$state/data/vsync-conformance" "$state/live"
+mkdir -p "$state/data" "$state/live"
 export VSYNC_TEST_ACCESS_KEY=vsync-test-access
 export VSYNC_TEST_SECRET_KEY=vsync-test-secret-$RANDOM$RANDOM
 export VSYNC_TEST_BUCKET=vsync-test
 export VSYNC_TEST_ENDPOINT="http://127.0.0.1:$port"
 export VSYNC_CONFORMANCE_LIVE="$state/live"
-"$S3S_FS" --host 127.0.0.1 --port "$port" --access-key "$VSYNC_TEST_ACCESS_KEY" \
-  --secret-key "$VSYNC_TEST_SECRET_KEY" "$state/data" >"$state/s3s.log" 2>&1 &
+"$VSYNC_BIN" dev-server --port "$port" --data "$state/data" --bucket vsync-test --bucket vsync-conformance \
+  --access-key "$VSYNC_TEST_ACCESS_KEY" --secret-key "$VSYNC_TEST_SECRET_KEY" >"$state/server.log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$state"; }
 trap cleanup EXIT
@@ -31,7 +31,9 @@ for _ in $(seq 1 100); do
   (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
   sleep 0.05
 done
-log "s3s-fs on $VSYNC_TEST_ENDPOINT"
+grep -q VSYNC_DEV_ENDPOINT "$state/server.log" || { sleep 1; grep -q VSYNC_DEV_ENDPOINT "$state/server.log"; } \
+  || { cat "$state/server.log" >&2; log "the S3 server did not start"; exit 1; }
+log "S3 server (vsync dev-server) on $VSYNC_TEST_ENDPOINT"
 "$VSYNC_BIN" vectors seed --corpus "${VSYNC_CONFORMANCE_DIR:-$ROOT/conformance/vectors}" \
   --endpoint "$VSYNC_TEST_ENDPOINT" --access-key-id "$VSYNC_TEST_ACCESS_KEY" \
   --secret-access-key "$VSYNC_TEST_SECRET_KEY" --bucket vsync-conformance --out "$VSYNC_CONFORMANCE_LIVE"

@@ -2,12 +2,11 @@
 //
 // It is a thin cgo layer over the vsync Rust core's C ABI (bindings/c/include/vsync.h): the
 // formats, the S3 fetch, the lookup order and the error classes all live in the core. Build
-// the static library first: `cargo build --release -p vsync-c` (see README.md).
+// the static library first: `cargo build --release -p vsync-c` (see README.md; link_*.go say
+// where it is looked for).
 package vsync
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../c/include
-#cgo LDFLAGS: ${SRCDIR}/../../target/release/libvsync_c.a -ldl -lm -lpthread
 #include <stdlib.h>
 #include <string.h>
 #include "vsync.h"

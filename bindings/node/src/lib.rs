@@ -74,7 +74,8 @@ pub struct NativeVault {
 }
 
 /// Step 2 of the chain: the facade passes `process.env[key]` as read at lookup time; the order
-/// of the chain stays in `Vault::resolve`.
+/// of the chain stays in `Vault::resolve` (this closure only returns the value it was given).
+/// Eager on purpose: no JavaScript runs while the core holds the handle's read lock.
 fn env_of(value: Option<String>) -> impl FnMut(&str) -> Option<String> {
     move |_| value.clone()
 }

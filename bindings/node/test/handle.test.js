@@ -49,6 +49,19 @@ test('chain: vault, then process.env read at lookup time, then defaults, then nu
   assert.equal(h.generation(), 0);
 });
 
+test('process.env is read at each lookup (replacing process.env itself is seen too)', () => {
+  const h = handle();
+  const real = process.env;
+  process.env = { ...real, PORT: 'from-replaced-env' };
+  try {
+    assert.equal(h.getEnv('PORT'), 'from-replaced-env');
+    assert.equal(h.getEnv('DATABASE_URL'), SECRET);
+  } finally {
+    process.env = real;
+  }
+  assert.equal(h.getEnv('PORT'), '8080');
+});
+
 test('getAsContent: asset bytes, else the key as UTF-8, else null', () => {
   const h = handle();
   const b = h.getAsContent('tls/ca.pem');

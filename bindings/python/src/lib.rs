@@ -292,6 +292,7 @@ fn resolve_bootstrap(py: Python<'_>, env: std::collections::HashMap<String, Stri
 
 /// Raise a panic inside the boundary (tests check it surfaces as `VSyncError`, code VSYNC_INTERNAL).
 #[pyfunction]
+#[allow(clippy::panic)] // the point of this test hook
 fn _panic_for_test(py: Python<'_>) -> PyResult<()> {
     detached(py, || -> Result<(), Failure> {
         std::panic::panic_any("deliberate test panic");

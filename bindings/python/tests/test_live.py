@@ -234,35 +234,40 @@ def test_threads_read_a_live_handle_concurrently(new_vault) -> None:
     v.close()
 
 
-def ticking(call: Callable[[], object]) -> int:
-    """How many times a pure-Python thread ticked while `call` ran in this thread."""
-    ticks = [0]
+def longest_stall(call: Callable[[], object]) -> tuple:
+    """Run `call` while a pure-Python thread ticks; return (call duration, the longest gap between
+    two ticks during the call). A call that holds the GIL freezes the ticker for its duration."""
+    ticks: List[float] = []
     stop = threading.Event()
 
     def ticker() -> None:
         while not stop.is_set():
-            ticks[0] += 1
+            ticks.append(time.perf_counter())
+            time.sleep(0.0005)
 
     t = threading.Thread(target=ticker)
     t.start()
-    time.sleep(0.02)
+    time.sleep(0.05)
     try:
-        before = ticks[0]
-        try:
-            call()
-        except vsync_s3_client.VSyncError:
-            pass
-        return ticks[0] - before
+        t0 = time.perf_counter()
+        result = call()
+        t1 = time.perf_counter()
     finally:
         stop.set()
         t.join()
+    if hasattr(result, "close"):
+        result.close()  # type: ignore[union-attr]
+    inside = [t0] + [x for x in ticks if t0 <= x <= t1] + [t1]
+    return t1 - t0, max(b - a for a, b in zip(inside, inside[1:]))
 
 
 def test_gil_is_released_during_open(new_vault) -> None:
     vault = new_vault(KV)
-    # open() costs >= the 600 000-iteration key derivation (~90 ms): a thread holding the GIL
-    # for that long would leave the ticker at ~0.
-    assert ticking(lambda: vsync_s3_client.open_with(vault.config, vault.passphrase).close()) > 10_000
+    # open() costs at least the 600 000-iteration key derivation (~90 ms): holding the GIL that
+    # long would leave the ticker stalled for the whole call.
+    duration, stall = longest_stall(lambda: vsync_s3_client.open_with(vault.config, vault.passphrase))
+    assert duration > 0.05
+    assert stall < duration / 2, (duration, stall)
 
 
 class Proxy:

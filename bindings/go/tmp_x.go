@@ -1,3 +1,0 @@
-package vsync
-import "os"
-var osLookup = os.LookupEnv
