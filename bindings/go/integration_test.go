@@ -74,7 +74,7 @@ func (s server) cli(t testing.TB, args ...string) string {
 }
 
 // token mints a runtime token for prefix (secret overrides the server's secret key).
-func (s server) token(t testing.TB, prefix, secret, endpoint string) string {
+func (s server) token(t testing.TB, prefix, secret, endpoint string, extra ...string) string {
 	t.Helper()
 	if secret == "" {
 		secret = s.secret
@@ -82,8 +82,8 @@ func (s server) token(t testing.TB, prefix, secret, endpoint string) string {
 	if endpoint == "" {
 		endpoint = s.endpoint
 	}
-	out := s.cli(t, "runtime-token", "--endpoint", endpoint, "--region", "us-east-1", "--bucket", s.bucket,
-		"--prefix", prefix, "--env", "dev", "--access-key-id", s.access, "--secret-access-key", secret)
+	out := s.cli(t, append([]string{"runtime-token", "--endpoint", endpoint, "--region", "us-east-1", "--bucket", s.bucket,
+		"--prefix", prefix, "--env", "dev", "--access-key-id", s.access, "--secret-access-key", secret}, extra...)...)
 	return strings.TrimSpace(out)
 }
 
@@ -612,5 +612,96 @@ func TestRedaction(t *testing.T) {
 	}
 	if got := fmt.Sprintf("%v|%+v|%#v", v, v, v); got != "<vsync:redacted>|<vsync:redacted>|<vsync:redacted>" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// freezableProxy forwards TCP to target until frozen; then it accepts and holds connections.
+func freezableProxy(t *testing.T, target string) (string, func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	var frozen sync.Once
+	freeze := make(chan struct{})
+	var mu sync.Mutex
+	var conns []net.Conn
+	track := func(c net.Conn) { mu.Lock(); conns = append(conns, c); mu.Unlock() }
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			track(c)
+			select {
+			case <-freeze:
+				continue // hold it, never answer
+			default:
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			track(u)
+			go func() { _, _ = io.Copy(u, c) }()
+			go func() { _, _ = io.Copy(c, u) }()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "http://" + l.Addr().String(), func() { frozen.Do(func() { close(freeze) }) }
+}
+
+// A remote call abandoned by its ctx returns at once; Close does not wait for it, and the
+// native handle is freed when the abandoned call finishes.
+func TestRemoteCallContextAndCloseInFlight(t *testing.T) {
+	s := testServer(t)
+	proxy, freeze := freezableProxy(t, strings.TrimPrefix(s.endpoint, "http://"))
+	prefix := uniquePrefix(t)
+	salt := "go-proxy-salt-" + prefix[3:19] // the same salt for the writer's and the reader's token
+	writer := s.token(t, prefix, "", "", "--salt", salt)
+	if out := s.push(t, writer, testPassphrase, sampleEnv, nil); !strings.HasPrefix(out, "pushed gen=1 ") {
+		t.Fatalf("push printed %q", out)
+	}
+	reader := s.token(t, prefix, "", proxy, "--salt", salt)
+	v, err := OpenWith(context.Background(), reader, testPassphrase, WithTimeout(2*time.Second))
+	must(t, err)
+	if g, err := v.RemoteGeneration(context.Background()); err != nil || g != 1 {
+		t.Fatalf("remote generation through the proxy: %d, %v", g, err)
+	}
+	freeze()
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = v.HasNewVersion(ctx)
+	if !errors.Is(err, ErrS3Unreachable) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("%v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("returned after %v", d)
+	}
+	start = time.Now()
+	must(t, v.Close())
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Fatalf("Close waited %v for the abandoned call", d)
+	}
+	if got, ok := v.GetEnv("DATABASE_URL"); ok || got != "" {
+		t.Fatal("value after Close")
+	}
+	if v.state.Load()&freedBit != 0 {
+		t.Fatal("freed while a call was still in flight")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for v.state.Load() != closedBit|freedBit {
+		if time.Now().After(deadline) {
+			t.Fatalf("the handle was not freed after the abandoned call ended (state %x)", v.state.Load())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

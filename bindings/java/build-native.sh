@@ -17,3 +17,5 @@ esac
 (cd "$root" && cargo build --release -p vsync-java --quiet)
 mkdir -p "$out/native/$plat"
 cp "$target/release/$lib" "$out/native/$plat/$lib"
+# Symbols are not needed at run time: a smaller file extracts faster.
+if command -v strip >/dev/null && [ "$(uname -s)" = Linux ]; then strip --strip-unneeded "$out/native/$plat/$lib"; fi

@@ -259,18 +259,21 @@ impl Vault {
 
     /// The locked chain: vault → `env_lookup` (the language's process environment, consulted
     /// at lookup time and only when the vault misses) → defaults → missing.
+    ///
+    /// The lock is not held while `env_lookup` runs: it calls into the binding's runtime
+    /// (Python, the JVM), which must never wait on a lock of ours it could be holding up.
     pub fn resolve(&self, key: &str, env_lookup: &mut dyn FnMut(&str) -> Option<String>) -> Result<Resolved> {
-        self.read(|c| {
-            if let Some(v) = c.data.kv.get(key) {
-                return Resolved { value: Some(v.clone()), source: Source::Vault };
-            }
-            if let Some(v) = env_lookup(key) {
-                return Resolved { value: Some(Zeroizing::new(v)), source: Source::Env };
-            }
-            if let Some(v) = c.defaults.get(key) {
-                return Resolved { value: Some(v.clone()), source: Source::Default };
-            }
-            Resolved { value: None, source: Source::Missing }
+        if let Some(v) = self.read(|c| c.data.kv.get(key).cloned())? {
+            return Ok(Resolved { value: Some(v), source: Source::Vault });
+        }
+        if let Some(v) = env_lookup(key) {
+            // A handle closed meanwhile still reports "closed", never a stale answer.
+            self.read(|_| ())?;
+            return Ok(Resolved { value: Some(Zeroizing::new(v)), source: Source::Env });
+        }
+        Ok(match self.read(|c| c.defaults.get(key).cloned())? {
+            Some(v) => Resolved { value: Some(v), source: Source::Default },
+            None => Resolved { value: None, source: Source::Missing },
         })
     }
 
