@@ -359,13 +359,13 @@ func (v *Vsync) release() {
 	}
 }
 
-// Close zeroes every value, asset and credential and releases the native handle. Later calls
-// (Close included) return ErrClosed; getters return zero values.
+// Close zeroes every value, asset and credential and releases the native handle. It is
+// idempotent (a second Close returns nil); later calls return ErrClosed, getters zero values.
 func (v *Vsync) Close() error {
 	for {
 		s := v.state.Load()
 		if s&closedBit != 0 {
-			return closedError()
+			return nil // idempotent: closing twice is not an error
 		}
 		if v.state.CompareAndSwap(s, (s|closedBit)+1) {
 			break
