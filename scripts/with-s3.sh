@@ -34,7 +34,11 @@ done
 grep -q VSYNC_DEV_ENDPOINT "$state/server.log" || { sleep 1; grep -q VSYNC_DEV_ENDPOINT "$state/server.log"; } \
   || { cat "$state/server.log" >&2; log "the S3 server did not start"; exit 1; }
 log "S3 server (vsync dev-server) on $VSYNC_TEST_ENDPOINT"
-"$VSYNC_BIN" vectors seed --corpus "${VSYNC_CONFORMANCE_DIR:-$ROOT/conformance/vectors}" \
-  --endpoint "$VSYNC_TEST_ENDPOINT" --access-key-id "$VSYNC_TEST_ACCESS_KEY" \
-  --secret-access-key "$VSYNC_TEST_SECRET_KEY" --bucket vsync-conformance --out "$VSYNC_CONFORMANCE_LIVE"
+# Seed the project's corpus (the bindings' integration tests use some of its scenarios) and,
+# when VSYNC_CONFORMANCE_DIR names another corpus, that one too.
+for corpus in "$ROOT/conformance/vectors" ${VSYNC_CONFORMANCE_DIR:+"$VSYNC_CONFORMANCE_DIR"}; do
+  "$VSYNC_BIN" vectors seed --corpus "$corpus" \
+    --endpoint "$VSYNC_TEST_ENDPOINT" --access-key-id "$VSYNC_TEST_ACCESS_KEY" \
+    --secret-access-key "$VSYNC_TEST_SECRET_KEY" --bucket vsync-conformance --out "$VSYNC_CONFORMANCE_LIVE"
+done
 "$@"

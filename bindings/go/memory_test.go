@@ -2,6 +2,7 @@ package vsync
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -47,7 +48,8 @@ func TestErrorTableMatchesLibrary(t *testing.T) {
 				return err
 			}
 			h.Close()
-			return h.Close()
+			_, err = h.RemoteGeneration(context.Background())
+			return err
 		},
 		"NotFoundError": func() error {
 			h, err := testingOpenPayload([]byte(`{}`), "t", nil)

@@ -483,7 +483,7 @@ func (v *Vsync) Generation() int64 {
 func (v *Vsync) RemoteGeneration(ctx context.Context) (int64, error) {
 	var g C.uint64_t
 	err := v.network(ctx, "remote generation", func(e **C.vsync_error) C.int32_t {
-		return C.vsync_remote_generation(v.h, &g, e)
+		return C.vsync_remote_generation(v.h, deadlineMillis(ctx), &g, e)
 	})
 	if err != nil {
 		return 0, err
@@ -495,7 +495,7 @@ func (v *Vsync) RemoteGeneration(ctx context.Context) (int64, error) {
 func (v *Vsync) HasNewVersion(ctx context.Context) (bool, error) {
 	var b C.bool
 	err := v.network(ctx, "has new version", func(e **C.vsync_error) C.int32_t {
-		return C.vsync_has_new_version(v.h, &b, e)
+		return C.vsync_has_new_version(v.h, deadlineMillis(ctx), &b, e)
 	})
 	return err == nil && bool(b), err
 }
@@ -524,6 +524,20 @@ func (v *Vsync) network(ctx context.Context, what string, call func(**C.vsync_er
 	case <-ctx.Done():
 		return contextError(what, ctx.Err())
 	}
+}
+
+// deadlineMillis passes ctx's deadline down to the native call (0: the open's timeout), so a
+// call abandoned on cancellation does not outlive the deadline in the background.
+func deadlineMillis(ctx context.Context) C.uint64_t {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	ms := time.Until(d).Milliseconds()
+	if ms < 1 {
+		ms = 1
+	}
+	return C.uint64_t(ms)
 }
 
 const redacted = "<vsync:redacted>"

@@ -326,17 +326,28 @@ impl Vault {
         self.layout
     }
 
-    /// The generation in the bucket now: one HEAD on a bucket our writer wrote.
+    /// The generation in the bucket now: one HEAD on a bucket our writer wrote. Bounded by
+    /// the timeout the handle was opened with.
     pub fn remote_generation(&self) -> Result<u64> {
+        self.remote_generation_within(self.timeout)
+    }
+
+    /// `remote_generation` with its own deadline (Go passes its context's).
+    pub fn remote_generation_within(&self, timeout: Duration) -> Result<u64> {
         let config = self.read(|c| c.config.clone())?.ok_or_else(|| {
             Error::config_missing("this handle was built from a payload and has no remote; open it with a config")
         })?;
-        s3::run(&config, self.timeout, |store| async move { remote_generation_of(&store).await.map(|(g, _)| g) })
+        s3::run(&config, timeout, |store| async move { remote_generation_of(&store).await.map(|(g, _)| g) })
     }
 
     pub fn has_new_version(&self) -> Result<bool> {
+        self.has_new_version_within(self.timeout)
+    }
+
+    /// `has_new_version` with its own deadline.
+    pub fn has_new_version_within(&self, timeout: Duration) -> Result<bool> {
         let local = self.generation()?;
-        Ok(self.remote_generation()? > local)
+        Ok(self.remote_generation_within(timeout)? > local)
     }
 
     /// Wipe every value, asset, default and the credentials. Idempotent.

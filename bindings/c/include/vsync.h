@@ -169,12 +169,14 @@ int32_t vsync_keys(const vsync_handle *handle, char ***out_keys, size_t *out_len
 int32_t vsync_generation(const vsync_handle *handle, uint64_t *out_generation,
                          vsync_error **out_error);
 
-/* The generation in the bucket now (one HEAD); bounded by the open's timeout. */
-int32_t vsync_remote_generation(const vsync_handle *handle, uint64_t *out_generation,
-                                vsync_error **out_error);
+/* The generation in the bucket now (one HEAD). Bounded by timeout_ms, or by the open's
+ * timeout when timeout_ms is 0. */
+int32_t vsync_remote_generation(const vsync_handle *handle, uint64_t timeout_ms,
+                                uint64_t *out_generation, vsync_error **out_error);
 
-/* remote generation > generation. */
-int32_t vsync_has_new_version(const vsync_handle *handle, bool *out_new, vsync_error **out_error);
+/* remote generation > generation; timeout_ms as for vsync_remote_generation. */
+int32_t vsync_has_new_version(const vsync_handle *handle, uint64_t timeout_ms, bool *out_new,
+                              vsync_error **out_error);
 
 /* Zero every value, asset, default and credential. Idempotent, thread-safe; NULL is a no-op.
  * The handle stays allocated: later calls fail with VSYNC_KIND_CLOSED until vsync_free. */

@@ -433,12 +433,17 @@ pub unsafe extern "C" fn vsync_generation(h: *const vsync_handle, out_gen: *mut 
 #[no_mangle]
 pub unsafe extern "C" fn vsync_remote_generation(
     h: *const vsync_handle,
+    timeout_ms: u64,
     out_gen: *mut u64,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
     unsafe { put(out_gen, 0) };
     guard(out_error, || {
-        let g = unsafe { handle(h) }?.remote_generation()?;
+        let v = unsafe { handle(h) }?;
+        let g = match timeout_ms {
+            0 => v.remote_generation()?,
+            ms => v.remote_generation_within(std::time::Duration::from_millis(ms))?,
+        };
         unsafe { put(out_gen, g) };
         Ok(())
     })
@@ -447,12 +452,17 @@ pub unsafe extern "C" fn vsync_remote_generation(
 #[no_mangle]
 pub unsafe extern "C" fn vsync_has_new_version(
     h: *const vsync_handle,
+    timeout_ms: u64,
     out_new: *mut bool,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
     unsafe { put(out_new, false) };
     guard(out_error, || {
-        let n = unsafe { handle(h) }?.has_new_version()?;
+        let v = unsafe { handle(h) }?;
+        let n = match timeout_ms {
+            0 => v.has_new_version()?,
+            ms => v.has_new_version_within(std::time::Duration::from_millis(ms))?,
+        };
         unsafe { put(out_new, n) };
         Ok(())
     })

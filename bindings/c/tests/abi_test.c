@@ -185,10 +185,10 @@ static void test_payload_handle(void) {
 
     uint64_t gen = 99;
     CHECK(vsync_generation(h, &gen, NULL) == VSYNC_OK && gen == 0);
-    rc = vsync_remote_generation(h, &gen, &err);
+    rc = vsync_remote_generation(h, 0, &gen, &err);
     expect_error(rc, err, VSYNC_KIND_CONFIG_MISSING, "VSYNC_CONFIG_MISSING");
     bool fresh = true;
-    rc = vsync_has_new_version(h, &fresh, &err);
+    rc = vsync_has_new_version(h, 0, &fresh, &err);
     CHECK(!fresh);
     expect_error(rc, err, VSYNC_KIND_CONFIG_MISSING, "VSYNC_CONFIG_MISSING");
 
