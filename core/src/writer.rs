@@ -40,10 +40,11 @@ fn parse_ts(ts: &str) -> Option<SystemTime> {
 /// A push timestamp strictly after `previous` (two pushes in one second must not share a
 /// bundle name; a clock behind the bucket's must not roll the name back).
 pub fn next_timestamp(previous: Option<&str>) -> String {
-    let now = SystemTime::now();
-    match previous.and_then(parse_ts) {
-        Some(p) if p >= now => timestamp(p + Duration::from_secs(1)),
-        _ => timestamp(now),
+    let now = timestamp(SystemTime::now());
+    // Compared at the format's one-second resolution: the name must differ, not just the instant.
+    match previous.and_then(|p| Some((p, parse_ts(p)?))) {
+        Some((p, t)) if now.as_str() <= p => timestamp(t + Duration::from_secs(1)),
+        _ => now,
     }
 }
 
@@ -216,6 +217,9 @@ mod tests {
         let far = "29990101-000000";
         assert_eq!(next_timestamp(Some(far)), "29990101-000001");
         assert!(next_timestamp(Some("20000101-000000")).as_str() > "20260101-000000");
+        // Two pushes within one second still get distinct, increasing names.
+        let now = timestamp(SystemTime::now());
+        assert!(next_timestamp(Some(&now)) > now);
         assert_eq!(random_salt().len(), 24);
     }
 }
