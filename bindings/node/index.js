@@ -96,79 +96,64 @@ class Vsync {
     this.#native = handle;
   }
 
-  /** The value of `key` through the chain vault → process.env → defaults, or null. */
-  getEnv(key) {
-    checkString(key, 'key');
+  // Every native call goes through these two, so every native error is mapped by fromNative.
+  #call(method, ...args) {
     try {
-      return this.#native.getEnv(key, process.env[key]);
+      return this.#native[method](...args);
     } catch (e) {
       throw fromNative(e);
     }
   }
 
-  hasEnv(key) {
-    checkString(key, 'key');
+  async #callAsync(method, ...args) {
     try {
-      return this.#native.hasEnv(key, process.env[key]);
+      return await this.#native[method](...args);
     } catch (e) {
       throw fromNative(e);
     }
+  }
+
+  /** The value of `key` through the chain vault → process.env → defaults, or null. */
+  getEnv(key) {
+    checkString(key, 'key');
+    return this.#call('getEnv', key, process.env[key]);
+  }
+
+  hasEnv(key) {
+    checkString(key, 'key');
+    return this.#call('hasEnv', key, process.env[key]);
   }
 
   /** "vault" | "env" | "default" | "missing" (never the value: safe to log). */
   envSource(key) {
     checkString(key, 'key');
-    try {
-      return this.#native.envSource(key, process.env[key]);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return this.#call('envSource', key, process.env[key]);
   }
 
   /** An asset's bytes, else the key's value as UTF-8 bytes, else null. */
   getAsContent(name) {
     checkString(name, 'name');
-    try {
-      return this.#native.getAsContent(name);
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return this.#call('getAsContent', name);
   }
 
   /** The vault's key names, in payload order (no values). */
   keys() {
-    try {
-      return this.#native.keys();
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return this.#call('keys');
   }
 
   /** The generation read at open time. */
   generation() {
-    try {
-      return this.#native.generation();
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return this.#call('generation');
   }
 
   /** The generation in the bucket now (one HEAD, off the main thread). */
   async remoteGeneration() {
-    try {
-      return await this.#native.remoteGeneration();
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return this.#callAsync('remoteGeneration');
   }
 
   /** True when a newer generation was pushed since this handle was opened. */
   async hasNewVersion() {
-    try {
-      return await this.#native.hasNewVersion();
-    } catch (e) {
-      throw fromNative(e);
-    }
+    return this.#callAsync('hasNewVersion');
   }
 
   /** Wipes every value; idempotent. Any later call throws an Error. */
