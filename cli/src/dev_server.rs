@@ -109,6 +109,9 @@ async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
         tokio::select! {
             accepted = listener.accept() => {
                 let Ok((socket, _)) = accepted else { continue };
+                // Without it, a response written as headers + body stalls ~40 ms on Nagle and
+                // the client's delayed ACK (measured: two GETs took 44 ms, a HEAD 1 ms).
+                let _ = socket.set_nodelay(true);
                 let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
                 tokio::spawn(async move {
                     let _ = conn.await;
