@@ -64,19 +64,33 @@ export declare class VSyncError extends Error {
   static readonly code: string;
 }
 /** No config or passphrase, an empty/unreadable/world-writable _FILE. */
-export declare class ConfigMissingError extends VSyncError { readonly code: 'VSYNC_CONFIG_MISSING'; }
+export declare class ConfigMissingError extends VSyncError {
+  readonly code: 'VSYNC_CONFIG_MISSING';
+}
 /** The token is another version/format (raw JSON, padded base64, v != 1, short salt). */
-export declare class ConfigUnsupportedVersionError extends VSyncError { readonly code: 'VSYNC_CONFIG_UNSUPPORTED_VERSION'; }
+export declare class ConfigUnsupportedVersionError extends VSyncError {
+  readonly code: 'VSYNC_CONFIG_UNSUPPORTED_VERSION';
+}
 /** Network, DNS, TLS, time-out, 403, missing bucket. */
-export declare class S3UnreachableError extends VSyncError { readonly code: 'VSYNC_S3_UNREACHABLE'; }
+export declare class S3UnreachableError extends VSyncError {
+  readonly code: 'VSYNC_S3_UNREACHABLE';
+}
 /** Nothing was pushed at this bucket/prefix. */
-export declare class ManifestNotFoundError extends VSyncError { readonly code: 'VSYNC_MANIFEST_NOT_FOUND'; }
+export declare class ManifestNotFoundError extends VSyncError {
+  readonly code: 'VSYNC_MANIFEST_NOT_FOUND';
+}
 /** The passphrase (or salt/iterations) does not open the bundle, or it was tampered with. */
-export declare class WrongPassphraseError extends VSyncError { readonly code: 'VSYNC_WRONG_PASSPHRASE'; }
+export declare class WrongPassphraseError extends VSyncError {
+  readonly code: 'VSYNC_WRONG_PASSPHRASE';
+}
 /** A damaged token, pointer or bundle. */
-export declare class BundleCorruptError extends VSyncError { readonly code: 'VSYNC_BUNDLE_CORRUPT'; }
+export declare class BundleCorruptError extends VSyncError {
+  readonly code: 'VSYNC_BUNDLE_CORRUPT';
+}
 /** Written by a newer format version. */
-export declare class UnsupportedSpecVersionError extends VSyncError { readonly code: 'VSYNC_UNSUPPORTED_SPEC_VERSION'; }
+export declare class UnsupportedSpecVersionError extends VSyncError {
+  readonly code: 'VSYNC_UNSUPPORTED_SPEC_VERSION';
+}
 
 /** @internal Test hooks for the conformance runner; not part of the API. */
 export declare const _testing: {

@@ -72,12 +72,17 @@ function checkOptions(opts) {
   if (typeof opts !== 'object') throw new TypeError('options must be an object');
   const { defaults, timeoutMs } = opts;
   if (defaults !== undefined && defaults !== null) {
-    if (typeof defaults !== 'object' || Array.isArray(defaults)) throw new TypeError('defaults must be an object of strings');
+    if (typeof defaults !== 'object' || Array.isArray(defaults))
+      throw new TypeError('defaults must be an object of strings');
     for (const [k, v] of Object.entries(defaults)) {
       if (typeof v !== 'string') throw new TypeError(`defaults.${k} must be a string`);
     }
   }
-  if (timeoutMs !== undefined && timeoutMs !== null && !(typeof timeoutMs === 'number' && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
+  if (
+    timeoutMs !== undefined &&
+    timeoutMs !== null &&
+    !(typeof timeoutMs === 'number' && timeoutMs > 0 && Number.isFinite(timeoutMs))
+  ) {
     throw new TypeError('timeoutMs must be a positive number of milliseconds');
   }
   return { defaults: defaults ?? undefined, timeoutMs: timeoutMs ?? undefined };
@@ -200,7 +205,8 @@ async function open(opts) {
 
 /** Opens with explicit inputs, ignoring the environment (tests, secret managers). */
 async function openWith(args) {
-  if (args === null || typeof args !== 'object') throw new TypeError('openWith expects { config, passphrase, defaults?, timeoutMs? }');
+  if (args === null || typeof args !== 'object')
+    throw new TypeError('openWith expects { config, passphrase, defaults?, timeoutMs? }');
   const { config, passphrase } = args;
   // null/undefined/'' are the core's ConfigMissingError; other non-strings are programming errors.
   if (config != null) checkString(config, 'config');
@@ -227,11 +233,15 @@ function mapped(fn) {
 
 const _testing = Object.freeze({
   decryptEnvelope: mapped((bytes, passphrase, salt, iterations = 600000) =>
-    native.testingDecryptEnvelope(Buffer.from(bytes), passphrase, salt, iterations)),
-  unsealManifest: mapped((bytes, remoteTs = null) => native.testingUnsealManifest(Buffer.from(bytes), remoteTs ?? undefined)),
+    native.testingDecryptEnvelope(Buffer.from(bytes), passphrase, salt, iterations),
+  ),
+  unsealManifest: mapped((bytes, remoteTs = null) =>
+    native.testingUnsealManifest(Buffer.from(bytes), remoteTs ?? undefined),
+  ),
   decodeConfigJson: mapped((blob) => native.testingDecodeConfigJson(blob)),
   openPayload: mapped((bytes, envLabel, pointerTs = null, defaults = {}) =>
-    wrap(native.testingOpenPayload(Buffer.from(bytes), envLabel, pointerTs ?? undefined, defaults))),
+    wrap(native.testingOpenPayload(Buffer.from(bytes), envLabel, pointerTs ?? undefined, defaults)),
+  ),
   resolveBootstrap: mapped((env) => native.testingResolveBootstrap(env)),
   errorKinds: () => native.testingErrorKinds(),
   throwKind: mapped((className) => native.testingThrow(className)),

@@ -7,7 +7,9 @@ try {
   module.exports = require(file);
 } catch (e) {
   if (e && e.code === 'MODULE_NOT_FOUND') {
-    throw new Error(`vsync: native addon ${path.basename(file)} is missing; run \`npm run build\` in ${__dirname} (needs cargo)`);
+    throw new Error(
+      `vsync: native addon ${path.basename(file)} is missing; run \`npm run build\` in ${__dirname} (needs cargo)`,
+    );
   }
   throw e;
 }

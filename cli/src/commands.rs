@@ -127,7 +127,12 @@ pub fn runtime_token(a: RuntimeTokenArgs) -> CliResult {
             a.endpoint
         )));
     }
-    for (flag, v) in [("--region", &a.region), ("--bucket", &a.bucket), ("--env", &a.env_label), ("--access-key-id", &a.access_key_id)] {
+    for (flag, v) in [
+        ("--region", &a.region),
+        ("--bucket", &a.bucket),
+        ("--env", &a.env_label),
+        ("--access-key-id", &a.access_key_id),
+    ] {
         if v.trim().is_empty() {
             return Err(CliError::input(format!("{flag} is empty")));
         }
@@ -157,7 +162,9 @@ pub fn runtime_token(a: RuntimeTokenArgs) -> CliResult {
     };
     if a.check {
         s3::run(&config, Duration::from_secs(a.timeout.max(1)), |store| async move { store.check_bucket().await })
-            .map_err(|e| CliError::from(e).with_hint("fix the endpoint, region, bucket or credentials; no token was printed"))?;
+            .map_err(|e| {
+                CliError::from(e).with_hint("fix the endpoint, region, bucket or credentials; no token was printed")
+            })?;
         eprintln!("vsync: {} is reachable with these credentials", location(&config));
     }
     print_stdout(&format!("{}\n", config.encode()))
@@ -226,11 +233,17 @@ pub fn push(a: PushArgs) -> CliResult {
     let timeout = a.cfg.timeout();
     let state = remote_state(&wcfg, timeout)?;
     check_expected(a.expect_gen, &state)?;
-    let pass = inputs::passphrase(a.passphrase_file.as_deref(), "--passphrase-file", "VSYNC_PASSPHRASE", "Vault passphrase", state.ts.is_none())?;
+    let pass = inputs::passphrase(
+        a.passphrase_file.as_deref(),
+        "--passphrase-file",
+        "VSYNC_PASSPHRASE",
+        "Vault passphrase",
+        state.ts.is_none(),
+    )?;
     if state.ts.is_some() && !a.force {
         let (c, p) = (&wcfg, &pass);
-        s3::run(&wcfg, timeout, |store| async move { writer::read_current(&store, c, p).await.map(|_| ()) })
-            .map_err(|e| match e.kind() {
+        s3::run(&wcfg, timeout, |store| async move { writer::read_current(&store, c, p).await.map(|_| ()) }).map_err(
+            |e| match e.kind() {
                 ErrorKind::WrongPassphrase => CliError::from(e).with_hint(format!(
                     "the vault at {} (gen {}) was pushed with another passphrase; push with that one, \
                      change it with `vsync rotate-passphrase`, or pass --force to replace it (every reader \
@@ -242,7 +255,8 @@ pub fn push(a: PushArgs) -> CliResult {
                     "the current vault cannot be read back; pass --force to replace it; nothing was written",
                 ),
                 _ => CliError::from(e),
-            })?;
+            },
+        )?;
     }
     let pushed = writer::push(&wcfg, &pass, &data, Some(state.gen), timeout).map_err(|e| match e {
         PushError::Conflict { expected, found } => CliError::Conflict { expected, found },
@@ -297,8 +311,20 @@ pub struct RotateArgs {
 
 pub fn rotate(a: RotateArgs) -> CliResult {
     let cfg = a.cfg.resolve()?;
-    let old = inputs::passphrase(a.passphrase_file.as_deref(), "--passphrase-file", "VSYNC_PASSPHRASE", "Current passphrase", false)?;
-    let new = inputs::passphrase(a.new_passphrase_file.as_deref(), "--new-passphrase-file", "VSYNC_NEW_PASSPHRASE", "New passphrase", true)?;
+    let old = inputs::passphrase(
+        a.passphrase_file.as_deref(),
+        "--passphrase-file",
+        "VSYNC_PASSPHRASE",
+        "Current passphrase",
+        false,
+    )?;
+    let new = inputs::passphrase(
+        a.new_passphrase_file.as_deref(),
+        "--new-passphrase-file",
+        "VSYNC_NEW_PASSPHRASE",
+        "New passphrase",
+        true,
+    )?;
     if *old == *new && !a.new_salt {
         return Err(CliError::input(
             "the new passphrase is the same as the current one: nothing to rotate (pass --new-salt to change only the salt)",
@@ -389,7 +415,8 @@ pub fn status(a: StatusArgs) -> CliResult {
             report.insert("remote".into(), json!({"error": error_json(e)}));
         }
     }
-    let pass = inputs::passphrase_noninteractive(a.passphrase_file.as_deref(), "--passphrase-file", "VSYNC_PASSPHRASE")?;
+    let pass =
+        inputs::passphrase_noninteractive(a.passphrase_file.as_deref(), "--passphrase-file", "VSYNC_PASSPHRASE")?;
     let mut vault_json = Value::Null;
     match (&remote, pass) {
         (Err(_), _) => {
@@ -399,8 +426,11 @@ pub fn status(a: StatusArgs) -> CliResult {
         }
         (Ok(s), _) if s.ts.is_none() => {
             failure = Some(
-                CliError::from(Error::manifest_not_found(format!("nothing has been pushed to {}", location(&cfg.config))))
-                    .with_hint("push a vault first with `vsync push`, or check the bucket and prefix of the token"),
+                CliError::from(Error::manifest_not_found(format!(
+                    "nothing has been pushed to {}",
+                    location(&cfg.config)
+                )))
+                .with_hint("push a vault first with `vsync push`, or check the bucket and prefix of the token"),
             );
         }
         (Ok(_), None) => {
@@ -435,7 +465,8 @@ pub fn status(a: StatusArgs) -> CliResult {
     report.insert("error".into(), failure.as_ref().map(error_json).unwrap_or(Value::Null));
 
     if a.json {
-        let text = serde_json::to_string_pretty(&Value::Object(report)).map_err(|e| CliError::Internal(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&Value::Object(report)).map_err(|e| CliError::Internal(e.to_string()))?;
         print_stdout(&format!("{text}\n"))?;
     } else {
         print_stdout(&human_status(&report))?;
@@ -485,7 +516,8 @@ fn human_status(r: &Map<String, Value>) -> String {
     if let Value::Object(v) = &r["vault"] {
         out.push_str(&format!("keys (opened gen {}; names and sources only)\n", s(&v["generation"])));
         for k in v["keys"].as_array().into_iter().flatten() {
-            let note = if k["shadows_env"] == json!(true) { "  (also set in the environment; the vault wins)" } else { "" };
+            let note =
+                if k["shadows_env"] == json!(true) { "  (also set in the environment; the vault wins)" } else { "" };
             out.push_str(&format!("  {:<30}{}{}\n", s(&k["name"]), s(&k["source"]), note));
         }
         let assets = v["assets"].as_array().map(Vec::as_slice).unwrap_or_default();
@@ -590,7 +622,9 @@ pub fn export(a: ExportArgs) -> CliResult {
         match a.format {
             ExportFormat::Dotenv => {
                 if k.is_empty() || k.contains(['=', '\n', '\r']) || k.starts_with('#') || k.trim() != k {
-                    return Err(CliError::input(format!("key {k:?} cannot be written as a .env line; use --format json")));
+                    return Err(CliError::input(format!(
+                        "key {k:?} cannot be written as a .env line; use --format json"
+                    )));
                 }
                 if value.contains(['\n', '\r']) {
                     return Err(CliError::input(format!("the value of {k} has a line break; use --format json")));
@@ -603,7 +637,9 @@ pub fn export(a: ExportArgs) -> CliResult {
         }
     }
     if let ExportFormat::Json = a.format {
-        let text = Zeroizing::new(serde_json::to_string_pretty(&Value::Object(obj)).map_err(|e| CliError::Internal(e.to_string()))?);
+        let text = Zeroizing::new(
+            serde_json::to_string_pretty(&Value::Object(obj)).map_err(|e| CliError::Internal(e.to_string()))?,
+        );
         out.push_str(&text);
         out.push('\n');
     }

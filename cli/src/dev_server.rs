@@ -59,34 +59,36 @@ pub fn run(a: DevServerArgs) -> CliResult {
     let (root, _temp) = match &a.data {
         Some(d) => (d.clone(), None),
         None => {
-            let t = tempfile::Builder::new().prefix("vsync-dev-s3-").tempdir().map_err(io("cannot create a temporary directory"))?;
+            let t = tempfile::Builder::new()
+                .prefix("vsync-dev-s3-")
+                .tempdir()
+                .map_err(io("cannot create a temporary directory"))?;
             (t.path().to_path_buf(), Some(t))
         }
     };
     for b in &a.buckets {
         if b.len() < 3 || !b.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
-            return Err(CliError::input(format!("dev-server: {b:?} is not a valid bucket name (3+ characters: a-z, 0-9, '-', '.')")));
+            return Err(CliError::input(format!(
+                "dev-server: {b:?} is not a valid bucket name (3+ characters: a-z, 0-9, '-', '.')"
+            )));
         }
         std::fs::create_dir_all(root.join(b)).map_err(io("cannot create the bucket directory"))?;
     }
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(io("cannot start the runtime"))?;
+    let rt =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(io("cannot start the runtime"))?;
     rt.block_on(serve(&a, root))
     // `_temp` is dropped here, deleting a temporary data directory.
 }
 
 async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
-    let fs = s3s_fs::FileSystem::new(&root).map_err(|e| CliError::input(format!("dev-server: {}: {e:?}", root.display())))?;
+    let fs = s3s_fs::FileSystem::new(&root)
+        .map_err(|e| CliError::input(format!("dev-server: {}: {e:?}", root.display())))?;
     let service = {
         let mut b = S3ServiceBuilder::new(fs);
         b.set_auth(SimpleAuth::from_single(a.access_key.clone(), a.secret_key.clone()));
         b.build()
     };
-    let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port))
-        .await
-        .map_err(io("cannot listen"))?;
+    let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port)).await.map_err(io("cannot listen"))?;
     let addr = listener.local_addr().map_err(io("cannot read the listening address"))?;
     {
         let mut out = String::new();
@@ -102,8 +104,8 @@ async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
     eprintln!("vsync: dev S3 server on http://{addr}, data in {} (Ctrl-C to stop)", root.display());
 
     let http = ConnBuilder::new(TokioExecutor::new());
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).map_err(io("cannot watch SIGTERM"))?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(io("cannot watch SIGTERM"))?;
     let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
         tokio::select! {

@@ -90,9 +90,9 @@ impl CliError {
         match self {
             CliError::Vsync { error, .. } => error.message().to_string(),
             CliError::Input(m) | CliError::Internal(m) => m.clone(),
-            CliError::Conflict { expected, found } => format!(
-                "the remote generation is {found}, not the expected {expected}: someone pushed meanwhile"
-            ),
+            CliError::Conflict { expected, found } => {
+                format!("the remote generation is {found}, not the expected {expected}: someone pushed meanwhile")
+            }
         }
     }
 
@@ -101,9 +101,9 @@ impl CliError {
             CliError::Vsync { hint: Some(h), .. } => h.clone(),
             CliError::Vsync { error, hint: None } => generic_hint(error.kind()).to_string(),
             CliError::Input(_) => "fix the input named above and run the command again".into(),
-            CliError::Conflict { found, .. } => format!(
-                "look at what is there now (`vsync status`), then push again with --expect-gen {found}"
-            ),
+            CliError::Conflict { found, .. } => {
+                format!("look at what is there now (`vsync status`), then push again with --expect-gen {found}")
+            }
             CliError::Internal(_) => "this is a bug in vsync; please report it with the command you ran".into(),
         }
     }
@@ -151,10 +151,8 @@ mod tests {
 
     #[test]
     fn every_core_class_has_a_distinct_exit_code() {
-        let mut codes: Vec<i32> = ErrorKind::ALL
-            .iter()
-            .map(|k| CliError::from(Error::new(*k, "m")).exit_code())
-            .collect();
+        let mut codes: Vec<i32> =
+            ErrorKind::ALL.iter().map(|k| CliError::from(Error::new(*k, "m")).exit_code()).collect();
         codes.extend([EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_CONFLICT]);
         let n = codes.len();
         codes.sort_unstable();

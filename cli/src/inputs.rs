@@ -58,7 +58,11 @@ pub fn config(flag: Option<&str>, file_flag: Option<&Path>) -> CliResult<ConfigI
 }
 
 /// A passphrase from `--FLAG-file`, `<VAR>_FILE`, `<VAR>`, else `None`.
-pub fn passphrase_noninteractive(file_flag: Option<&Path>, flag_name: &str, var: &str) -> CliResult<Option<Zeroizing<String>>> {
+pub fn passphrase_noninteractive(
+    file_flag: Option<&Path>,
+    flag_name: &str,
+    var: &str,
+) -> CliResult<Option<Zeroizing<String>>> {
     let mut warnings = Vec::new();
     let file_var = format!("{var}_FILE");
     let out = if let Some(path) = file_flag {
@@ -75,7 +79,13 @@ pub fn passphrase_noninteractive(file_flag: Option<&Path>, flag_name: &str, var:
 
 /// Like [`passphrase_noninteractive`], then an interactive prompt without echo when a terminal
 /// is attached (asked twice when `confirm`). Without a terminal: `ConfigMissingError`.
-pub fn passphrase(file_flag: Option<&Path>, flag_name: &str, var: &str, prompt: &str, confirm: bool) -> CliResult<Zeroizing<String>> {
+pub fn passphrase(
+    file_flag: Option<&Path>,
+    flag_name: &str,
+    var: &str,
+    prompt: &str,
+    confirm: bool,
+) -> CliResult<Zeroizing<String>> {
     if let Some(p) = passphrase_noninteractive(file_flag, flag_name, var)? {
         return Ok(p);
     }
@@ -129,13 +139,20 @@ pub fn with_write_credentials(config: &Config, key_id: Option<&str>, secret: Opt
 /// Parse `NAME=PATH`.
 pub fn parse_asset(spec: &str) -> Result<(String, PathBuf), String> {
     match spec.split_once('=') {
-        Some((name, path)) if !name.trim().is_empty() && !path.is_empty() => Ok((name.trim().to_string(), PathBuf::from(path))),
+        Some((name, path)) if !name.trim().is_empty() && !path.is_empty() => {
+            Ok((name.trim().to_string(), PathBuf::from(path)))
+        }
         _ => Err(format!("expected NAME=PATH, got {spec:?}")),
     }
 }
 
 /// Build the vault contents from a `.env` file, a vault folder and `--asset`s.
-pub fn vault_data(env_file: Option<&Path>, vault_dir: Option<&Path>, assets: &[(String, PathBuf)], env: &str) -> CliResult<VaultData> {
+pub fn vault_data(
+    env_file: Option<&Path>,
+    vault_dir: Option<&Path>,
+    assets: &[(String, PathBuf)],
+    env: &str,
+) -> CliResult<VaultData> {
     let mut data = VaultData::default();
     if let Some(p) = env_file {
         data.kv = read_dotenv(p)?;
@@ -156,7 +173,8 @@ pub fn vault_data(env_file: Option<&Path>, vault_dir: Option<&Path>, assets: &[(
 
 fn read_dotenv(path: &Path) -> CliResult<IndexMap<String, Zeroizing<String>>> {
     let bytes = Zeroizing::new(
-        std::fs::read(path).map_err(|e| CliError::input(format!("cannot read the .env file {}: {e}", path.display())))?,
+        std::fs::read(path)
+            .map_err(|e| CliError::input(format!("cannot read the .env file {}: {e}", path.display())))?,
     );
     let text = std::str::from_utf8(&bytes).map_err(|_| CliError::input(format!("{} is not UTF-8", path.display())))?;
     Ok(parse_dotenv(text))
@@ -178,7 +196,8 @@ fn read_vault_dir(dir: &Path, env: &str, data: &mut VaultData) -> CliResult {
     let mut stack = vec![dir.to_path_buf()];
     let mut files = Vec::new();
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| CliError::input(format!("cannot list {}: {e}", d.display())))?;
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| CliError::input(format!("cannot list {}: {e}", d.display())))?;
         for entry in entries {
             let entry = entry.map_err(|e| CliError::input(format!("cannot list {}: {e}", d.display())))?;
             let path = entry.path();
@@ -206,7 +225,8 @@ fn read_vault_dir(dir: &Path, env: &str, data: &mut VaultData) -> CliResult {
             eprintln!("vsync: skipping {name} (another environment's key/values)");
             continue;
         }
-        let bytes = std::fs::read(&path).map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
+        let bytes =
+            std::fs::read(&path).map_err(|e| CliError::input(format!("cannot read {}: {e}", path.display())))?;
         data.assets.insert(name, Zeroizing::new(bytes));
     }
     Ok(())

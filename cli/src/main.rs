@@ -90,4 +90,3 @@ fn main() -> ExitCode {
         }
     }
 }
-

@@ -27,7 +27,9 @@ struct S3 {
 
 fn s3() -> Result<S3, String> {
     let var = |n: &str| {
-        std::env::var(n).map_err(|_| format!("{n} is not set: run these tests through scripts/with-s3.sh (./scripts/task test:cli)"))
+        std::env::var(n).map_err(|_| {
+            format!("{n} is not set: run these tests through scripts/with-s3.sh (./scripts/task test:cli)")
+        })
     };
     Ok(S3 {
         endpoint: var("VSYNC_TEST_ENDPOINT")?,
@@ -86,8 +88,20 @@ impl Scratch {
         let prefix = unique_prefix(tag);
         let (token, _) = run(
             vsync().args([
-                "runtime-token", "--endpoint", &s3.endpoint, "--region", "us-east-1", "--bucket", &s3.bucket,
-                "--prefix", &prefix, "--env", "dev", "--access-key-id", &s3.access_key, "--secret-access-key",
+                "runtime-token",
+                "--endpoint",
+                &s3.endpoint,
+                "--region",
+                "us-east-1",
+                "--bucket",
+                &s3.bucket,
+                "--prefix",
+                &prefix,
+                "--env",
+                "dev",
+                "--access-key-id",
+                &s3.access_key,
+                "--secret-access-key",
                 &s3.secret_key,
             ]),
             0,
@@ -165,10 +179,11 @@ fn push_from_a_vault_folder_and_env_variables() -> TestResult {
     std::fs::write(vault.join(".env.prod"), "A=prod-only\n")?;
     std::fs::write(vault.join("certs/ca.pem"), "PEM")?;
     let (out, err) = run(
-        vsync()
-            .env("VSYNC_CONFIG", &s.token)
-            .env("VSYNC_PASSPHRASE", PASS)
-            .args(["push", "--vault-dir", &vault.to_string_lossy()]),
+        vsync().env("VSYNC_CONFIG", &s.token).env("VSYNC_PASSPHRASE", PASS).args([
+            "push",
+            "--vault-dir",
+            &vault.to_string_lossy(),
+        ]),
         0,
     )?;
     assert!(out.starts_with("pushed gen=1 "), "{out}");
@@ -218,7 +233,15 @@ fn rotate_passphrase_moves_generation_and_keeps_the_seal() -> TestResult {
     let (_, err) = run(&mut rot, 15)?;
     assert!(err.contains("WrongPassphraseError") && err.contains("nothing was changed"), "{err}");
     let mut back = vsync();
-    back.args(["rotate-passphrase", "--config-file", &s.p("token"), "--passphrase-file", &s.p("pw2"), "--new-passphrase-file", &s.p("pw")]);
+    back.args([
+        "rotate-passphrase",
+        "--config-file",
+        &s.p("token"),
+        "--passphrase-file",
+        &s.p("pw2"),
+        "--new-passphrase-file",
+        &s.p("pw"),
+    ]);
     let (out, _) = run(&mut back, 0)?;
     assert!(out.starts_with("rotated gen=3 "), "{out}");
     assert_eq!(open_with(&s.token, PASS, OpenOptions::default())?.generation()?, 3);
@@ -304,10 +327,8 @@ fn failed_push_leaves_the_previous_vault_readable() -> TestResult {
     let (_, err) = run(s.push().env("AWS_ACCESS_KEY_ID", "x"), 3)?;
     assert!(err.contains("InputError"), "{err}");
     // The same overrides through AWS_* variables, correct this time.
-    let (out, _) = run(
-        s.push().env("AWS_ACCESS_KEY_ID", &s.s3.access_key).env("AWS_SECRET_ACCESS_KEY", &s.s3.secret_key),
-        0,
-    )?;
+    let (out, _) =
+        run(s.push().env("AWS_ACCESS_KEY_ID", &s.s3.access_key).env("AWS_SECRET_ACCESS_KEY", &s.s3.secret_key), 0)?;
     assert!(out.starts_with("pushed gen=2 "), "{out}");
     let v = open_with(&s.token, PASS, OpenOptions::default())?;
     assert_eq!(v.get_env("DATABASE_URL", &mut |_| None)?.as_deref().map(String::as_str), Some("changed"));
@@ -396,12 +417,18 @@ fn runtime_token_from_environment_and_check() -> TestResult {
         ("AWS_ACCESS_KEY_ID", s3.access_key.as_str()),
         ("AWS_SECRET_ACCESS_KEY", s3.secret_key.as_str()),
     ];
-    let (out, err) = run(vsync().envs(env).args(["runtime-token", "--check", "--salt", "0123456789abcdef", "--iterations", "1000"]), 0)?;
+    let (out, err) = run(
+        vsync().envs(env).args(["runtime-token", "--check", "--salt", "0123456789abcdef", "--iterations", "1000"]),
+        0,
+    )?;
     assert!(err.contains("reachable"), "{err}");
     assert_eq!(out.lines().count(), 1);
     assert!(out.ends_with('\n'));
     let c = Config::decode(&out)?;
-    assert_eq!((c.prefix.as_str(), c.env.as_str(), c.salt.as_str(), c.iterations), ("env/prefix/", "staging", "0123456789abcdef", 1000));
+    assert_eq!(
+        (c.prefix.as_str(), c.env.as_str(), c.salt.as_str(), c.iterations),
+        ("env/prefix/", "staging", "0123456789abcdef", 1000)
+    );
     assert_eq!(c.secret_access_key.as_str(), s3.secret_key);
     // Fresh random salts, default iterations.
     let (a, _) = run(vsync().envs(env).arg("runtime-token"), 0)?;
@@ -410,15 +437,18 @@ fn runtime_token_from_environment_and_check() -> TestResult {
     assert_ne!(a.salt, b.salt);
     assert_eq!((a.salt.len(), a.iterations), (24, 600_000));
     // --check with a wrong secret: 403, nothing on stdout.
-    let (out, err) = run(
-        vsync().envs(env).env("AWS_SECRET_ACCESS_KEY", "wrong-secret").args(["runtime-token", "--check"]),
-        13,
-    )?;
+    let (out, err) =
+        run(vsync().envs(env).env("AWS_SECRET_ACCESS_KEY", "wrong-secret").args(["runtime-token", "--check"]), 13)?;
     assert!(out.is_empty() && err.contains("S3UnreachableError") && err.contains("no token was printed"), "{err}");
     assert!(!err.contains("wrong-secret"));
     // Unreachable endpoint.
     let (out, err) = run(
-        vsync().envs(env).env("VSYNC_ENDPOINT", "http://127.0.0.1:1").args(["runtime-token", "--check", "--timeout", "10"]),
+        vsync().envs(env).env("VSYNC_ENDPOINT", "http://127.0.0.1:1").args([
+            "runtime-token",
+            "--check",
+            "--timeout",
+            "10",
+        ]),
         13,
     )?;
     assert!(out.is_empty() && err.contains("127.0.0.1:1"), "{err}");
@@ -438,12 +468,17 @@ fn reading_errors_have_their_classes_and_exit_codes() -> TestResult {
     assert!(err.contains("ManifestNotFoundError") && err.contains("vsync push"), "{err}");
     run(&mut s.push(), 0)?;
     // Wrong passphrase.
-    let (out, err) = run(vsync().env("VSYNC_PASSPHRASE", "nope").args(["get", "DATABASE_URL", "--config", &s.token]), 15)?;
-    assert!(out.is_empty() && err.contains("WrongPassphraseError (VSYNC_WRONG_PASSPHRASE)") && err.contains("what to do"), "{err}");
+    let (out, err) =
+        run(vsync().env("VSYNC_PASSPHRASE", "nope").args(["get", "DATABASE_URL", "--config", &s.token]), 15)?;
+    assert!(
+        out.is_empty() && err.contains("WrongPassphraseError (VSYNC_WRONG_PASSPHRASE)") && err.contains("what to do"),
+        "{err}"
+    );
     // Unreachable endpoint (same token, another port).
     let mut c = s.config()?;
     c.endpoint = "http://127.0.0.1:1".into();
-    let (_, err) = run(vsync().env("VSYNC_PASSPHRASE", PASS).args(["get", "X", "--timeout", "10", "--config", &c.encode()]), 13)?;
+    let (_, err) =
+        run(vsync().env("VSYNC_PASSPHRASE", PASS).args(["get", "X", "--timeout", "10", "--config", &c.encode()]), 13)?;
     assert!(err.contains("S3UnreachableError"), "{err}");
     // Bad blobs: each class of SPEC §2.
     let bad = [("{\"v\":1}", 11), ("vsync-cfg-v1:ab+c", 12), ("vsync-cfg-v1:a", 16)];
@@ -460,7 +495,8 @@ fn reading_errors_have_their_classes_and_exit_codes() -> TestResult {
     let ww = s.path("ww");
     std::fs::write(&ww, PASS)?;
     std::fs::set_permissions(&ww, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o666))?;
-    let (_, err) = run(vsync().args(["get", "X", "--config", &s.token, "--passphrase-file", &ww.to_string_lossy()]), 11)?;
+    let (_, err) =
+        run(vsync().args(["get", "X", "--config", &s.token, "--passphrase-file", &ww.to_string_lossy()]), 11)?;
     assert!(err.contains("0666"), "{err}");
     // Push input errors.
     run(&mut s.cmd("push"), 3)?;
@@ -490,11 +526,22 @@ fn decode_config_redacts_unless_asked() -> TestResult {
 #[test]
 fn help_documents_commands_examples_and_exit_codes() -> TestResult {
     let (out, _) = run(vsync().arg("--help"), 0)?;
-    for sub in ["runtime-token", "push", "rotate-passphrase", "status", "get", "export", "decode-config", "vectors", "dev-server"] {
+    for sub in [
+        "runtime-token",
+        "push",
+        "rotate-passphrase",
+        "status",
+        "get",
+        "export",
+        "decode-config",
+        "vectors",
+        "dev-server",
+    ] {
         assert!(out.contains(sub), "--help lacks {sub}");
     }
     assert!(out.contains("15  WrongPassphraseError") && out.contains("20  ConflictError"), "{out}");
-    for sub in ["runtime-token", "push", "rotate-passphrase", "status", "get", "export", "decode-config", "dev-server"] {
+    for sub in ["runtime-token", "push", "rotate-passphrase", "status", "get", "export", "decode-config", "dev-server"]
+    {
         let (out, _) = run(vsync().args([sub, "--help"]), 0)?;
         assert!(out.contains("Examples:"), "{sub} --help has no examples");
     }
@@ -545,15 +592,35 @@ fn dev_server_serves_a_vault_end_to_end() -> TestResult {
         assert_eq!(get("VSYNC_DEV_BUCKET")?, "demo-bucket");
         let (token, _) = run(
             vsync().args([
-                "runtime-token", "--check", "--endpoint", &get("VSYNC_DEV_ENDPOINT")?, "--region", "us-east-1",
-                "--bucket", "demo-bucket", "--prefix", "p/", "--env", "dev", "--access-key-id",
-                &get("VSYNC_DEV_ACCESS_KEY")?, "--secret-access-key", &get("VSYNC_DEV_SECRET_KEY")?,
+                "runtime-token",
+                "--check",
+                "--endpoint",
+                &get("VSYNC_DEV_ENDPOINT")?,
+                "--region",
+                "us-east-1",
+                "--bucket",
+                "demo-bucket",
+                "--prefix",
+                "p/",
+                "--env",
+                "dev",
+                "--access-key-id",
+                &get("VSYNC_DEV_ACCESS_KEY")?,
+                "--secret-access-key",
+                &get("VSYNC_DEV_SECRET_KEY")?,
             ]),
             0,
         )?;
         let envf = data.path().join("in.env");
         std::fs::write(&envf, "K=v\n")?;
-        run(vsync().env("VSYNC_CONFIG", token.trim()).env("VSYNC_PASSPHRASE", PASS).args(["push", "--env-file", &envf.to_string_lossy()]), 0)?;
+        run(
+            vsync().env("VSYNC_CONFIG", token.trim()).env("VSYNC_PASSPHRASE", PASS).args([
+                "push",
+                "--env-file",
+                &envf.to_string_lossy(),
+            ]),
+            0,
+        )?;
         let v = open_with(token.trim(), PASS, OpenOptions::default())?;
         assert_eq!(v.get_env("K", &mut |_| None)?.as_deref().map(String::as_str), Some("v"));
         // SigV4 is enforced: a wrong secret is refused.
@@ -577,9 +644,11 @@ fn dev_server_serves_a_vault_end_to_end() -> TestResult {
 fn passphrase_prompt_on_a_terminal_does_not_echo() -> TestResult {
     let s = Scratch::new("prompt")?;
     let typed = "typed-at-the-prompt";
-    let push = format!("{} push --config-file {} --env-file {}", env!("CARGO_BIN_EXE_vsync"), s.p("token"), s.p(".env"));
+    let push =
+        format!("{} push --config-file {} --env-file {}", env!("CARGO_BIN_EXE_vsync"), s.p("token"), s.p(".env"));
     let session = |answers: [&str; 2]| -> Result<Output, std::io::Error> {
-        let feed = format!("sleep 1; printf '%s\\n' '{}'; sleep 0.5; printf '%s\\n' '{}'; sleep 0.5", answers[0], answers[1]);
+        let feed =
+            format!("sleep 1; printf '%s\\n' '{}'; sleep 0.5; printf '%s\\n' '{}'; sleep 0.5", answers[0], answers[1]);
         std::process::Command::new("bash")
             .args(["-c", &format!("({feed}) | script -qec \"$0\" /dev/null"), &push])
             .env_clear()

@@ -45,7 +45,8 @@ fn bench(c: &mut Criterion) {
     let v = open_with(&blob, "bench passphrase", OpenOptions::default()).unwrap();
     g.bench_function("remote_generation", |b| b.iter(|| v.remote_generation().unwrap()));
     g.bench_function("get_env", |b| b.iter(|| v.get_env("KEY_25", &mut |_| None).unwrap()));
-    let map: std::collections::HashMap<String, String> = (0..50).map(|i| (format!("KEY_{i}"), format!("v{i}"))).collect();
+    let map: std::collections::HashMap<String, String> =
+        (0..50).map(|i| (format!("KEY_{i}"), format!("v{i}"))).collect();
     g.bench_function("hashmap_get_baseline", |b| b.iter(|| map.get("KEY_25").cloned()));
     g.finish();
 }

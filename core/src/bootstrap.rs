@@ -39,7 +39,11 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-fn resolve_one(lookup: &dyn Fn(&str) -> Option<String>, var: &str, warnings: &mut Vec<String>) -> Result<Zeroizing<String>> {
+fn resolve_one(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    var: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Zeroizing<String>> {
     let file_var = format!("{var}_FILE");
     if let Some(path) = lookup(&file_var).filter(|p| !p.is_empty()) {
         return read_secret_file(&path, &file_var, warnings);
@@ -83,10 +87,7 @@ pub fn read_secret_file(path: &str, file_var: &str, warnings: &mut Vec<String>) 
     #[cfg(not(unix))]
     let _ = warnings;
     let mut bytes = Zeroizing::new(Vec::new());
-    (&mut file)
-        .take(MAX_FILE + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|_| missing("the file cannot be read"))?;
+    (&mut file).take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(|_| missing("the file cannot be read"))?;
     if bytes.len() as u64 > MAX_FILE {
         return Err(missing("the file is larger than 1 MiB; it is not a vsync input"));
     }
@@ -123,7 +124,8 @@ mod tests {
         assert_eq!(b.map(|b| (b.config.to_string(), b.passphrase.to_string())), Some(("cfg".into(), " pw ".into())));
         let dir = tempfile::tempdir().ok().unwrap_or_else(|| unreachable!());
         let p = file(&dir, "pw", b" secret \r\n\t ", 0o600);
-        let b = resolve(&env(&[("VSYNC_CONFIG", "cfg"), ("VSYNC_PASSPHRASE", "direct"), ("VSYNC_PASSPHRASE_FILE", &p)]));
+        let b =
+            resolve(&env(&[("VSYNC_CONFIG", "cfg"), ("VSYNC_PASSPHRASE", "direct"), ("VSYNC_PASSPHRASE_FILE", &p)]));
         let b = b.ok().unwrap_or_else(|| unreachable!());
         assert_eq!(b.passphrase.as_str(), " secret");
         assert!(b.warnings.is_empty());

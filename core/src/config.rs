@@ -65,9 +65,7 @@ impl Config {
             } else {
                 "it is another blob version or not a vsync config at all"
             };
-            return Err(Error::config_missing(format!(
-                "VSYNC_CONFIG does not start with {BLOB_PREFIX:?} ({hint})"
-            )));
+            return Err(Error::config_missing(format!("VSYNC_CONFIG does not start with {BLOB_PREFIX:?} ({hint})")));
         };
         // Rule 3: standard base64 and padding are refused, never translated.
         if body.contains(['+', '/', '=']) {
@@ -79,13 +77,14 @@ impl Config {
         }
         // Rule 4.
         let gz = URL_SAFE_NO_PAD.decode(body).map_err(|_| {
-            Error::corrupt("VSYNC_CONFIG body is not valid base64url; the token was truncated or altered, copy it again")
+            Error::corrupt(
+                "VSYNC_CONFIG body is not valid base64url; the token was truncated or altered, copy it again",
+            )
         })?;
         let mut json = Zeroizing::new(Vec::new());
-        GzDecoder::new(&gz[..])
-            .take(MAX_CONFIG_JSON + 1)
-            .read_to_end(&mut json)
-            .map_err(|_| Error::corrupt("VSYNC_CONFIG body is not a gzip stream; the token was altered, mint a new one"))?;
+        GzDecoder::new(&gz[..]).take(MAX_CONFIG_JSON + 1).read_to_end(&mut json).map_err(|_| {
+            Error::corrupt("VSYNC_CONFIG body is not a gzip stream; the token was altered, mint a new one")
+        })?;
         if json.len() as u64 > MAX_CONFIG_JSON {
             return Err(Error::corrupt("VSYNC_CONFIG decompresses to more than 1 MiB; it is not a vsync config"));
         }

@@ -46,7 +46,14 @@ struct Vector {
     bin: Option<Vec<u8>>,
 }
 
-fn vector(category: &'static str, name: &str, description: &str, inputs: Value, expected: Value, bin: Option<Vec<u8>>) -> Vector {
+fn vector(
+    category: &'static str,
+    name: &str,
+    description: &str,
+    inputs: Value,
+    expected: Value,
+    bin: Option<Vec<u8>>,
+) -> Vector {
     let json = json!({
         "category": category,
         "description": description,
@@ -96,9 +103,21 @@ fn rqe1_vectors(out: &mut Vec<Vector>) {
         ("hello-world", "Decrypt a passphrase-derived RQE1 envelope; expect 'hello world'", PASS, SALT, b"hello world"),
         ("empty-plaintext", "The smallest valid envelope (32 bytes) decrypts to nothing", PASS, SALT, b""),
         ("unicode-passphrase", "Passphrase is taken as UTF-8 bytes", "pässwörd-🔑-ünïcode", SALT2, "tëxt ✓".as_bytes()),
-        ("spaces-in-passphrase", "Leading and trailing spaces are part of the passphrase", "  spaced passphrase  ", SALT, b"spaces kept"),
+        (
+            "spaces-in-passphrase",
+            "Leading and trailing spaces are part of the passphrase",
+            "  spaced passphrase  ",
+            SALT,
+            b"spaces kept",
+        ),
         ("binary-plaintext", "All 256 byte values round-trip", PASS, SALT2, &[0u8; 0]),
-        ("json-payload", "A whole runtime vault payload as plaintext", PASS, SALT, br#"{"kv":{"DATABASE_URL":"postgres://db"},"assets":{}}"#),
+        (
+            "json-payload",
+            "A whole runtime vault payload as plaintext",
+            PASS,
+            SALT,
+            br#"{"kv":{"DATABASE_URL":"postgres://db"},"assets":{}}"#,
+        ),
     ];
     for (name, desc, pass, salt, plain) in ok {
         let plain: Vec<u8> = if name == "binary-plaintext" { (0..=255u8).collect() } else { plain.to_vec() };
@@ -126,11 +145,39 @@ fn rqe1_vectors(out: &mut Vec<Vector>) {
     };
     let last = good.len() - 1;
     let cases: Vec<(&str, &str, &str, &str, Vec<u8>, &str)> = vec![
-        ("wrong-passphrase", "Another passphrase fails the GCM tag", "Tr0ub4dor&3", SALT, good.clone(), "WrongPassphraseError"),
-        ("wrong-salt", "The right passphrase with another salt string", PASS, SALT2, good.clone(), "WrongPassphraseError"),
-        ("wrong-version", "RQE1 magic byte 3 flipped (1→2) → UnsupportedSpecVersionError", PASS, SALT, flip(3, Some(b'2')), "UnsupportedSpecVersionError"),
+        (
+            "wrong-passphrase",
+            "Another passphrase fails the GCM tag",
+            "Tr0ub4dor&3",
+            SALT,
+            good.clone(),
+            "WrongPassphraseError",
+        ),
+        (
+            "wrong-salt",
+            "The right passphrase with another salt string",
+            PASS,
+            SALT2,
+            good.clone(),
+            "WrongPassphraseError",
+        ),
+        (
+            "wrong-version",
+            "RQE1 magic byte 3 flipped (1→2) → UnsupportedSpecVersionError",
+            PASS,
+            SALT,
+            flip(3, Some(b'2')),
+            "UnsupportedSpecVersionError",
+        ),
         ("bad-magic", "Bytes 0..3 are not RQE", PASS, SALT, flip(0, Some(b'X')), "BundleCorruptError"),
-        ("truncated", "31 bytes: shorter than the smallest envelope", PASS, SALT, good[..31].to_vec(), "BundleCorruptError"),
+        (
+            "truncated",
+            "31 bytes: shorter than the smallest envelope",
+            PASS,
+            SALT,
+            good[..31].to_vec(),
+            "BundleCorruptError",
+        ),
         ("tampered-tag", "Last tag byte flipped", PASS, SALT, flip(last, None), "WrongPassphraseError"),
         ("tampered-ciphertext", "First ciphertext byte flipped", PASS, SALT, flip(16, None), "WrongPassphraseError"),
         ("tampered-nonce", "First nonce byte flipped", PASS, SALT, flip(4, None), "WrongPassphraseError"),
@@ -159,15 +206,51 @@ fn rqem_vectors(out: &mut Vec<Vector>) {
     non_ascii[10] = 0xC3;
     let ok = |embedded: &str, p: &[u8]| json!({"embedded_ts": embedded, "payload_hex": hex(p), "error": null});
     let cases: Vec<(&str, &str, Value, Vec<u8>, Value)> = vec![
-        ("positive-basic", "Sealed at the timestamp the pointer names", json!(ts), sealed(ts, payload), ok(ts, payload)),
-        ("no-remote-check", "remote_ts null: the embedded timestamp is returned unchecked", Value::Null, sealed("20251231-235959", payload), ok("20251231-235959", payload)),
+        (
+            "positive-basic",
+            "Sealed at the timestamp the pointer names",
+            json!(ts),
+            sealed(ts, payload),
+            ok(ts, payload),
+        ),
+        (
+            "no-remote-check",
+            "remote_ts null: the embedded timestamp is returned unchecked",
+            Value::Null,
+            sealed("20251231-235959", payload),
+            ok("20251231-235959", payload),
+        ),
         ("empty-payload", "A 23-byte seal has an empty payload", json!(ts), sealed(ts, b""), ok(ts, b"")),
-        ("binary-payload", "The payload is opaque bytes", json!(ts), sealed(ts, b"PK\x05\x06\x00\xff"), ok(ts, b"PK\x05\x06\x00\xff")),
-        ("rollback", "Embedded timestamp differs from the pointer's → rollback refused", json!("20260501-000000"), sealed(ts, payload), err("BundleCorruptError")),
+        (
+            "binary-payload",
+            "The payload is opaque bytes",
+            json!(ts),
+            sealed(ts, b"PK\x05\x06\x00\xff"),
+            ok(ts, b"PK\x05\x06\x00\xff"),
+        ),
+        (
+            "rollback",
+            "Embedded timestamp differs from the pointer's → rollback refused",
+            json!("20260501-000000"),
+            sealed(ts, payload),
+            err("BundleCorruptError"),
+        ),
         ("future-version", "RQEM0002 → UnsupportedSpecVersionError", json!(ts), v2, err("UnsupportedSpecVersionError")),
         ("bad-magic", "Magic does not start with RQEM", json!(ts), bad_magic, err("BundleCorruptError")),
-        ("too-short", "Shorter than the 23-byte header", json!(ts), b"RQEM000120260429-1030".to_vec(), err("BundleCorruptError")),
-        ("non-ascii-timestamp", "A non-ASCII byte inside the timestamp", json!(ts), non_ascii, err("BundleCorruptError")),
+        (
+            "too-short",
+            "Shorter than the 23-byte header",
+            json!(ts),
+            b"RQEM000120260429-1030".to_vec(),
+            err("BundleCorruptError"),
+        ),
+        (
+            "non-ascii-timestamp",
+            "A non-ASCII byte inside the timestamp",
+            json!(ts),
+            non_ascii,
+            err("BundleCorruptError"),
+        ),
     ];
     for (name, desc, remote, bin, expected) in cases {
         out.push(vector("rqem0001-manifest", name, desc, json!({"remote_ts": remote}), expected, Some(bin)));
@@ -204,24 +287,108 @@ fn config_vectors(out: &mut Vec<Vector>) {
         ("positive-aws", "AWS endpoint with a prefix", base.encode(), ok(&base)),
         ("positive-r2", "R2: region auto, empty prefix", r2.encode(), ok(&r2)),
         ("positive-minio", "Self-hosted http endpoint, other iteration count", minio.encode(), ok(&minio)),
-        ("trailing-newline", "The CLI prints a newline; trailing whitespace is trimmed", format!("{}\r\n\t \n", base.encode()), ok(&base)),
+        (
+            "trailing-newline",
+            "The CLI prints a newline; trailing whitespace is trimmed",
+            format!("{}\r\n\t \n", base.encode()),
+            ok(&base),
+        ),
         ("unknown-fields", "Unknown fields are ignored", encode_json_blob(&extra), ok(&base)),
-        ("raw-json", "Raw JSON instead of a blob → ConfigMissingError", base.to_json().to_string(), err("ConfigMissingError")),
+        (
+            "raw-json",
+            "Raw JSON instead of a blob → ConfigMissingError",
+            base.to_json().to_string(),
+            err("ConfigMissingError"),
+        ),
         ("empty", "An empty blob → ConfigMissingError", String::new(), err("ConfigMissingError")),
-        ("other-blob-version", "vsync-cfg-v2: prefix → ConfigMissingError", base.encode().replace("vsync-cfg-v1:", "vsync-cfg-v2:"), err("ConfigMissingError")),
-        ("standard-base64", "'+', '/' or '=' in the body → ConfigUnsupportedVersionError", std_b64, err("ConfigUnsupportedVersionError")),
-        ("bad-base64url", "A body that is not base64url → BundleCorruptError", "vsync-cfg-v1:a".into(), err("BundleCorruptError")),
-        ("not-gzip", "base64url of bytes that are not gzip → BundleCorruptError", "vsync-cfg-v1:bm90IGd6aXA".into(), err("BundleCorruptError")),
-        ("not-json", "gzip of text that is not JSON → BundleCorruptError", encode_bytes_blob(b"v=1"), err("BundleCorruptError")),
-        ("root-not-object", "JSON root is an array → BundleCorruptError", encode_json_blob(&json!([1, 2])), err("BundleCorruptError")),
-        ("version-2", "v=2 → ConfigUnsupportedVersionError", with(&|j| j["v"] = json!(2)), err("ConfigUnsupportedVersionError")),
-        ("version-string", "v=\"1\" (a string) → ConfigUnsupportedVersionError", with(&|j| j["v"] = json!("1")), err("ConfigUnsupportedVersionError")),
-        ("version-checked-first", "v=2 with every other field missing → ConfigUnsupportedVersionError", encode_json_blob(&json!({"v": 2})), err("ConfigUnsupportedVersionError")),
-        ("short-salt", "A 15-character salt → ConfigUnsupportedVersionError", with(&|j| j["salt"] = json!("abcdefghijklmno")), err("ConfigUnsupportedVersionError")),
-        ("missing-salt", "No salt (an older token) → ConfigUnsupportedVersionError", with(&|j| { j.as_object_mut().map(|m| m.remove("salt")); }), err("ConfigUnsupportedVersionError")),
-        ("missing-bucket", "A required field is absent → BundleCorruptError", with(&|j| { j.as_object_mut().map(|m| m.remove("bucket")); }), err("BundleCorruptError")),
-        ("iterations-zero", "iterations must be a positive integer → BundleCorruptError", with(&|j| j["iterations"] = json!(0)), err("BundleCorruptError")),
-        ("endpoint-not-string", "A field of the wrong type → BundleCorruptError", with(&|j| j["endpoint"] = json!(443)), err("BundleCorruptError")),
+        (
+            "other-blob-version",
+            "vsync-cfg-v2: prefix → ConfigMissingError",
+            base.encode().replace("vsync-cfg-v1:", "vsync-cfg-v2:"),
+            err("ConfigMissingError"),
+        ),
+        (
+            "standard-base64",
+            "'+', '/' or '=' in the body → ConfigUnsupportedVersionError",
+            std_b64,
+            err("ConfigUnsupportedVersionError"),
+        ),
+        (
+            "bad-base64url",
+            "A body that is not base64url → BundleCorruptError",
+            "vsync-cfg-v1:a".into(),
+            err("BundleCorruptError"),
+        ),
+        (
+            "not-gzip",
+            "base64url of bytes that are not gzip → BundleCorruptError",
+            "vsync-cfg-v1:bm90IGd6aXA".into(),
+            err("BundleCorruptError"),
+        ),
+        (
+            "not-json",
+            "gzip of text that is not JSON → BundleCorruptError",
+            encode_bytes_blob(b"v=1"),
+            err("BundleCorruptError"),
+        ),
+        (
+            "root-not-object",
+            "JSON root is an array → BundleCorruptError",
+            encode_json_blob(&json!([1, 2])),
+            err("BundleCorruptError"),
+        ),
+        (
+            "version-2",
+            "v=2 → ConfigUnsupportedVersionError",
+            with(&|j| j["v"] = json!(2)),
+            err("ConfigUnsupportedVersionError"),
+        ),
+        (
+            "version-string",
+            "v=\"1\" (a string) → ConfigUnsupportedVersionError",
+            with(&|j| j["v"] = json!("1")),
+            err("ConfigUnsupportedVersionError"),
+        ),
+        (
+            "version-checked-first",
+            "v=2 with every other field missing → ConfigUnsupportedVersionError",
+            encode_json_blob(&json!({"v": 2})),
+            err("ConfigUnsupportedVersionError"),
+        ),
+        (
+            "short-salt",
+            "A 15-character salt → ConfigUnsupportedVersionError",
+            with(&|j| j["salt"] = json!("abcdefghijklmno")),
+            err("ConfigUnsupportedVersionError"),
+        ),
+        (
+            "missing-salt",
+            "No salt (an older token) → ConfigUnsupportedVersionError",
+            with(&|j| {
+                j.as_object_mut().map(|m| m.remove("salt"));
+            }),
+            err("ConfigUnsupportedVersionError"),
+        ),
+        (
+            "missing-bucket",
+            "A required field is absent → BundleCorruptError",
+            with(&|j| {
+                j.as_object_mut().map(|m| m.remove("bucket"));
+            }),
+            err("BundleCorruptError"),
+        ),
+        (
+            "iterations-zero",
+            "iterations must be a positive integer → BundleCorruptError",
+            with(&|j| j["iterations"] = json!(0)),
+            err("BundleCorruptError"),
+        ),
+        (
+            "endpoint-not-string",
+            "A field of the wrong type → BundleCorruptError",
+            with(&|j| j["endpoint"] = json!(443)),
+            err("BundleCorruptError"),
+        ),
     ];
     for (name, desc, blob, expected) in cases {
         let mut exp = expected;
@@ -238,30 +405,76 @@ fn q(key: &str, value: Option<&str>, source: &str) -> Value {
 
 fn chain_vectors(out: &mut Vec<Vector>) {
     let cases: Vec<(&str, &str, Value, Value, Value, Vec<Value>)> = vec![
-        ("vault-hit", "Key present in vault, env and defaults → vault wins",
-            json!({"DATABASE_URL": "postgres://vault"}), json!({"DATABASE_URL": "postgres://env"}), json!({"DATABASE_URL": "postgres://default"}),
-            vec![q("DATABASE_URL", Some("postgres://vault"), "vault")]),
-        ("env-hit", "Not in the vault, set in the environment and the defaults → env wins",
-            json!({"OTHER": "x"}), json!({"LOG_LEVEL": "debug"}), json!({"LOG_LEVEL": "info"}),
-            vec![q("LOG_LEVEL", Some("debug"), "env")]),
-        ("default-hit", "Only in the defaults → default",
-            json!({}), json!({}), json!({"PORT": "8080"}),
-            vec![q("PORT", Some("8080"), "default")]),
-        ("missing", "Nowhere → null, source missing, has false",
-            json!({"A": "1"}), json!({}), json!({}),
-            vec![q("NOPE", None, "missing")]),
-        ("env-empty-string", "An empty environment variable counts as set",
-            json!({}), json!({"EMPTY": ""}), json!({"EMPTY": "fallback"}),
-            vec![q("EMPTY", Some(""), "env")]),
-        ("vault-empty-string", "An empty vault value still wins",
-            json!({"BLANK": ""}), json!({"BLANK": "env"}), json!({}),
-            vec![q("BLANK", Some(""), "vault")]),
-        ("mixed", "Several keys resolve from every step of the chain",
-            json!({"A": "vault-a", "B": "vault-b"}), json!({"B": "env-b", "C": "env-c"}), json!({"C": "def-c", "D": "def-d"}),
-            vec![q("A", Some("vault-a"), "vault"), q("B", Some("vault-b"), "vault"), q("C", Some("env-c"), "env"), q("D", Some("def-d"), "default"), q("E", None, "missing")]),
-        ("unicode-values", "Values are arbitrary UTF-8",
-            json!({"GREETING": "héllo wörld ✓", "MULTI": "line1\nline2"}), json!({}), json!({}),
-            vec![q("GREETING", Some("héllo wörld ✓"), "vault"), q("MULTI", Some("line1\nline2"), "vault")]),
+        (
+            "vault-hit",
+            "Key present in vault, env and defaults → vault wins",
+            json!({"DATABASE_URL": "postgres://vault"}),
+            json!({"DATABASE_URL": "postgres://env"}),
+            json!({"DATABASE_URL": "postgres://default"}),
+            vec![q("DATABASE_URL", Some("postgres://vault"), "vault")],
+        ),
+        (
+            "env-hit",
+            "Not in the vault, set in the environment and the defaults → env wins",
+            json!({"OTHER": "x"}),
+            json!({"LOG_LEVEL": "debug"}),
+            json!({"LOG_LEVEL": "info"}),
+            vec![q("LOG_LEVEL", Some("debug"), "env")],
+        ),
+        (
+            "default-hit",
+            "Only in the defaults → default",
+            json!({}),
+            json!({}),
+            json!({"PORT": "8080"}),
+            vec![q("PORT", Some("8080"), "default")],
+        ),
+        (
+            "missing",
+            "Nowhere → null, source missing, has false",
+            json!({"A": "1"}),
+            json!({}),
+            json!({}),
+            vec![q("NOPE", None, "missing")],
+        ),
+        (
+            "env-empty-string",
+            "An empty environment variable counts as set",
+            json!({}),
+            json!({"EMPTY": ""}),
+            json!({"EMPTY": "fallback"}),
+            vec![q("EMPTY", Some(""), "env")],
+        ),
+        (
+            "vault-empty-string",
+            "An empty vault value still wins",
+            json!({"BLANK": ""}),
+            json!({"BLANK": "env"}),
+            json!({}),
+            vec![q("BLANK", Some(""), "vault")],
+        ),
+        (
+            "mixed",
+            "Several keys resolve from every step of the chain",
+            json!({"A": "vault-a", "B": "vault-b"}),
+            json!({"B": "env-b", "C": "env-c"}),
+            json!({"C": "def-c", "D": "def-d"}),
+            vec![
+                q("A", Some("vault-a"), "vault"),
+                q("B", Some("vault-b"), "vault"),
+                q("C", Some("env-c"), "env"),
+                q("D", Some("def-d"), "default"),
+                q("E", None, "missing"),
+            ],
+        ),
+        (
+            "unicode-values",
+            "Values are arbitrary UTF-8",
+            json!({"GREETING": "héllo wörld ✓", "MULTI": "line1\nline2"}),
+            json!({}),
+            json!({}),
+            vec![q("GREETING", Some("héllo wörld ✓"), "vault"), q("MULTI", Some("line1\nline2"), "vault")],
+        ),
     ];
     for (name, desc, vault, env, defaults, results) in cases {
         let queries: Vec<Value> = results.iter().map(|r| r["key"].clone()).collect();
@@ -280,7 +493,13 @@ fn asset_vectors(out: &mut Vec<Vector>) {
     let pem = b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n".to_vec();
     let binary: Vec<u8> = (0..=255u8).rev().collect();
     let cases: Vec<(&str, &str, &str, Value, Vec<u8>)> = vec![
-        ("pem-certificate", "A text asset read as bytes and copied to a 0600 file", "tls/ca.pem", json!({"DATABASE_URL": "postgres://x"}), pem),
+        (
+            "pem-certificate",
+            "A text asset read as bytes and copied to a 0600 file",
+            "tls/ca.pem",
+            json!({"DATABASE_URL": "postgres://x"}),
+            pem,
+        ),
         ("binary-key", "Every byte value survives", "keystore.p12", json!({}), binary),
         ("empty-asset", "A zero-length asset is present, not missing", "empty.bin", json!({}), Vec::new()),
     ];
@@ -305,10 +524,38 @@ fn taxonomy_vectors(out: &mut Vec<Vector>) {
     let mut v2 = good.clone();
     v2[3] = b'2';
     let crypt = |pass: &str| json!({"passphrase": pass, "salt": SALT, "iterations": DEFAULT_ITERATIONS});
-    out.push(vector("error-taxonomy", "wrong-passphrase", "Wrong passphrase → WrongPassphraseError", crypt("nope"), err("WrongPassphraseError"), Some(good.clone())));
-    out.push(vector("error-taxonomy", "unsupported-envelope", "RQE2 envelope → UnsupportedSpecVersionError", crypt(PASS), err("UnsupportedSpecVersionError"), Some(v2)));
-    out.push(vector("error-taxonomy", "corrupt-envelope", "Truncated envelope → BundleCorruptError", crypt(PASS), err("BundleCorruptError"), Some(good[..20].to_vec())));
-    out.push(vector("error-taxonomy", "no-bootstrap-env", "Neither VSYNC_CONFIG nor VSYNC_CONFIG_FILE → ConfigMissingError", json!({"env": {}}), err("ConfigMissingError"), None));
+    out.push(vector(
+        "error-taxonomy",
+        "wrong-passphrase",
+        "Wrong passphrase → WrongPassphraseError",
+        crypt("nope"),
+        err("WrongPassphraseError"),
+        Some(good.clone()),
+    ));
+    out.push(vector(
+        "error-taxonomy",
+        "unsupported-envelope",
+        "RQE2 envelope → UnsupportedSpecVersionError",
+        crypt(PASS),
+        err("UnsupportedSpecVersionError"),
+        Some(v2),
+    ));
+    out.push(vector(
+        "error-taxonomy",
+        "corrupt-envelope",
+        "Truncated envelope → BundleCorruptError",
+        crypt(PASS),
+        err("BundleCorruptError"),
+        Some(good[..20].to_vec()),
+    ));
+    out.push(vector(
+        "error-taxonomy",
+        "no-bootstrap-env",
+        "Neither VSYNC_CONFIG nor VSYNC_CONFIG_FILE → ConfigMissingError",
+        json!({"env": {}}),
+        err("ConfigMissingError"),
+        None,
+    ));
     out.push(vector(
         "error-taxonomy",
         "world-writable-config-file",
@@ -317,7 +564,14 @@ fn taxonomy_vectors(out: &mut Vec<Vector>) {
         err("ConfigMissingError"),
         None,
     ));
-    out.push(vector("error-taxonomy", "padded-config", "A blob with padding → ConfigUnsupportedVersionError", json!({"config": "vsync-cfg-v1:abc=", "passphrase": PASS}), err("ConfigUnsupportedVersionError"), None));
+    out.push(vector(
+        "error-taxonomy",
+        "padded-config",
+        "A blob with padding → ConfigUnsupportedVersionError",
+        json!({"config": "vsync-cfg-v1:abc=", "passphrase": PASS}),
+        err("ConfigUnsupportedVersionError"),
+        None,
+    ));
     out.push(vector(
         "error-taxonomy",
         "manifest-404",
@@ -366,35 +620,136 @@ fn payload_vectors(out: &mut Vec<Vector>) {
     let ts = "20260101-120000";
     let sealed = |p: &[u8]| seal_manifest(ts, p).unwrap_or_default();
     let cases: Vec<(&str, &str, &str, Value, Vec<u8>, Value)> = vec![
-        ("json-kv-assets", "Our writer's shape: {kv, assets}; key order kept", "prod", Value::Null, json_payload.clone(),
-            ok(&["Z_LAST", "A_FIRST"], json!({"Z_LAST": "z", "A_FIRST": "a"}), json!({"blob.bin": "deadbeef"}))),
-        ("json-flat", "A flat object: every member is a key/value, order kept", "prod", Value::Null, br#"{"M":"1","B":"2","Y":"3"}"#.to_vec(),
-            ok(&["M", "B", "Y"], json!({"M": "1", "B": "2", "Y": "3"}), json!({}))),
-        ("json-only-assets", "assets without kv: kv is empty", "prod", Value::Null, br#"{"assets":{"a.txt":"aGk="}}"#.to_vec(),
-            ok(&[], json!({}), json!({"a.txt": "6869"}))),
-        ("zip-dotenv", "The public CLI's zip: .env rules (CRLF, comments, quotes, trims) and assets", "prod", Value::Null, zip.clone(),
-            ok(&["DATABASE_URL", "QUOTED", "SINGLE", "MISMATCH", "EMPTY"],
-               json!({"DATABASE_URL": "postgres://db:5432/app", "QUOTED": "a = b", "SINGLE": "x y", "MISMATCH": "\"half'", "EMPTY": ""}),
-               json!({"tls/ca.pem": hex(b"PEM-BYTES"), "key.bin": "000102"}))),
-        ("zip-nested-root", "The .env.<env> directory is the vault root; assets are relative to it", "dev", Value::Null, nested,
-            ok(&["A"], json!({"A": "1"}), json!({"conf/app.yaml": hex(b"a: 1\n")}))),
-        ("zip-files-outside-root", "Files outside the vault root are not assets", "dev", Value::Null, outside,
-            ok(&["K"], json!({"K": "v"}), json!({"asset.txt": hex(b"in")}))),
-        ("zip-wrong-env", "No .env.<env> for this env → BundleCorruptError", "staging", Value::Null, zip.clone(), err("BundleCorruptError")),
-        ("sealed-json", "RQEM0001-wrapped JSON whose timestamp matches the pointer", "prod", json!(ts), sealed(&json_payload),
-            ok(&["Z_LAST", "A_FIRST"], json!({"Z_LAST": "z", "A_FIRST": "a"}), json!({"blob.bin": "deadbeef"}))),
-        ("sealed-zip", "RQEM0001-wrapped zip (the public CLI's bundle)", "prod", json!(ts), sealed(&zip),
-            ok(&["DATABASE_URL", "QUOTED", "SINGLE", "MISMATCH", "EMPTY"],
-               json!({"DATABASE_URL": "postgres://db:5432/app", "QUOTED": "a = b", "SINGLE": "x y", "MISMATCH": "\"half'", "EMPTY": ""}),
-               json!({"tls/ca.pem": hex(b"PEM-BYTES"), "key.bin": "000102"}))),
-        ("sealed-rollback", "Sealed at another timestamp than the pointer names → BundleCorruptError", "prod", json!("20260202-000000"), sealed(&json_payload), err("BundleCorruptError")),
-        ("non-string-value", "A number value → BundleCorruptError", "prod", Value::Null, br#"{"PORT":8080}"#.to_vec(), err("BundleCorruptError")),
-        ("bad-asset-base64", "An asset that is not standard base64 → BundleCorruptError", "prod", Value::Null, br#"{"kv":{},"assets":{"a":"***"}}"#.to_vec(), err("BundleCorruptError")),
-        ("invalid-json", "Starts with { but is not JSON → BundleCorruptError", "prod", Value::Null, b"{\"A\":".to_vec(), err("BundleCorruptError")),
-        ("unknown-shape", "Neither JSON, zip nor seal → BundleCorruptError", "prod", Value::Null, b"A=1\nB=2\n".to_vec(), err("BundleCorruptError")),
+        (
+            "json-kv-assets",
+            "Our writer's shape: {kv, assets}; key order kept",
+            "prod",
+            Value::Null,
+            json_payload.clone(),
+            ok(&["Z_LAST", "A_FIRST"], json!({"Z_LAST": "z", "A_FIRST": "a"}), json!({"blob.bin": "deadbeef"})),
+        ),
+        (
+            "json-flat",
+            "A flat object: every member is a key/value, order kept",
+            "prod",
+            Value::Null,
+            br#"{"M":"1","B":"2","Y":"3"}"#.to_vec(),
+            ok(&["M", "B", "Y"], json!({"M": "1", "B": "2", "Y": "3"}), json!({})),
+        ),
+        (
+            "json-only-assets",
+            "assets without kv: kv is empty",
+            "prod",
+            Value::Null,
+            br#"{"assets":{"a.txt":"aGk="}}"#.to_vec(),
+            ok(&[], json!({}), json!({"a.txt": "6869"})),
+        ),
+        (
+            "zip-dotenv",
+            "The public CLI's zip: .env rules (CRLF, comments, quotes, trims) and assets",
+            "prod",
+            Value::Null,
+            zip.clone(),
+            ok(
+                &["DATABASE_URL", "QUOTED", "SINGLE", "MISMATCH", "EMPTY"],
+                json!({"DATABASE_URL": "postgres://db:5432/app", "QUOTED": "a = b", "SINGLE": "x y", "MISMATCH": "\"half'", "EMPTY": ""}),
+                json!({"tls/ca.pem": hex(b"PEM-BYTES"), "key.bin": "000102"}),
+            ),
+        ),
+        (
+            "zip-nested-root",
+            "The .env.<env> directory is the vault root; assets are relative to it",
+            "dev",
+            Value::Null,
+            nested,
+            ok(&["A"], json!({"A": "1"}), json!({"conf/app.yaml": hex(b"a: 1\n")})),
+        ),
+        (
+            "zip-files-outside-root",
+            "Files outside the vault root are not assets",
+            "dev",
+            Value::Null,
+            outside,
+            ok(&["K"], json!({"K": "v"}), json!({"asset.txt": hex(b"in")})),
+        ),
+        (
+            "zip-wrong-env",
+            "No .env.<env> for this env → BundleCorruptError",
+            "staging",
+            Value::Null,
+            zip.clone(),
+            err("BundleCorruptError"),
+        ),
+        (
+            "sealed-json",
+            "RQEM0001-wrapped JSON whose timestamp matches the pointer",
+            "prod",
+            json!(ts),
+            sealed(&json_payload),
+            ok(&["Z_LAST", "A_FIRST"], json!({"Z_LAST": "z", "A_FIRST": "a"}), json!({"blob.bin": "deadbeef"})),
+        ),
+        (
+            "sealed-zip",
+            "RQEM0001-wrapped zip (the public CLI's bundle)",
+            "prod",
+            json!(ts),
+            sealed(&zip),
+            ok(
+                &["DATABASE_URL", "QUOTED", "SINGLE", "MISMATCH", "EMPTY"],
+                json!({"DATABASE_URL": "postgres://db:5432/app", "QUOTED": "a = b", "SINGLE": "x y", "MISMATCH": "\"half'", "EMPTY": ""}),
+                json!({"tls/ca.pem": hex(b"PEM-BYTES"), "key.bin": "000102"}),
+            ),
+        ),
+        (
+            "sealed-rollback",
+            "Sealed at another timestamp than the pointer names → BundleCorruptError",
+            "prod",
+            json!("20260202-000000"),
+            sealed(&json_payload),
+            err("BundleCorruptError"),
+        ),
+        (
+            "non-string-value",
+            "A number value → BundleCorruptError",
+            "prod",
+            Value::Null,
+            br#"{"PORT":8080}"#.to_vec(),
+            err("BundleCorruptError"),
+        ),
+        (
+            "bad-asset-base64",
+            "An asset that is not standard base64 → BundleCorruptError",
+            "prod",
+            Value::Null,
+            br#"{"kv":{},"assets":{"a":"***"}}"#.to_vec(),
+            err("BundleCorruptError"),
+        ),
+        (
+            "invalid-json",
+            "Starts with { but is not JSON → BundleCorruptError",
+            "prod",
+            Value::Null,
+            b"{\"A\":".to_vec(),
+            err("BundleCorruptError"),
+        ),
+        (
+            "unknown-shape",
+            "Neither JSON, zip nor seal → BundleCorruptError",
+            "prod",
+            Value::Null,
+            b"A=1\nB=2\n".to_vec(),
+            err("BundleCorruptError"),
+        ),
     ];
     for (name, desc, env, pointer_ts, bin, expected) in cases {
-        out.push(vector("vault-payload", name, desc, json!({"env": env, "pointer_ts": pointer_ts}), expected, Some(bin)));
+        out.push(vector(
+            "vault-payload",
+            name,
+            desc,
+            json!({"env": env, "pointer_ts": pointer_ts}),
+            expected,
+            Some(bin),
+        ));
     }
 }
 
@@ -403,35 +758,83 @@ fn bootstrap_vectors(out: &mut Vec<Vector>) {
     let ok = |config: &str, pass: &str, warnings: Vec<String>| json!({"config": config, "passphrase": pass, "warnings": warnings, "error": null});
     type Case<'a> = (&'a str, &'a str, Value, Value, Value);
     let cases: Vec<Case> = vec![
-        ("direct-values", "Both direct variables, taken verbatim (spaces kept)", json!({}),
-            json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE": " pass with spaces "}), ok(&cfg, " pass with spaces ", vec![])),
-        ("file-trims-trailing", "_FILE content loses trailing \\r \\n \\t and spaces, keeps leading ones (0600, no warning)",
+        (
+            "direct-values",
+            "Both direct variables, taken verbatim (spaces kept)",
+            json!({}),
+            json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE": " pass with spaces "}),
+            ok(&cfg, " pass with spaces ", vec![]),
+        ),
+        (
+            "file-trims-trailing",
+            "_FILE content loses trailing \\r \\n \\t and spaces, keeps leading ones (0600, no warning)",
             json!({"config": file(format!("{cfg}\r\n").as_bytes(), "0600"), "pass": file(b"  lead kept\t \r\n", "0600")}),
-            json!({"VSYNC_CONFIG_FILE": "{dir}/config", "VSYNC_PASSPHRASE_FILE": "{dir}/pass"}), ok(&cfg, "  lead kept", vec![])),
-        ("file-wins", "_FILE wins over the direct variable when both are set",
+            json!({"VSYNC_CONFIG_FILE": "{dir}/config", "VSYNC_PASSPHRASE_FILE": "{dir}/pass"}),
+            ok(&cfg, "  lead kept", vec![]),
+        ),
+        (
+            "file-wins",
+            "_FILE wins over the direct variable when both are set",
             json!({"pass": file(b"from-file\n", "0600")}),
-            json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE": "from-env", "VSYNC_PASSPHRASE_FILE": "{dir}/pass"}), ok(&cfg, "from-file", vec![])),
-        ("empty-file-var-ignored", "An empty _FILE variable counts as unset",
-            json!({}), json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE": "p", "VSYNC_PASSPHRASE_FILE": ""}), ok(&cfg, "p", vec![])),
-        ("group-readable-warns", "A 0644 file is read, with one warning line",
+            json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE": "from-env", "VSYNC_PASSPHRASE_FILE": "{dir}/pass"}),
+            ok(&cfg, "from-file", vec![]),
+        ),
+        (
+            "empty-file-var-ignored",
+            "An empty _FILE variable counts as unset",
+            json!({}),
+            json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE": "p", "VSYNC_PASSPHRASE_FILE": ""}),
+            ok(&cfg, "p", vec![]),
+        ),
+        (
+            "group-readable-warns",
+            "A 0644 file is read, with one warning line",
             json!({"pass": file(b"readable\n", "0644")}),
             json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE_FILE": "{dir}/pass"}),
-            ok(&cfg, "readable", vec!["vsync: {dir}/pass is group/world-readable (mode 0644); narrow to 0600".into()])),
-        ("world-writable-refused", "A 0666 file is refused → ConfigMissingError",
+            ok(&cfg, "readable", vec!["vsync: {dir}/pass is group/world-readable (mode 0644); narrow to 0600".into()]),
+        ),
+        (
+            "world-writable-refused",
+            "A 0666 file is refused → ConfigMissingError",
             json!({"pass": file(b"writable\n", "0666")}),
-            json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE_FILE": "{dir}/pass"}), err("ConfigMissingError")),
-        ("missing-file", "A _FILE path that does not exist → ConfigMissingError",
-            json!({}), json!({"VSYNC_CONFIG_FILE": "{dir}/nope", "VSYNC_PASSPHRASE": "p"}), err("ConfigMissingError")),
-        ("empty-after-trim", "A file holding only whitespace → ConfigMissingError",
+            json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE_FILE": "{dir}/pass"}),
+            err("ConfigMissingError"),
+        ),
+        (
+            "missing-file",
+            "A _FILE path that does not exist → ConfigMissingError",
+            json!({}),
+            json!({"VSYNC_CONFIG_FILE": "{dir}/nope", "VSYNC_PASSPHRASE": "p"}),
+            err("ConfigMissingError"),
+        ),
+        (
+            "empty-after-trim",
+            "A file holding only whitespace → ConfigMissingError",
             json!({"config": file(b" \n\r\n", "0600")}),
-            json!({"VSYNC_CONFIG_FILE": "{dir}/config", "VSYNC_PASSPHRASE": "p"}), err("ConfigMissingError")),
-        ("empty-direct-value", "An empty direct variable counts as unset → ConfigMissingError",
-            json!({}), json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE": ""}), err("ConfigMissingError")),
-        ("non-utf8-passphrase-file", "The passphrase file must be UTF-8 → ConfigMissingError",
+            json!({"VSYNC_CONFIG_FILE": "{dir}/config", "VSYNC_PASSPHRASE": "p"}),
+            err("ConfigMissingError"),
+        ),
+        (
+            "empty-direct-value",
+            "An empty direct variable counts as unset → ConfigMissingError",
+            json!({}),
+            json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE": ""}),
+            err("ConfigMissingError"),
+        ),
+        (
+            "non-utf8-passphrase-file",
+            "The passphrase file must be UTF-8 → ConfigMissingError",
             json!({"pass": file(b"\xff\xfe\xfd", "0600")}),
-            json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE_FILE": "{dir}/pass"}), err("ConfigMissingError")),
-        ("nothing-set", "Neither form of either input → ConfigMissingError (config first)",
-            json!({}), json!({}), err("ConfigMissingError")),
+            json!({"VSYNC_CONFIG": cfg, "VSYNC_PASSPHRASE_FILE": "{dir}/pass"}),
+            err("ConfigMissingError"),
+        ),
+        (
+            "nothing-set",
+            "Neither form of either input → ConfigMissingError (config first)",
+            json!({}),
+            json!({}),
+            err("ConfigMissingError"),
+        ),
     ];
     for (name, desc, files, env, expected) in cases {
         let mut exp = expected;
@@ -455,9 +858,7 @@ fn scenario_vectors(out: &mut Vec<Vector>) {
         q("PORT", Some("8080"), "default"),
         q("NOPE", None, "missing"),
     ]);
-    let found = |gen: u64, layout: &str| {
-        json!({"generation": gen, "layout": layout, "results": results, "assets": {"tls/ca.pem": hex(b"-----BEGIN CERT-----\n")}, "error": null})
-    };
+    let found = |gen: u64, layout: &str| json!({"generation": gen, "layout": layout, "results": results, "assets": {"tls/ca.pem": hex(b"-----BEGIN CERT-----\n")}, "error": null});
     let seed = |extra: Value| {
         let mut s = json!({"layout": "runtime", "env": "prod", "salt": SALT, "passphrase": PASS, "vault": vault, "assets": assets, "gen": 3, "credentials": "valid", "endpoint": "live", "tamper": null});
         if let (Some(s), Value::Object(e)) = (s.as_object_mut(), extra) {
@@ -466,19 +867,97 @@ fn scenario_vectors(out: &mut Vec<Vector>) {
         s
     };
     let cases: Vec<(&str, &str, &str, Value, Value)> = vec![
-        ("runtime-layout", "Our writer's layout: manifest + v=<ts>, gen from x-amz-meta-gen", PASS, seed(json!({})), found(3, "runtime")),
-        ("runtime-gen-from-payload", "Manifest without gen metadata: gen from the manifest payload", PASS, seed(json!({"tamper": "no-gen-metadata", "gen": 5})), found(5, "runtime")),
-        ("cli-layout", "The public CLI's layout: latest + versions/<ts>.enc (zip), gen from latest.manifest", PASS, seed(json!({"layout": "cli", "gen": 7})), found(7, "cli")),
-        ("cli-layout-no-gen", "CLI layout without latest.manifest: generation 0", PASS, seed(json!({"layout": "cli", "gen": null})), found(0, "cli")),
-        ("empty-prefix", "Nothing under the prefix → ManifestNotFoundError", PASS, seed(json!({"layout": "none"})), err("ManifestNotFoundError")),
-        ("bundle-missing", "The manifest names a bundle that is gone (torn bucket) → BundleCorruptError", PASS, seed(json!({"tamper": "delete-bundle"})), err("BundleCorruptError")),
-        ("rollback", "v=<ts2> replaced by the older bundle sealed at ts1 → BundleCorruptError", PASS, seed(json!({"tamper": "rollback"})), err("BundleCorruptError")),
-        ("forbidden", "Wrong secret key: a real 403 → S3UnreachableError", PASS, seed(json!({"credentials": "wrong-secret"})), err("S3UnreachableError")),
-        ("unreachable", "Nothing listens on the endpoint → S3UnreachableError", PASS, seed(json!({"endpoint": "closed-port"})), err("S3UnreachableError")),
-        ("wrong-passphrase", "Opened with another passphrase → WrongPassphraseError", "not the passphrase", seed(json!({})), err("WrongPassphraseError")),
-        ("unsupported-envelope", "The bundle is an RQE2 envelope → UnsupportedSpecVersionError", PASS, seed(json!({"tamper": "envelope-version"})), err("UnsupportedSpecVersionError")),
-        ("unsupported-manifest", "The manifest is sealed RQEM0002 → UnsupportedSpecVersionError", PASS, seed(json!({"tamper": "manifest-version"})), err("UnsupportedSpecVersionError")),
-        ("corrupt-manifest", "The manifest is not an RQEM seal → BundleCorruptError", PASS, seed(json!({"tamper": "manifest-garbage"})), err("BundleCorruptError")),
+        (
+            "runtime-layout",
+            "Our writer's layout: manifest + v=<ts>, gen from x-amz-meta-gen",
+            PASS,
+            seed(json!({})),
+            found(3, "runtime"),
+        ),
+        (
+            "runtime-gen-from-payload",
+            "Manifest without gen metadata: gen from the manifest payload",
+            PASS,
+            seed(json!({"tamper": "no-gen-metadata", "gen": 5})),
+            found(5, "runtime"),
+        ),
+        (
+            "cli-layout",
+            "The public CLI's layout: latest + versions/<ts>.enc (zip), gen from latest.manifest",
+            PASS,
+            seed(json!({"layout": "cli", "gen": 7})),
+            found(7, "cli"),
+        ),
+        (
+            "cli-layout-no-gen",
+            "CLI layout without latest.manifest: generation 0",
+            PASS,
+            seed(json!({"layout": "cli", "gen": null})),
+            found(0, "cli"),
+        ),
+        (
+            "empty-prefix",
+            "Nothing under the prefix → ManifestNotFoundError",
+            PASS,
+            seed(json!({"layout": "none"})),
+            err("ManifestNotFoundError"),
+        ),
+        (
+            "bundle-missing",
+            "The manifest names a bundle that is gone (torn bucket) → BundleCorruptError",
+            PASS,
+            seed(json!({"tamper": "delete-bundle"})),
+            err("BundleCorruptError"),
+        ),
+        (
+            "rollback",
+            "v=<ts2> replaced by the older bundle sealed at ts1 → BundleCorruptError",
+            PASS,
+            seed(json!({"tamper": "rollback"})),
+            err("BundleCorruptError"),
+        ),
+        (
+            "forbidden",
+            "Wrong secret key: a real 403 → S3UnreachableError",
+            PASS,
+            seed(json!({"credentials": "wrong-secret"})),
+            err("S3UnreachableError"),
+        ),
+        (
+            "unreachable",
+            "Nothing listens on the endpoint → S3UnreachableError",
+            PASS,
+            seed(json!({"endpoint": "closed-port"})),
+            err("S3UnreachableError"),
+        ),
+        (
+            "wrong-passphrase",
+            "Opened with another passphrase → WrongPassphraseError",
+            "not the passphrase",
+            seed(json!({})),
+            err("WrongPassphraseError"),
+        ),
+        (
+            "unsupported-envelope",
+            "The bundle is an RQE2 envelope → UnsupportedSpecVersionError",
+            PASS,
+            seed(json!({"tamper": "envelope-version"})),
+            err("UnsupportedSpecVersionError"),
+        ),
+        (
+            "unsupported-manifest",
+            "The manifest is sealed RQEM0002 → UnsupportedSpecVersionError",
+            PASS,
+            seed(json!({"tamper": "manifest-version"})),
+            err("UnsupportedSpecVersionError"),
+        ),
+        (
+            "corrupt-manifest",
+            "The manifest is not an RQEM seal → BundleCorruptError",
+            PASS,
+            seed(json!({"tamper": "manifest-garbage"})),
+            err("BundleCorruptError"),
+        ),
     ];
     for (name, desc, pass, seed, expected) in cases {
         out.push(vector(
@@ -566,9 +1045,11 @@ pub fn seed(corpus: &Path, target: &SeedTarget, out: &Path) -> Result<usize> {
             let name = p.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
             let blob = seed_one(target, &format!("{category}/{name}/"), scenario, &v["inputs"]["seed"])?;
             let dir = out.join(&category);
-            std::fs::create_dir_all(&dir).map_err(|_| Error::config_missing(format!("cannot create {}", dir.display())))?;
+            std::fs::create_dir_all(&dir)
+                .map_err(|_| Error::config_missing(format!("cannot create {}", dir.display())))?;
             let cfg = dir.join(format!("{name}.config"));
-            std::fs::write(&cfg, format!("{blob}\n")).map_err(|_| Error::config_missing(format!("cannot write {}", cfg.display())))?;
+            std::fs::write(&cfg, format!("{blob}\n"))
+                .map_err(|_| Error::config_missing(format!("cannot write {}", cfg.display())))?;
             n += 1;
         }
     }
@@ -638,7 +1119,15 @@ fn seed_one(target: &SeedTarget, prefix: &str, scenario: &str, seed: &Value) -> 
     Ok(config.encode())
 }
 
-async fn seed_runtime(store: &Store, key: &Key, data: &VaultData, gen: u64, tamper: &str, ts1: &str, ts2: &str) -> Result<()> {
+async fn seed_runtime(
+    store: &Store,
+    key: &Key,
+    data: &VaultData,
+    gen: u64,
+    tamper: &str,
+    ts1: &str,
+    ts2: &str,
+) -> Result<()> {
     if tamper == "rollback" {
         let mut old = data.clone();
         old.kv.insert("OLD".into(), "old-version".to_string().into());

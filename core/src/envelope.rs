@@ -34,10 +34,7 @@ pub fn open_envelope(key: &Key, envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     check_envelope_header(envelope)?;
     let cipher = Aes256Gcm::new_from_slice(&key[..]).map_err(|_| Error::wrong_passphrase())?;
     let nonce = Nonce::try_from(&envelope[4..HEADER_LEN]).map_err(|_| Error::corrupt("bad RQE1 nonce"))?;
-    cipher
-        .decrypt(&nonce, &envelope[HEADER_LEN..])
-        .map(Zeroizing::new)
-        .map_err(|_| Error::wrong_passphrase())
+    cipher.decrypt(&nonce, &envelope[HEADER_LEN..]).map(Zeroizing::new).map_err(|_| Error::wrong_passphrase())
 }
 
 /// The header checks alone (length, magic, version byte): cheap, done before any key exists so
@@ -50,7 +47,9 @@ pub fn check_envelope_header(envelope: &[u8]) -> Result<()> {
         )));
     }
     if &envelope[..3] != b"RQE" {
-        return Err(Error::corrupt("the bundle does not start with the RQE1 magic; it is not a vsync bundle, push again"));
+        return Err(Error::corrupt(
+            "the bundle does not start with the RQE1 magic; it is not a vsync bundle, push again",
+        ));
     }
     if envelope[3] != b'1' {
         return Err(Error::spec_version(format!(

@@ -29,7 +29,9 @@ pub fn decode_config_json(blob: &str) -> Result<String> {
 
 /// Resolve the bootstrap inputs from an explicit environment map (`bootstrap` vectors):
 /// returns (config, passphrase, warnings). Unlike `open`, warnings are returned, not printed.
-pub fn resolve_bootstrap(env: &std::collections::HashMap<String, String>) -> Result<(Zeroizing<String>, Zeroizing<String>, Vec<String>)> {
+pub fn resolve_bootstrap(
+    env: &std::collections::HashMap<String, String>,
+) -> Result<(Zeroizing<String>, Zeroizing<String>, Vec<String>)> {
     let b = crate::bootstrap::resolve(&|k| env.get(k).cloned())?;
     Ok((b.config, b.passphrase, b.warnings))
 }

@@ -45,9 +45,7 @@ fn decode_unwrapped(plain: &[u8], env: &str) -> Result<VaultData> {
     } else if plain.first() == Some(&b'{') {
         decode_json(plain)
     } else {
-        Err(Error::corrupt(
-            "the decrypted payload is neither JSON, a zip nor an RQEM0001 seal; push the vault again",
-        ))
+        Err(Error::corrupt("the decrypted payload is neither JSON, a zip nor an RQEM0001 seal; push the vault again"))
     }
 }
 
@@ -87,9 +85,7 @@ fn string_map(v: Value, what: &str) -> Result<IndexMap<String, Zeroizing<String>
                 out.insert(k, Zeroizing::new(s));
             }
             _ => {
-                return Err(Error::corrupt(format!(
-                    "{what}: the value of {k:?} is not a string; push the vault again"
-                )))
+                return Err(Error::corrupt(format!("{what}: the value of {k:?} is not a string; push the vault again")))
             }
         }
     }

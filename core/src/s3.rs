@@ -70,9 +70,8 @@ where
 
 impl Store {
     fn new(config: &Config) -> Store {
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
-            .build_https();
+        let http =
+            aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
         let creds = Credentials::new(
             config.access_key_id.as_str(),
             config.secret_access_key.as_str(),
@@ -114,7 +113,10 @@ impl Store {
             Ok(out) => {
                 let gen = gen_from_metadata(out.metadata());
                 let body = out.body.collect().await.map_err(|_| {
-                    Error::unreachable(format!("the download of s3://{}/{key} from {} was interrupted; retry", self.bucket, self.endpoint))
+                    Error::unreachable(format!(
+                        "the download of s3://{}/{key} from {} was interrupted; retry",
+                        self.bucket, self.endpoint
+                    ))
                 })?;
                 Ok(Some(Object { body: body.into_bytes().to_vec(), gen }))
             }
@@ -141,7 +143,9 @@ impl Store {
         match req.send().await {
             Ok(_) => Ok(()),
             Err(e) => match self.classify(&e, &key) {
-                Ok(()) => Err(Error::unreachable(format!("bucket {} does not exist at {}", self.bucket, self.endpoint))),
+                Ok(()) => {
+                    Err(Error::unreachable(format!("bucket {} does not exist at {}", self.bucket, self.endpoint)))
+                }
                 Err(e) => Err(e),
             },
         }
@@ -161,7 +165,9 @@ impl Store {
         match self.client.head_bucket().bucket(&self.bucket).send().await {
             Ok(_) => Ok(()),
             Err(e) => match self.classify(&e, "") {
-                Ok(()) => Err(Error::unreachable(format!("bucket {} does not exist at {}", self.bucket, self.endpoint))),
+                Ok(()) => {
+                    Err(Error::unreachable(format!("bucket {} does not exist at {}", self.bucket, self.endpoint)))
+                }
                 Err(e) => Err(e),
             },
         }
@@ -190,13 +196,11 @@ impl Store {
             _ => (None, None),
         };
         let detail = match err {
-            SdkError::DispatchFailure(d) => {
-                d.as_connector_error().map(|c| {
-                    let mut s = aws_smithy_types::error::display::DisplayErrorContext(c).to_string();
-                    s.truncate(300);
-                    s
-                })
-            }
+            SdkError::DispatchFailure(d) => d.as_connector_error().map(|c| {
+                let mut s = aws_smithy_types::error::display::DisplayErrorContext(c).to_string();
+                s.truncate(300);
+                s
+            }),
             _ => None,
         };
         classify_failure(status, code.as_deref(), &self.bucket, key, &self.endpoint, detail.as_deref())
@@ -227,9 +231,9 @@ pub fn classify_failure(
             "S3 at {endpoint} answered HTTP {s}{} for s3://{bucket}/{key}; retry, or check the endpoint and region",
             c.map(|c| format!(" {c}")).unwrap_or_default()
         ))),
-        (None, Some("Timeout")) => Err(Error::unreachable(format!(
-            "S3 at {endpoint} timed out; check the endpoint and network"
-        ))),
+        (None, Some("Timeout")) => {
+            Err(Error::unreachable(format!("S3 at {endpoint} timed out; check the endpoint and network")))
+        }
         (None, _) => Err(Error::unreachable(format!(
             "S3 at {endpoint} could not be reached ({}); check the endpoint, DNS, TLS and network",
             detail.unwrap_or("no response")

@@ -223,7 +223,9 @@ fn manifest_payload_gen(payload: &[u8]) -> Result<Option<u64>> {
 /// `latest.meta` / `latest.manifest`: JSON `{"gen": N}`. Unreadable JSON here only loses the
 /// generation (these objects are advisory), it does not fail the open.
 fn json_gen(obj: Option<s3::Object>) -> Result<Option<u64>> {
-    Ok(obj.and_then(|o| serde_json::from_slice::<Value>(&o.body).ok()).and_then(|v| v.get("gen").and_then(Value::as_u64)))
+    Ok(obj
+        .and_then(|o| serde_json::from_slice::<Value>(&o.body).ok())
+        .and_then(|v| v.get("gen").and_then(Value::as_u64)))
 }
 
 impl Vault {
@@ -277,7 +279,11 @@ impl Vault {
         })
     }
 
-    pub fn get_env(&self, key: &str, env_lookup: &mut dyn FnMut(&str) -> Option<String>) -> Result<Option<Zeroizing<String>>> {
+    pub fn get_env(
+        &self,
+        key: &str,
+        env_lookup: &mut dyn FnMut(&str) -> Option<String>,
+    ) -> Result<Option<Zeroizing<String>>> {
         self.resolve(key, env_lookup).map(|r| r.value)
     }
 

@@ -75,10 +75,7 @@ pub async fn remote_state(store: &Store) -> Result<RemoteState> {
             Some(m) => Some(unseal_manifest(&m.body, None)?.0.to_string()),
             None => None,
         },
-        Some(Layout::Cli) => store
-            .get("latest")
-            .await?
-            .map(|o| String::from_utf8_lossy(&o.body).trim().to_string()),
+        Some(Layout::Cli) => store.get("latest").await?.map(|o| String::from_utf8_lossy(&o.body).trim().to_string()),
         None => None,
     };
     Ok(RemoteState { gen, ts, layout })
@@ -114,7 +111,13 @@ pub async fn write_cli_layout(store: &Store, key: &Key, zip: &[u8], ts: &str, ge
 /// Push a new version in the runtime layout: gen = remote gen + 1. With `expect_gen`, refuse
 /// (ConfigUnsupportedVersion is wrong here, so this is reported as `Conflict` via `PushError`)
 /// when the bucket moved since the caller looked.
-pub fn push(config: &Config, passphrase: &str, data: &VaultData, expect_gen: Option<u64>, timeout: Duration) -> Result<Pushed, PushError> {
+pub fn push(
+    config: &Config,
+    passphrase: &str,
+    data: &VaultData,
+    expect_gen: Option<u64>,
+    timeout: Duration,
+) -> Result<Pushed, PushError> {
     let key = derive_key(passphrase, &config.salt, config.iterations);
     let out = s3::run(config, timeout, |store| async move {
         let state = remote_state(&store).await?;
@@ -171,10 +174,9 @@ pub async fn read_current(store: &Store, config: &Config, passphrase: &str) -> R
         Some(Layout::Cli) => format!("versions/{ts}.enc"),
         _ => format!("v={ts}"),
     };
-    let bundle = store
-        .get(&name)
-        .await?
-        .ok_or_else(|| Error::corrupt(format!("the pointer names {} but it is missing; push again", store.key(&name))))?;
+    let bundle = store.get(&name).await?.ok_or_else(|| {
+        Error::corrupt(format!("the pointer names {} but it is missing; push again", store.key(&name)))
+    })?;
     let key = derive_key(passphrase, &config.salt, config.iterations);
     let plain = open_envelope(&key, &bundle.body)?;
     let data = decode_payload(&plain, Some(&ts), &config.env)?;
@@ -184,7 +186,13 @@ pub async fn read_current(store: &Store, config: &Config, passphrase: &str) -> R
 /// Rotate: decrypt with the old passphrase, re-encrypt with the new one (and `new_config`'s
 /// salt/iterations) under a new timestamp and gen+1, verify the new bundle decrypts, then move
 /// the manifest. Returns the new generation and timestamp.
-pub fn rotate(config: &Config, old_passphrase: &str, new_config: &Config, new_passphrase: &str, timeout: Duration) -> Result<Pushed> {
+pub fn rotate(
+    config: &Config,
+    old_passphrase: &str,
+    new_config: &Config,
+    new_passphrase: &str,
+    timeout: Duration,
+) -> Result<Pushed> {
     s3::run(config, timeout, |store| async move {
         let (data, state) = read_current(&store, config, old_passphrase).await?;
         let gen = state.gen + 1;

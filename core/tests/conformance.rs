@@ -26,7 +26,8 @@ fn main() {
     cats.sort_by_key(|e| e.file_name());
     for cat in cats {
         let category = cat.file_name().to_string_lossy().into_owned();
-        let mut files: Vec<_> = std::fs::read_dir(cat.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        let mut files: Vec<_> =
+            std::fs::read_dir(cat.path()).unwrap().filter_map(|e| e.ok()).map(|e| e.path()).collect();
         files.sort();
         for path in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "json")) {
             let name = path.file_stem().unwrap().to_string_lossy().into_owned();
@@ -129,7 +130,11 @@ fn check_queries(v: &Vault, env: &HashMap<String, String>, results: &Value) -> O
         let got = v.resolve(key, &mut lookup).map_err(|e| e.to_string())?;
         eq(&format!("{key} value"), got.value.as_ref().map(|z| z.as_str()), r["value"].as_str())?;
         eq(&format!("{key} source"), got.source.label(), r["source"].as_str().unwrap_or_default())?;
-        eq(&format!("{key} has"), v.has_env(key, &mut lookup).map_err(|e| e.to_string())?, r["has"].as_bool().unwrap_or(false))?;
+        eq(
+            &format!("{key} has"),
+            v.has_env(key, &mut lookup).map_err(|e| e.to_string())?,
+            r["has"].as_bool().unwrap_or(false),
+        )?;
     }
     Ok(())
 }
@@ -163,15 +168,19 @@ fn live_config(category: &str, path: &Path) -> Result<String, String> {
 }
 
 fn run_vector(category: &str, path: &Path) -> Outcome {
-    let v: Value = serde_json::from_slice(&std::fs::read(path).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
+    let v: Value =
+        serde_json::from_slice(&std::fs::read(path).map_err(|e| e.to_string())?).map_err(|e| e.to_string())?;
     let bin = std::fs::read(path.with_extension("bin")).ok();
     let inputs = &v["inputs"];
     let expected = &v["expected"];
     let s = |k: &str| inputs[k].as_str().unwrap_or_default().to_string();
     match category {
         "rqe1-decrypt" | "rqe1-decrypt-error" => {
-            let got = hooks::decrypt_envelope(&bin.ok_or("missing .bin")?, &s("passphrase"), &s("salt"), iterations(inputs));
-            expect(expected, got, |p| eq("plaintext", hex(&p), expected["plaintext_hex"].as_str().unwrap_or_default().to_string()))
+            let got =
+                hooks::decrypt_envelope(&bin.ok_or("missing .bin")?, &s("passphrase"), &s("salt"), iterations(inputs));
+            expect(expected, got, |p| {
+                eq("plaintext", hex(&p), expected["plaintext_hex"].as_str().unwrap_or_default().to_string())
+            })
         }
         "rqem0001-manifest" => {
             let got = hooks::unseal(&bin.ok_or("missing .bin")?, inputs["remote_ts"].as_str());
@@ -183,25 +192,36 @@ fn run_vector(category: &str, path: &Path) -> Outcome {
         "config-blob" => {
             let blob = String::from_utf8(bin.ok_or("missing .bin")?).map_err(|e| e.to_string())?;
             expect(expected, hooks::decode_config_json(&blob), |j| {
-                eq("config_json", serde_json::from_str::<Value>(&j).map_err(|e| e.to_string())?, expected["config_json"].clone())
+                eq(
+                    "config_json",
+                    serde_json::from_str::<Value>(&j).map_err(|e| e.to_string())?,
+                    expected["config_json"].clone(),
+                )
             })
         }
         "fallback-chain" => {
             let payload = json!({"kv": inputs["vault"]}).to_string();
-            let vault = Vault::from_payload(payload.as_bytes(), "test", None, options(&inputs["defaults"])).map_err(|e| e.to_string())?;
+            let vault = Vault::from_payload(payload.as_bytes(), "test", None, options(&inputs["defaults"]))
+                .map_err(|e| e.to_string())?;
             check_queries(&vault, &str_map(&inputs["env"]), &expected["results"])
         }
         "asset-path" => {
             let bytes = bin.ok_or("missing .bin")?;
             let key = s("key");
             let payload = json!({"kv": inputs["vault"], "assets": {key.clone(): corpus::b64(&bytes)}}).to_string();
-            let vault = Vault::from_payload(payload.as_bytes(), "test", None, OpenOptions::default()).map_err(|e| e.to_string())?;
+            let vault = Vault::from_payload(payload.as_bytes(), "test", None, OpenOptions::default())
+                .map_err(|e| e.to_string())?;
             let got = vault.get_as_content(&key).map_err(|e| e.to_string())?;
             eq("bytes", hex(&got), expected["bytes_hex"].as_str().unwrap_or_default().to_string())?;
             // The tempfile recipe: create 0600, write, read back.
             let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
             let p = dir.path().join("asset");
-            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&p).map_err(|e| e.to_string())?;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&p)
+                .map_err(|e| e.to_string())?;
             f.write_all(&got).map_err(|e| e.to_string())?;
             drop(f);
             let mode = std::fs::metadata(&p).map_err(|e| e.to_string())?.permissions().mode() & 0o777;
@@ -224,9 +244,15 @@ fn run_vector(category: &str, path: &Path) -> Outcome {
             expect(expected, got, |_| Ok(()))
         }
         "vault-payload" => {
-            let got = Vault::from_payload(&bin.ok_or("missing .bin")?, &s("env"), inputs["pointer_ts"].as_str(), OpenOptions::default());
+            let got = Vault::from_payload(
+                &bin.ok_or("missing .bin")?,
+                &s("env"),
+                inputs["pointer_ts"].as_str(),
+                OpenOptions::default(),
+            );
             expect(expected, got, |vault| {
-                let want_keys: Vec<String> = serde_json::from_value(expected["keys"].clone()).map_err(|e| e.to_string())?;
+                let want_keys: Vec<String> =
+                    serde_json::from_value(expected["keys"].clone()).map_err(|e| e.to_string())?;
                 eq("keys", vault.keys().map_err(|e| e.to_string())?, want_keys)?;
                 let none = HashMap::new();
                 let results: Vec<Value> = str_map(&expected["kv"])
@@ -237,7 +263,11 @@ fn run_vector(category: &str, path: &Path) -> Outcome {
                 for (name, h) in str_map(&expected["assets"]) {
                     eq(&name, hex(&vault.get_as_content(&name).map_err(|e| e.to_string())?), h)?;
                 }
-                eq("asset count", vault.asset_names().map_err(|e| e.to_string())?.len(), str_map(&expected["assets"]).len())
+                eq(
+                    "asset count",
+                    vault.asset_names().map_err(|e| e.to_string())?.len(),
+                    str_map(&expected["assets"]).len(),
+                )
             })
         }
         "bootstrap" => {
@@ -257,13 +287,21 @@ fn run_vector(category: &str, path: &Path) -> Outcome {
             let config = live_config(category, path)?;
             let got = open_with(&config, &s("passphrase"), options(&inputs["defaults"]));
             expect(expected, got, |vault| {
-                eq("generation", vault.generation().map_err(|e| e.to_string())?, expected["generation"].as_u64().unwrap_or(u64::MAX))?;
+                eq(
+                    "generation",
+                    vault.generation().map_err(|e| e.to_string())?,
+                    expected["generation"].as_u64().unwrap_or(u64::MAX),
+                )?;
                 eq("layout", vault.layout().map(|l| l.label()), expected["layout"].as_str())?;
                 check_queries(&vault, &str_map(&inputs["env"]), &expected["results"])?;
                 for (name, h) in str_map(&expected["assets"]) {
                     eq(&name, hex(&vault.get_as_content(&name).map_err(|e| e.to_string())?), h)?;
                 }
-                eq("remote_generation", vault.remote_generation().map_err(|e| e.to_string())?, expected["generation"].as_u64().unwrap_or(u64::MAX))?;
+                eq(
+                    "remote_generation",
+                    vault.remote_generation().map_err(|e| e.to_string())?,
+                    expected["generation"].as_u64().unwrap_or(u64::MAX),
+                )?;
                 eq("has_new_version", vault.has_new_version().map_err(|e| e.to_string())?, false)
             })
         }

@@ -205,7 +205,10 @@ fn rotation_changes_passphrase_and_salt() {
     assert_eq!(v.get_env("K", &mut |_| None).unwrap().unwrap().as_str(), "v");
     assert_eq!(v.generation().unwrap(), 2);
     assert_eq!(open_err(&new_cfg, PASS).kind(), ErrorKind::WrongPassphrase);
-    assert_eq!(writer::rotate(&c, "bad", &new_cfg, "x", Duration::from_secs(30)).unwrap_err().kind(), ErrorKind::WrongPassphrase);
+    assert_eq!(
+        writer::rotate(&c, "bad", &new_cfg, "x", Duration::from_secs(30)).unwrap_err().kind(),
+        ErrorKind::WrongPassphrase
+    );
 }
 
 #[test]
@@ -260,7 +263,11 @@ fn no_secret_in_any_message() {
     record(open_err(&empty, PASS));
     record(open_err(&c, &format!("{PASS}-wrong")));
     record(open_with("vsync-cfg-v1:bm90IGd6aXA", PASS, OpenOptions::default()).map(|_| ()).unwrap_err());
-    record(vsync_core::hooks::decrypt_envelope(b"RQE2____________________________", PASS, &c.salt, 1).map(|_| ()).unwrap_err());
+    record(
+        vsync_core::hooks::decrypt_envelope(b"RQE2____________________________", PASS, &c.salt, 1)
+            .map(|_| ())
+            .unwrap_err(),
+    );
     let v = open_with(&c.encode(), PASS, OpenOptions::default()).unwrap();
     record(v.get_as_content("nope").map(|_| ()).unwrap_err());
     v.close();

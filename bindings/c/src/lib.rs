@@ -148,7 +148,11 @@ unsafe fn handle<'a>(h: *const vsync_handle) -> Res<&'a Vault> {
     Ok(unsafe { &(*h).vault })
 }
 
-unsafe fn pairs(keys: *const *const c_char, values: *const *const c_char, len: usize) -> Res<Vec<(String, Option<String>)>> {
+unsafe fn pairs(
+    keys: *const *const c_char,
+    values: *const *const c_char,
+    len: usize,
+) -> Res<Vec<(String, Option<String>)>> {
     if len == 0 {
         return Ok(Vec::new());
     }
@@ -421,7 +425,11 @@ pub unsafe extern "C" fn vsync_keys(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn vsync_generation(h: *const vsync_handle, out_gen: *mut u64, out_error: *mut *mut vsync_error) -> i32 {
+pub unsafe extern "C" fn vsync_generation(
+    h: *const vsync_handle,
+    out_gen: *mut u64,
+    out_error: *mut *mut vsync_error,
+) -> i32 {
     unsafe { put(out_gen, 0) };
     guard(out_error, || {
         let g = unsafe { handle(h) }?.generation()?;

@@ -18,7 +18,8 @@ public class Bench {
         long t0 = System.nanoTime();
         long loadNanos = Testing.nativeLoadNanos(); // first touch: locate, extract, System.load
         long initNanos = System.nanoTime() - t0;
-        System.out.printf("native library load: %.2f ms (extract + System.load), %.2f ms with class init%n",
+        System.out.printf(
+                "native library load: %.2f ms (extract + System.load), %.2f ms with class init%n",
                 loadNanos / 1e6, initNanos / 1e6);
 
         String config = System.getenv("VSYNC_CONFIG");
@@ -34,13 +35,17 @@ public class Bench {
         }
         double first = ms[0];
         Arrays.sort(ms);
-        System.out.printf("cold open(): first %.1f ms, median %.1f ms, min %.1f ms (n=%d; PBKDF2 600k + manifest/bundle GETs)%n",
+        System.out.printf(
+                "cold open(): first %.1f ms, median %.1f ms, min %.1f ms (n=%d; PBKDF2 600k + manifest/bundle GETs)%n",
                 first, ms[n / 2], ms[0], n);
 
         Map<String, String> map = new HashMap<>();
         Map<String, String> env = new HashMap<>();
         env.put("FROM_ENV", "e");
-        VsyncOptions opts = VsyncOptions.builder().defaults(Map.of("FROM_DEFAULT", "d")).envLookup(env::get).build();
+        VsyncOptions opts = VsyncOptions.builder()
+                .defaults(Map.of("FROM_DEFAULT", "d"))
+                .envLookup(env::get)
+                .build();
         try (Vsync v = VsyncClient.openWith(config, pass, opts)) {
             for (String k : v.keys()) {
                 map.put(k, v.getEnv(k));
@@ -52,9 +57,11 @@ public class Bench {
             Vsync real = VsyncClient.openWith(config, pass);
             double withGetenv = perCall(() -> real.getEnv("DATABASE_URL"));
             real.close();
-            System.out.printf("getEnv (vault hit): %.1f ns/call; with System::getenv lookup: %.1f ns/call%n", hit, withGetenv);
+            System.out.printf(
+                    "getEnv (vault hit): %.1f ns/call; with System::getenv lookup: %.1f ns/call%n", hit, withGetenv);
             System.out.printf("getEnv (chain to defaults): %.1f ns/call%n", miss);
-            System.out.printf("HashMap.get: %.1f ns/call -> getEnv/HashMap.get ratio %.0fx (empty loop %.1f ns)%n",
+            System.out.printf(
+                    "HashMap.get: %.1f ns/call -> getEnv/HashMap.get ratio %.0fx (empty loop %.1f ns)%n",
                     hm, hit / hm, sys);
         }
     }

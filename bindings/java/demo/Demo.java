@@ -29,7 +29,7 @@ public class Demo {
             }
         }
         VsyncOptions options = VsyncOptions.builder().defaults(defaults).build();
-        try (Vsync vault = VsyncClient.open(options)) {   // VSYNC_CONFIG + VSYNC_PASSPHRASE
+        try (Vsync vault = VsyncClient.open(options)) { // VSYNC_CONFIG + VSYNC_PASSPHRASE
             System.out.println("[java] generation=" + vault.generation());
             for (String key : env("VSYNC_DEMO_KEYS").split(",")) {
                 key = key.trim();
@@ -37,8 +37,8 @@ public class Demo {
                     continue;
                 }
                 String value = vault.getEnv(key);
-                System.out.println("[java] " + key + "=" + (value == null ? "<none>" : value)
-                        + " (" + vault.envSource(key).label() + ")");
+                System.out.println("[java] " + key + "=" + (value == null ? "<none>" : value) + " ("
+                        + vault.envSource(key).label() + ")");
             }
             String asset = env("VSYNC_DEMO_ASSET");
             if (!asset.isEmpty()) {
@@ -46,8 +46,10 @@ public class Demo {
                 if (bytes == null) {
                     System.out.println("[java] asset " + asset + ": <none>");
                 } else {
-                    String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-                    System.out.println("[java] asset " + asset + ": " + bytes.length + " bytes, sha256 " + sha.substring(0, 12));
+                    String sha = HexFormat.of()
+                            .formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+                    System.out.println(
+                            "[java] asset " + asset + ": " + bytes.length + " bytes, sha256 " + sha.substring(0, 12));
                 }
             }
             System.out.println("[java] has_new_version=" + vault.hasNewVersion());
@@ -55,7 +57,8 @@ public class Demo {
     }
 
     static void reader() throws Exception {
-        VsyncOptions options = VsyncOptions.builder().defaults(Map.of("PORT", "8080")).build();
+        VsyncOptions options =
+                VsyncOptions.builder().defaults(Map.of("PORT", "8080")).build();
         try (Vsync vault = VsyncClient.open(options)) {
             System.out.println("opened " + vault);
             for (String key : env("DEMO_KEYS").trim().split("\\s+")) {
@@ -64,7 +67,8 @@ public class Demo {
                 }
                 String value = vault.getEnv(key);
                 String shown = value == null ? "(none)" : mask(value);
-                System.out.println(String.format("%-16s%-9s%s", key, vault.envSource(key).label(), shown));
+                System.out.println(
+                        String.format("%-16s%-9s%s", key, vault.envSource(key).label(), shown));
             }
             String asset = env("DEMO_ASSET");
             if (!asset.isEmpty()) {
@@ -73,7 +77,8 @@ public class Demo {
                     System.out.println("asset " + asset + ": (none)");
                 } else {
                     byte[] head = java.util.Arrays.copyOf(bytes, Math.min(4, bytes.length));
-                    System.out.println("asset " + asset + ": " + bytes.length + " bytes, starts " + HexFormat.of().formatHex(head));
+                    System.out.println("asset " + asset + ": " + bytes.length + " bytes, starts "
+                            + HexFormat.of().formatHex(head));
                 }
             }
             System.out.println("generation " + vault.generation());

@@ -69,10 +69,11 @@ fn throw_code_msg(env: &mut Env<'_>, class: &str, code: &str, message: &str) -> 
     let class = jni::strings::JNIString::from(class);
     let jcode = env.new_string(code)?;
     let jmsg = env.new_string(message)?;
-    let obj = env.new_object(&class, jni_sig!("(Ljava/lang/String;Ljava/lang/String;)V"), &[
-        JValue::from(&jcode),
-        JValue::from(&jmsg),
-    ])?;
+    let obj = env.new_object(
+        &class,
+        jni_sig!("(Ljava/lang/String;Ljava/lang/String;)V"),
+        &[JValue::from(&jcode), JValue::from(&jmsg)],
+    )?;
     let throwable = env.cast_local::<JThrowable>(obj)?;
     accept_thrown(env.throw(throwable))
 }
@@ -227,7 +228,12 @@ fn env_value(env: &Env<'_>, v: &JString<'_>) -> R<Option<String>> {
 fn call_lookup<'l>(env: &mut Env<'l>, lookup: &JObject<'_>, key: &str) -> jni::errors::Result<Option<String>> {
     let jkey = env.new_string(key)?;
     let r = env
-        .call_method(lookup, jni_str!("apply"), jni_sig!("(Ljava/lang/Object;)Ljava/lang/Object;"), &[JValue::from(&jkey)])?
+        .call_method(
+            lookup,
+            jni_str!("apply"),
+            jni_sig!("(Ljava/lang/Object;)Ljava/lang/Object;"),
+            &[JValue::from(&jkey)],
+        )?
         .l()?;
     env.delete_local_ref(jkey);
     if r.is_null() {
@@ -430,9 +436,7 @@ pub extern "system" fn Java_io_github_muthuishere_vsync_internal_Native_redacted
     _class: JClass<'c>,
     h: jlong,
 ) -> JString<'c> {
-    unowned
-        .with_env(|env| -> R<JString<'c>> { Ok(env.new_string(vault(h)?.redacted())?) })
-        .resolve::<Throw>()
+    unowned.with_env(|env| -> R<JString<'c>> { Ok(env.new_string(vault(h)?.redacted())?) }).resolve::<Throw>()
 }
 
 /// Wipes the contents (idempotent); the memory stays until `free`.
@@ -607,10 +611,8 @@ mod tests {
             let (class, with_code) = java_class(kind);
             assert_eq!(with_code, kind.is_taxonomy(), "{kind:?}");
             if kind.is_taxonomy() {
-                let expected = format!(
-                    "io/github/muthuishere/vsync/{}Exception",
-                    kind.class_name().trim_end_matches("Error")
-                );
+                let expected =
+                    format!("io/github/muthuishere/vsync/{}Exception", kind.class_name().trim_end_matches("Error"));
                 assert_eq!(class, expected);
             }
         }

@@ -11,7 +11,9 @@ const fmt = (ms) => `${ms.toFixed(2)} ms`;
 
 function requireTime(runs = 15) {
   const code = `const t=process.hrtime.bigint();require(${JSON.stringify(pkg)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-  const ms = Array.from({ length: runs }, () => Number(execFileSync(process.execPath, ['-e', code], { encoding: 'utf8' })));
+  const ms = Array.from({ length: runs }, () =>
+    Number(execFileSync(process.execPath, ['-e', code], { encoding: 'utf8' })),
+  );
   return { median: median(ms), min: Math.min(...ms) };
 }
 
@@ -47,18 +49,35 @@ async function main() {
   process.env.BENCH_FROM_ENV = 'env-value';
   let sink = 0;
   const N = 1_000_000;
-  const mapNs = perCall(() => { sink += map.get('DATABASE_URL').length; }, N);
-  const envNs = perCall(() => { sink += process.env.BENCH_FROM_ENV.length; }, N);
-  const vaultNs = perCall(() => { sink += h.getEnv('DATABASE_URL').length; }, N);
-  const envHitNs = perCall(() => { sink += h.getEnv('BENCH_FROM_ENV').length; }, N);
-  const defNs = perCall(() => { sink += h.getEnv('PORT').length; }, N);
-  const srcNs = perCall(() => { sink += h.envSource('DATABASE_URL').length; }, N);
-  const assetNs = perCall(() => { sink += h.getAsContent('DATABASE_URL').length; }, N / 10);
+  const mapNs = perCall(() => {
+    sink += map.get('DATABASE_URL').length;
+  }, N);
+  const envNs = perCall(() => {
+    sink += process.env.BENCH_FROM_ENV.length;
+  }, N);
+  const vaultNs = perCall(() => {
+    sink += h.getEnv('DATABASE_URL').length;
+  }, N);
+  const envHitNs = perCall(() => {
+    sink += h.getEnv('BENCH_FROM_ENV').length;
+  }, N);
+  const defNs = perCall(() => {
+    sink += h.getEnv('PORT').length;
+  }, N);
+  const srcNs = perCall(() => {
+    sink += h.envSource('DATABASE_URL').length;
+  }, N);
+  const assetNs = perCall(() => {
+    sink += h.getAsContent('DATABASE_URL').length;
+  }, N / 10);
   if (sink === 0) throw new Error('unreachable');
 
   const rows = [
     ['require() of the package (fresh process)', `median ${fmt(req.median)}, min ${fmt(req.min)}`],
-    ['cold openWith() (PBKDF2 600k + 1 S3 round trip, local server)', `median ${fmt(open.median)}, min ${fmt(open.min)}`],
+    [
+      'cold openWith() (PBKDF2 600k + 1 S3 round trip, local server)',
+      `median ${fmt(open.median)}, min ${fmt(open.min)}`,
+    ],
     ['Map.get (baseline)', `${mapNs.toFixed(1)} ns/call`],
     ['process.env[key] (baseline)', `${envNs.toFixed(1)} ns/call`],
     ['getEnv, vault hit', `${vaultNs.toFixed(1)} ns/call (${(vaultNs / mapNs).toFixed(1)}x Map.get)`],

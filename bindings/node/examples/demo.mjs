@@ -3,11 +3,17 @@
 import { createHash } from 'node:crypto';
 import { open } from '../index.mjs';
 
-const list = (s) => (s ?? '').split(',').map((x) => x.trim()).filter(Boolean);
-const defaults = Object.fromEntries(list(process.env.VSYNC_DEMO_DEFAULTS).map((kv) => {
-  const i = kv.indexOf('=');
-  return [kv.slice(0, i), kv.slice(i + 1)];
-}));
+const list = (s) =>
+  (s ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+const defaults = Object.fromEntries(
+  list(process.env.VSYNC_DEMO_DEFAULTS).map((kv) => {
+    const i = kv.indexOf('=');
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }),
+);
 
 const vault = await open({ defaults });
 try {
@@ -19,7 +25,10 @@ try {
   if (name) {
     const bytes = vault.getAsContent(name);
     if (bytes === null) console.log(`[node] asset ${name}: <none>`);
-    else console.log(`[node] asset ${name}: ${bytes.length} bytes, sha256 ${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}`);
+    else
+      console.log(
+        `[node] asset ${name}: ${bytes.length} bytes, sha256 ${createHash('sha256').update(bytes).digest('hex').slice(0, 12)}`,
+      );
   }
   console.log(`[node] has_new_version=${await vault.hasNewVersion()}`);
 } finally {

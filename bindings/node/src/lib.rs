@@ -44,7 +44,9 @@ fn to_napi(e: vsync_core::Error) -> napi::Error<String> {
 fn guarded<T>(f: impl FnOnce() -> vsync_core::Result<T>) -> Result<T, Fail> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r.map_err(Fail::from),
-        Err(_) => Err(Fail("VSYNC_INTERNAL".into(), "internal error in the vsync native addon (a panic was caught)".into())),
+        Err(_) => {
+            Err(Fail("VSYNC_INTERNAL".into(), "internal error in the vsync native addon (a panic was caught)".into()))
+        }
     }
 }
 
@@ -203,7 +205,11 @@ impl<T: ToNapiValue + TypeName + Send + 'static> Task for CallTask<T> {
 
 /// `open()`: `vars` holds `VSYNC_CONFIG[_FILE]` / `VSYNC_PASSPHRASE[_FILE]` from `process.env`.
 #[napi(catch_unwind, ts_return_type = "Promise<NativeVault>")]
-pub fn open(vars: HashMap<String, String>, defaults: Option<HashMap<String, String>>, timeout_ms: Option<f64>) -> AsyncTask<OpenTask> {
+pub fn open(
+    vars: HashMap<String, String>,
+    defaults: Option<HashMap<String, String>>,
+    timeout_ms: Option<f64>,
+) -> AsyncTask<OpenTask> {
     AsyncTask::new(OpenTask { input: OpenInput::Env(vars), options: options(defaults, timeout_ms) })
 }
 
@@ -214,7 +220,10 @@ pub fn open_with(
     defaults: Option<HashMap<String, String>>,
     timeout_ms: Option<f64>,
 ) -> AsyncTask<OpenTask> {
-    AsyncTask::new(OpenTask { input: OpenInput::Explicit { config, passphrase }, options: options(defaults, timeout_ms) })
+    AsyncTask::new(OpenTask {
+        input: OpenInput::Explicit { config, passphrase },
+        options: options(defaults, timeout_ms),
+    })
 }
 
 // ---- private test hooks (conformance/README.md), exported by the facade as `_testing` ----

@@ -10,7 +10,9 @@ const vsync = require('..');
 const { errorName, tmpDir, withEnv } = require('./helpers');
 
 const { _testing: T } = vsync;
-const corpus = path.resolve(process.env.VSYNC_CONFORMANCE_DIR || path.join(__dirname, '..', '..', '..', 'conformance', 'vectors'));
+const corpus = path.resolve(
+  process.env.VSYNC_CONFORMANCE_DIR || path.join(__dirname, '..', '..', '..', 'conformance', 'vectors'),
+);
 const hex = (b) => Buffer.from(b).toString('hex');
 
 /** Runs `fn` and checks its outcome against `expected.error`: a class name, or null. */
@@ -59,7 +61,9 @@ function checkResults(h, results) {
 
 const RUNNERS = {
   'rqe1-decrypt': async (v) => {
-    const out = await outcome(v.expected, () => T.decryptEnvelope(v.bin, v.inputs.passphrase, v.inputs.salt, v.inputs.iterations ?? 600000));
+    const out = await outcome(v.expected, () =>
+      T.decryptEnvelope(v.bin, v.inputs.passphrase, v.inputs.salt, v.inputs.iterations ?? 600000),
+    );
     if (v.expected.error == null) assert.equal(hex(out), v.expected.plaintext_hex);
   },
 
@@ -159,7 +163,9 @@ const RUNNERS = {
   's3-scenario': async (v) => {
     const i = v.inputs;
     const config = liveConfig(v);
-    const h = await outcome(v.expected, () => vsync.openWith({ config, passphrase: i.passphrase, defaults: i.defaults ?? {} }));
+    const h = await outcome(v.expected, () =>
+      vsync.openWith({ config, passphrase: i.passphrase, defaults: i.defaults ?? {} }),
+    );
     if (v.expected.error != null) return;
     try {
       assert.equal(h.generation(), v.expected.generation);
@@ -184,7 +190,13 @@ function loadVectors(dir, category) {
       const name = f.slice(0, -'.json'.length);
       const v = JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8'));
       const binFile = path.join(dir, `${name}.bin`);
-      return { ...v, name, category, inputs: v.inputs ?? {}, bin: fs.existsSync(binFile) ? fs.readFileSync(binFile) : null };
+      return {
+        ...v,
+        name,
+        category,
+        inputs: v.inputs ?? {},
+        bin: fs.existsSync(binFile) ? fs.readFileSync(binFile) : null,
+      };
     });
 }
 
@@ -194,7 +206,10 @@ test(`corpus ${corpus} exists and has categories`, () => {
 });
 
 if (fs.existsSync(corpus)) {
-  for (const d of fs.readdirSync(corpus, { withFileTypes: true }).filter((e) => e.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const d of fs
+    .readdirSync(corpus, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .sort((a, b) => a.name.localeCompare(b.name))) {
     const category = d.name;
     const run = RUNNERS[category];
     if (!run) {

@@ -27,8 +27,20 @@ function thrown(fn) {
 
 test('the core has exactly the seven taxonomy kinds plus Closed and NotFound', () => {
   const kinds = T.errorKinds();
-  assert.deepEqual(kinds.filter((k) => k.taxonomy).map((k) => k.className).sort(), Object.keys(SEVEN).sort());
-  assert.deepEqual(kinds.filter((k) => !k.taxonomy).map((k) => k.className).sort(), ['ClosedError', 'NotFoundError']);
+  assert.deepEqual(
+    kinds
+      .filter((k) => k.taxonomy)
+      .map((k) => k.className)
+      .sort(),
+    Object.keys(SEVEN).sort(),
+  );
+  assert.deepEqual(
+    kinds
+      .filter((k) => !k.taxonomy)
+      .map((k) => k.className)
+      .sort(),
+    ['ClosedError', 'NotFoundError'],
+  );
   for (const k of kinds.filter((k) => k.taxonomy)) assert.equal(k.code, SEVEN[k.className], k.className);
 });
 
@@ -74,7 +86,7 @@ test('NotFound is a lookup miss: getAsContent returns null', () => {
   assert.ok(!(err instanceof VSyncError));
 });
 
-test('errors that are not the addon\'s pass through unchanged', () => {
+test("errors that are not the addon's pass through unchanged", () => {
   const e = new TypeError('x');
   assert.equal(T.fromNative(e), e);
   const coded = Object.assign(new Error('y'), { code: 'ENOENT' });

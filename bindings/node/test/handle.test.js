@@ -7,11 +7,14 @@ const { test } = require('node:test');
 const vsync = require('..');
 
 const SECRET = 'postgres://user:hunter2@db/prod';
-const payload = Buffer.from(JSON.stringify({
-  kv: { DATABASE_URL: SECRET, SHARED: 'from-vault' },
-  assets: { 'tls/ca.pem': Buffer.from([0, 1, 2, 255]).toString('base64') },
-}));
-const handle = (defaults = { PORT: '8080', SHARED: 'from-default' }) => vsync._testing.openPayload(payload, 'prod', null, defaults);
+const payload = Buffer.from(
+  JSON.stringify({
+    kv: { DATABASE_URL: SECRET, SHARED: 'from-vault' },
+    assets: { 'tls/ca.pem': Buffer.from([0, 1, 2, 255]).toString('base64') },
+  }),
+);
+const handle = (defaults = { PORT: '8080', SHARED: 'from-default' }) =>
+  vsync._testing.openPayload(payload, 'prod', null, defaults);
 
 test('chain: vault, then process.env read at lookup time, then defaults, then null', () => {
   const h = handle();
@@ -78,8 +81,19 @@ test('close is idempotent; every later call throws a plain Error', async () => {
   const h = handle();
   h.close();
   h.close();
-  for (const call of [() => h.getEnv('DATABASE_URL'), () => h.hasEnv('X'), () => h.envSource('X'), () => h.getAsContent('tls/ca.pem'), () => h.keys(), () => h.generation()]) {
-    assert.throws(call, (e) => e instanceof Error && !(e instanceof vsync.VSyncError) && e.code === 'VSYNC_CLOSED' && /closed/.test(e.message));
+  for (const call of [
+    () => h.getEnv('DATABASE_URL'),
+    () => h.hasEnv('X'),
+    () => h.envSource('X'),
+    () => h.getAsContent('tls/ca.pem'),
+    () => h.keys(),
+    () => h.generation(),
+  ]) {
+    assert.throws(
+      call,
+      (e) =>
+        e instanceof Error && !(e instanceof vsync.VSyncError) && e.code === 'VSYNC_CLOSED' && /closed/.test(e.message),
+    );
   }
   await assert.rejects(h.remoteGeneration(), (e) => !(e instanceof vsync.VSyncError) && e.code === 'VSYNC_CLOSED');
   await assert.rejects(h.hasNewVersion(), (e) => !(e instanceof vsync.VSyncError) && e.code === 'VSYNC_CLOSED');
@@ -105,7 +119,8 @@ test('redaction: toJSON, inspect, console.log, toString, enumeration show no key
   assert.deepEqual({ ...h }, {});
   assert.deepEqual(Object.entries(h), []);
   const shown = util.inspect(h, { customInspect: false, showHidden: true, depth: 10, getters: true });
-  for (const needle of ['hunter2', 'DATABASE_URL', 'from-vault', 'PORT', '8080']) assert.equal(shown.includes(needle), false, `${needle} in ${shown}`);
+  for (const needle of ['hunter2', 'DATABASE_URL', 'from-vault', 'PORT', '8080'])
+    assert.equal(shown.includes(needle), false, `${needle} in ${shown}`);
   assert.equal(util.inspect(structuredClone(h)), '{}');
   // console.log goes through util.inspect
   const lines = [];
@@ -124,7 +139,7 @@ test('the handle cannot be constructed directly', () => {
   assert.throws(() => new vsync.Vsync(), TypeError);
 });
 
-test('argument checks are TypeErrors; null/empty inputs are the core\'s ConfigMissingError', async () => {
+test("argument checks are TypeErrors; null/empty inputs are the core's ConfigMissingError", async () => {
   const h = handle();
   assert.throws(() => h.getEnv(1), TypeError);
   assert.throws(() => h.getAsContent(undefined), TypeError);
@@ -135,7 +150,10 @@ test('argument checks are TypeErrors; null/empty inputs are the core\'s ConfigMi
   await assert.rejects(vsync.openWith({ config: null, passphrase: 'p' }), vsync.ConfigMissingError);
   await assert.rejects(vsync.openWith({ config: 'vsync-cfg-v1:x', passphrase: '' }), vsync.ConfigMissingError);
   await assert.rejects(vsync.openWith({ config: '{"v":1}', passphrase: 'p' }), vsync.ConfigMissingError);
-  await assert.rejects(vsync.openWith({ config: 'vsync-cfg-v1:abc=', passphrase: 'p' }), vsync.ConfigUnsupportedVersionError);
+  await assert.rejects(
+    vsync.openWith({ config: 'vsync-cfg-v1:abc=', passphrase: 'p' }),
+    vsync.ConfigUnsupportedVersionError,
+  );
 });
 
 test('open() reads process.env: nothing set is a ConfigMissingError naming VSYNC_CONFIG', async () => {
@@ -147,17 +165,24 @@ test('open() reads process.env: nothing set is a ConfigMissingError naming VSYNC
   try {
     await assert.rejects(vsync.open(), (e) => e instanceof vsync.ConfigMissingError && /VSYNC_CONFIG/.test(e.message));
     process.env.VSYNC_CONFIG_FILE = '/nonexistent/vsync-config';
-    await assert.rejects(vsync.open(), (e) => e instanceof vsync.ConfigMissingError && e.message.includes('/nonexistent/vsync-config'));
+    await assert.rejects(
+      vsync.open(),
+      (e) => e instanceof vsync.ConfigMissingError && e.message.includes('/nonexistent/vsync-config'),
+    );
   } finally {
-    for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k]; else process.env[k] = v;
+    for (const [k, v] of Object.entries(saved))
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
   }
 });
 
 test('concurrent readers on one handle (many async callers, no shared mutable state)', async () => {
   const h = handle();
-  const reads = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
-    await new Promise((r) => setImmediate(r));
-    return i % 2 ? h.getEnv('DATABASE_URL') : h.getAsContent('tls/ca.pem').length;
-  }));
+  const reads = await Promise.all(
+    Array.from({ length: 200 }, async (_, i) => {
+      await new Promise((r) => setImmediate(r));
+      return i % 2 ? h.getEnv('DATABASE_URL') : h.getAsContent('tls/ca.pem').length;
+    }),
+  );
   for (const [i, r] of reads.entries()) assert.equal(r, i % 2 ? SECRET : 4);
 });

@@ -39,8 +39,21 @@ function uniquePrefix() {
 function runtimeToken({ prefix = uniquePrefix(), env = 'test', bucket, endpoint, secretKey } = {}) {
   const s = s3();
   return cli([
-    'runtime-token', '--endpoint', endpoint ?? s.endpoint, '--region', 'us-east-1', '--bucket', bucket ?? s.bucket,
-    '--prefix', prefix, '--env', env, '--access-key-id', s.accessKey, '--secret-access-key', secretKey ?? s.secretKey,
+    'runtime-token',
+    '--endpoint',
+    endpoint ?? s.endpoint,
+    '--region',
+    'us-east-1',
+    '--bucket',
+    bucket ?? s.bucket,
+    '--prefix',
+    prefix,
+    '--env',
+    env,
+    '--access-key-id',
+    s.accessKey,
+    '--secret-access-key',
+    secretKey ?? s.secretKey,
   ]).trim();
 }
 

@@ -30,7 +30,8 @@ function expectError(cls) {
     assert.equal(errorName(e), cls.name);
     assert.ok(e instanceof cls && e instanceof vsync.VSyncError);
     assert.equal(e.code, cls.code);
-    for (const secret of [PASS, s3().secretKey, DB]) assert.equal(e.message.includes(secret), false, 'no secret in the message');
+    for (const secret of [PASS, s3().secretKey, DB])
+      assert.equal(e.message.includes(secret), false, 'no secret in the message');
     return true;
   };
 }
@@ -48,21 +49,25 @@ function checkVault(h) {
 
 describe('open() from process.env', () => {
   test('a CLI-pushed vault: values, sources, defaults, assets, generation', async () => {
-    await withEnv({ VSYNC_CONFIG: `${config}\n`, VSYNC_PASSPHRASE: PASS, LOG_LEVEL: 'debug' }, [...BOOT, 'PORT'], async () => {
-      const h = await vsync.open({ defaults: { PORT: '8080', LOG_LEVEL: 'info', SHARED: 'x' }, timeoutMs: 10000 });
-      checkVault(h);
-      assert.equal(h.getEnv('LOG_LEVEL'), 'debug');
-      assert.equal(h.envSource('LOG_LEVEL'), 'env');
-      assert.equal(h.getEnv('PORT'), '8080');
-      assert.equal(h.envSource('PORT'), 'default');
-      assert.equal(h.getEnv('SHARED'), 'from-vault');
-      assert.equal(h.hasEnv('NOPE_NOT_SET'), false);
-      assert.equal(h.getEnv('NOPE_NOT_SET'), null);
-      assert.equal(await h.remoteGeneration(), 1);
-      assert.equal(await h.hasNewVersion(), false);
-      h.close();
-      assert.throws(() => h.getEnv('DATABASE_URL'), /closed/);
-    });
+    await withEnv(
+      { VSYNC_CONFIG: `${config}\n`, VSYNC_PASSPHRASE: PASS, LOG_LEVEL: 'debug' },
+      [...BOOT, 'PORT'],
+      async () => {
+        const h = await vsync.open({ defaults: { PORT: '8080', LOG_LEVEL: 'info', SHARED: 'x' }, timeoutMs: 10000 });
+        checkVault(h);
+        assert.equal(h.getEnv('LOG_LEVEL'), 'debug');
+        assert.equal(h.envSource('LOG_LEVEL'), 'env');
+        assert.equal(h.getEnv('PORT'), '8080');
+        assert.equal(h.envSource('PORT'), 'default');
+        assert.equal(h.getEnv('SHARED'), 'from-vault');
+        assert.equal(h.hasEnv('NOPE_NOT_SET'), false);
+        assert.equal(h.getEnv('NOPE_NOT_SET'), null);
+        assert.equal(await h.remoteGeneration(), 1);
+        assert.equal(await h.hasNewVersion(), false);
+        h.close();
+        assert.throws(() => h.getEnv('DATABASE_URL'), /closed/);
+      },
+    );
   });
 
   test('the event loop keeps running while open() is pending', async () => {
@@ -70,7 +75,9 @@ describe('open() from process.env', () => {
     const timer = setInterval(() => ticks++, 5);
     const started = performance.now();
     let firedAt;
-    setTimeout(() => { firedAt = performance.now() - started; }, 1);
+    setTimeout(() => {
+      firedAt = performance.now() - started;
+    }, 1);
     const pending = vsync.openWith({ config, passphrase: PASS });
     assert.equal(ticks, 0);
     const h = await pending;
@@ -91,24 +98,41 @@ describe('open() from process.env', () => {
       fs.chmodSync(cfgFile, 0o600);
       fs.chmodSync(passFile, 0o600);
       // _FILE wins over the direct variable.
-      const env = { VSYNC_CONFIG_FILE: cfgFile, VSYNC_PASSPHRASE_FILE: passFile, VSYNC_CONFIG: 'ignored', VSYNC_PASSPHRASE: 'ignored' };
+      const env = {
+        VSYNC_CONFIG_FILE: cfgFile,
+        VSYNC_PASSPHRASE_FILE: passFile,
+        VSYNC_CONFIG: 'ignored',
+        VSYNC_PASSPHRASE: 'ignored',
+      };
       await withEnv(env, BOOT, async () => checkVault(await vsync.open()));
 
       // 0644: read, one warning on stderr (checked in a child process, which owns its stderr).
       fs.chmodSync(passFile, 0o644);
-      const script = "require('./index.js').open().then(h => console.log('gen=' + h.generation()), e => { console.log(e.name); process.exit(3); })";
-      const child = spawnSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), env: { ...process.env, ...env }, encoding: 'utf8' });
+      const script =
+        "require('./index.js').open().then(h => console.log('gen=' + h.generation()), e => { console.log(e.name); process.exit(3); })";
+      const child = spawnSync(process.execPath, ['-e', script], {
+        cwd: path.join(__dirname, '..'),
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+      });
       assert.equal(child.status, 0, child.stdout + child.stderr);
       assert.equal(child.stdout.trim(), 'gen=1');
       assert.equal(child.stderr, `vsync: ${passFile} is group/world-readable (mode 0644); narrow to 0600\n`);
 
       // 0666: world-writable is refused, naming the mode.
       fs.chmodSync(passFile, 0o666);
-      await withEnv(env, BOOT, () => assert.rejects(vsync.open(), (e) => expectError(vsync.ConfigMissingError)(e) && /0666|writable/.test(e.message)));
+      await withEnv(env, BOOT, () =>
+        assert.rejects(
+          vsync.open(),
+          (e) => expectError(vsync.ConfigMissingError)(e) && /0666|writable/.test(e.message),
+        ),
+      );
       // An empty file (after stripping) is a ConfigMissingError naming the path.
       fs.writeFileSync(passFile, '\n\n');
       fs.chmodSync(passFile, 0o600);
-      await withEnv(env, BOOT, () => assert.rejects(vsync.open(), (e) => expectError(vsync.ConfigMissingError)(e) && e.message.includes(passFile)));
+      await withEnv(env, BOOT, () =>
+        assert.rejects(vsync.open(), (e) => expectError(vsync.ConfigMissingError)(e) && e.message.includes(passFile)),
+      );
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -151,13 +175,19 @@ describe('openWith()', () => {
       }, (e) => parentPort.postMessage({ error: e.name }));`;
     const pkg = path.join(__dirname, '..');
     const main = await vsync.openWith({ config, passphrase: PASS });
-    const runs = Array.from({ length: 4 }, () => new Promise((resolve, reject) => {
-      const w = new Worker(code, { eval: true, workerData: { pkg, config, pass: PASS, db: DB } });
-      w.once('message', resolve);
-      w.once('error', reject);
-    }));
+    const runs = Array.from(
+      { length: 4 },
+      () =>
+        new Promise((resolve, reject) => {
+          const w = new Worker(code, { eval: true, workerData: { pkg, config, pass: PASS, db: DB } });
+          w.once('message', resolve);
+          w.once('error', reject);
+        }),
+    );
     let mainReads = 0;
-    const reader = setInterval(() => { for (let i = 0; i < 100; i++) if (main.getEnv('DATABASE_URL') === DB) mainReads++; }, 1);
+    const reader = setInterval(() => {
+      for (let i = 0; i < 100; i++) if (main.getEnv('DATABASE_URL') === DB) mainReads++;
+    }, 1);
     const results = await Promise.all(runs);
     clearInterval(reader);
     for (const r of results) assert.deepEqual(r, { ok: 5000, gen: 1, str: '<vsync:redacted gen=1 env=staging>' });
@@ -170,7 +200,11 @@ describe('openWith()', () => {
     assert.equal(util.inspect(h), '<vsync:redacted>');
     assert.equal(String(h), '<vsync:redacted gen=1 env=staging>');
     assert.deepEqual(Object.keys(h), []);
-    const all = [util.inspect(h, { customInspect: false, showHidden: true }), JSON.stringify({ h }), util.format('%o', h)].join('\n');
+    const all = [
+      util.inspect(h, { customInspect: false, showHidden: true }),
+      JSON.stringify({ h }),
+      util.format('%o', h),
+    ].join('\n');
     for (const s of [DB, 'tok-123', PASS, 'DATABASE_URL']) assert.equal(all.includes(s), false);
   });
 });
@@ -181,27 +215,44 @@ describe('every error class from a real scenario', () => {
   });
 
   test('ConfigUnsupportedVersionError: a padded token', async () => {
-    await assert.rejects(vsync.openWith({ config: `${config}=`, passphrase: PASS }), expectError(vsync.ConfigUnsupportedVersionError));
+    await assert.rejects(
+      vsync.openWith({ config: `${config}=`, passphrase: PASS }),
+      expectError(vsync.ConfigUnsupportedVersionError),
+    );
   });
 
   test('BundleCorruptError: a damaged token', async () => {
-    await assert.rejects(vsync.openWith({ config: 'vsync-cfg-v1:not*base64url', passphrase: PASS }), expectError(vsync.BundleCorruptError));
-    await assert.rejects(vsync.openWith({ config: 'vsync-cfg-v1:aGVsbG8', passphrase: PASS }), expectError(vsync.BundleCorruptError));
+    await assert.rejects(
+      vsync.openWith({ config: 'vsync-cfg-v1:not*base64url', passphrase: PASS }),
+      expectError(vsync.BundleCorruptError),
+    );
+    await assert.rejects(
+      vsync.openWith({ config: 'vsync-cfg-v1:aGVsbG8', passphrase: PASS }),
+      expectError(vsync.BundleCorruptError),
+    );
   });
 
   test('ManifestNotFoundError: nothing pushed under the prefix', async () => {
     const prefix = uniquePrefix();
-    await assert.rejects(vsync.openWith({ config: runtimeToken({ prefix }), passphrase: PASS }),
-      (e) => expectError(vsync.ManifestNotFoundError)(e) && e.message.includes(prefix));
+    await assert.rejects(
+      vsync.openWith({ config: runtimeToken({ prefix }), passphrase: PASS }),
+      (e) => expectError(vsync.ManifestNotFoundError)(e) && e.message.includes(prefix),
+    );
   });
 
   test('WrongPassphraseError: a wrong passphrase on a pushed vault', async () => {
-    await assert.rejects(vsync.openWith({ config, passphrase: 'not the passphrase' }), expectError(vsync.WrongPassphraseError));
+    await assert.rejects(
+      vsync.openWith({ config, passphrase: 'not the passphrase' }),
+      expectError(vsync.WrongPassphraseError),
+    );
   });
 
   test('S3UnreachableError: a wrong secret key (a real SigV4 403)', async () => {
     const cfg = runtimeToken({ prefix: uniquePrefix(), secretKey: 'wrong-secret-key-value' });
-    await assert.rejects(vsync.openWith({ config: cfg, passphrase: PASS }), (e) => expectError(vsync.S3UnreachableError)(e) && !e.message.includes('wrong-secret-key-value'));
+    await assert.rejects(
+      vsync.openWith({ config: cfg, passphrase: PASS }),
+      (e) => expectError(vsync.S3UnreachableError)(e) && !e.message.includes('wrong-secret-key-value'),
+    );
   });
 
   test('S3UnreachableError: a closed port', async () => {
@@ -212,7 +263,10 @@ describe('every error class from a real scenario', () => {
       });
     });
     const cfg = runtimeToken({ endpoint: `http://127.0.0.1:${port}` });
-    await assert.rejects(vsync.openWith({ config: cfg, passphrase: PASS, timeoutMs: 5000 }), expectError(vsync.S3UnreachableError));
+    await assert.rejects(
+      vsync.openWith({ config: cfg, passphrase: PASS, timeoutMs: 5000 }),
+      expectError(vsync.S3UnreachableError),
+    );
   });
 
   test('S3UnreachableError: a server that never answers, bounded by timeoutMs (served by this event loop)', async () => {
@@ -222,7 +276,10 @@ describe('every error class from a real scenario', () => {
     try {
       const cfg = runtimeToken({ endpoint: `http://127.0.0.1:${srv.address().port}` });
       const t0 = performance.now();
-      await assert.rejects(vsync.openWith({ config: cfg, passphrase: PASS, timeoutMs: 400 }), expectError(vsync.S3UnreachableError));
+      await assert.rejects(
+        vsync.openWith({ config: cfg, passphrase: PASS, timeoutMs: 400 }),
+        expectError(vsync.S3UnreachableError),
+      );
       const ms = performance.now() - t0;
       assert.ok(ms >= 350 && ms < 5000, `timed out after ${ms} ms`);
       assert.ok(sockets.length >= 1, 'the main thread accepted the connection while open() was pending');
@@ -234,16 +291,25 @@ describe('every error class from a real scenario', () => {
 
   test('UnsupportedSpecVersionError: a bundle written by a newer format (seeded live scenario)', async () => {
     const live = requireEnv('VSYNC_CONFORMANCE_LIVE');
-    const vector = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', '..', 'conformance', 'vectors', 's3-scenario', 'unsupported-envelope.json'), 'utf8'));
+    const vector = JSON.parse(
+      fs.readFileSync(
+        path.join(__dirname, '..', '..', '..', 'conformance', 'vectors', 's3-scenario', 'unsupported-envelope.json'),
+        'utf8',
+      ),
+    );
     const file = path.join(live, 's3-scenario', 'unsupported-envelope.config');
     const cfg = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : assert.fail(`${file} not seeded`);
-    await assert.rejects(vsync.openWith({ config: cfg, passphrase: vector.inputs.passphrase }), expectError(vsync.UnsupportedSpecVersionError));
+    await assert.rejects(
+      vsync.openWith({ config: cfg, passphrase: vector.inputs.passphrase }),
+      expectError(vsync.UnsupportedSpecVersionError),
+    );
   });
 });
 
 test('the CLI reads back what the Node handle reads (same vault, same bytes)', () => {
   const out = execFileSync(requireEnv('VSYNC_BIN'), ['get', 'DATABASE_URL'], {
-    env: { ...process.env, VSYNC_CONFIG: config, VSYNC_PASSPHRASE: PASS }, encoding: 'utf8',
+    env: { ...process.env, VSYNC_CONFIG: config, VSYNC_PASSPHRASE: PASS },
+    encoding: 'utf8',
   });
   assert.equal(out.replace(/\n$/, ''), DB);
 });

@@ -15,7 +15,9 @@ test('native.d.ts declares exactly the functions and class methods the addon exp
   assert.deepEqual(declared, Object.keys(native).sort());
   const body = /export declare class NativeVault \{([^}]*)\}/.exec(dts)[1];
   const methods = [...body.matchAll(/^\s+(\w+)\(/gm)].map((m) => m[1]).sort();
-  const actual = Object.getOwnPropertyNames(native.NativeVault.prototype).filter((n) => n !== 'constructor').sort();
+  const actual = Object.getOwnPropertyNames(native.NativeVault.prototype)
+    .filter((n) => n !== 'constructor')
+    .sort();
   assert.deepEqual(methods, actual);
 });
 

@@ -24,9 +24,21 @@ def cli(*args: str) -> str:
 def push_vault(tmp: Path) -> tuple:
     prefix = f"py-bench-{uuid.uuid4().hex}/"
     token = cli(
-        "runtime-token", "--endpoint", os.environ["VSYNC_TEST_ENDPOINT"], "--region", "us-east-1",
-        "--bucket", os.environ["VSYNC_TEST_BUCKET"], "--prefix", prefix, "--env", "bench",
-        "--access-key-id", os.environ["VSYNC_TEST_ACCESS_KEY"], "--secret-access-key", os.environ["VSYNC_TEST_SECRET_KEY"],
+        "runtime-token",
+        "--endpoint",
+        os.environ["VSYNC_TEST_ENDPOINT"],
+        "--region",
+        "us-east-1",
+        "--bucket",
+        os.environ["VSYNC_TEST_BUCKET"],
+        "--prefix",
+        prefix,
+        "--env",
+        "bench",
+        "--access-key-id",
+        os.environ["VSYNC_TEST_ACCESS_KEY"],
+        "--secret-access-key",
+        os.environ["VSYNC_TEST_SECRET_KEY"],
     ).strip()
     (tmp / "pass").write_text("bench passphrase")
     os.chmod(tmp / "pass", 0o600)
@@ -53,8 +65,10 @@ def main() -> None:
         h = vsync.open()
         opens.append((time.perf_counter() - t0) * 1000)
         h.close()
-    print(f"cold open() against the local server: median {statistics.median(opens):.1f} ms, "
-          f"min {min(opens):.1f} ms, max {max(opens):.1f} ms (10 runs, PBKDF2 600000 + S3 GET x2)")
+    print(
+        f"cold open() against the local server: median {statistics.median(opens):.1f} ms, "
+        f"min {min(opens):.1f} ms, max {max(opens):.1f} ms (10 runs, PBKDF2 600000 + S3 GET x2)"
+    )
 
     v = vsync.open(defaults={"ONLY_DEFAULT": "d"})
     os.environ["ONLY_ENV"] = "e"
@@ -82,11 +96,15 @@ def main() -> None:
 
     base = statistics.median(run("pass") for _ in range(10))
     imp = statistics.median(run("import vsync_s3_client") for _ in range(10))
-    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import vsync_s3_client"], capture_output=True, text=True).stderr
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import vsync_s3_client"], capture_output=True, text=True
+    ).stderr
     own = [l for l in out.splitlines() if l.rstrip().endswith("vsync_s3_client")]
     cum = own[-1].split("|")[1].strip() if own else "?"
-    print(f"import vsync_s3_client: {(imp - base) * 1000:.1f} ms over a bare interpreter start "
-          f"({imp * 1000:.0f} vs {base * 1000:.0f} ms, median of 10); -X importtime cumulative {cum} us")
+    print(
+        f"import vsync_s3_client: {(imp - base) * 1000:.1f} ms over a bare interpreter start "
+        f"({imp * 1000:.0f} vs {base * 1000:.0f} ms, median of 10); -X importtime cumulative {cum} us"
+    )
 
 
 if __name__ == "__main__":

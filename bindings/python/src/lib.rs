@@ -109,9 +109,8 @@ fn options(defaults: Option<&Bound<'_, PyAny>>, timeout: Option<f64>) -> PyResul
     let mut opts = OpenOptions::default();
     if let Some(d) = defaults.filter(|d| !d.is_none()) {
         for item in d.call_method0("items")?.try_iter()? {
-            let (k, v): (String, String) = item?
-                .extract()
-                .map_err(|_| PyTypeError::new_err("defaults must map str keys to str values"))?;
+            let (k, v): (String, String) =
+                item?.extract().map_err(|_| PyTypeError::new_err("defaults must map str keys to str values"))?;
             opts.defaults.insert(k, v);
         }
     }
@@ -218,7 +217,12 @@ impl Handle {
 /// once through `lookup` (normally `os.environ.get`). GIL released for the KDF and S3 fetch.
 #[pyfunction]
 #[pyo3(signature = (lookup, defaults=None, timeout=None))]
-fn open(py: Python<'_>, lookup: &Bound<'_, PyAny>, defaults: Option<&Bound<'_, PyAny>>, timeout: Option<f64>) -> PyResult<Handle> {
+fn open(
+    py: Python<'_>,
+    lookup: &Bound<'_, PyAny>,
+    defaults: Option<&Bound<'_, PyAny>>,
+    timeout: Option<f64>,
+) -> PyResult<Handle> {
     let opts = options(defaults, timeout)?;
     let l = std::sync::Mutex::new(PyLookup::new(lookup));
     let vault = detached(py, || {
@@ -252,7 +256,13 @@ fn open_with(
 /// Decrypt an RQE1 envelope (hook `decrypt_envelope`). GIL released for the KDF.
 #[pyfunction]
 #[pyo3(signature = (envelope, passphrase, salt, iterations=600_000))]
-fn decrypt_envelope<'py>(py: Python<'py>, envelope: &[u8], passphrase: &str, salt: &str, iterations: u32) -> PyResult<Bound<'py, PyBytes>> {
+fn decrypt_envelope<'py>(
+    py: Python<'py>,
+    envelope: &[u8],
+    passphrase: &str,
+    salt: &str,
+    iterations: u32,
+) -> PyResult<Bound<'py, PyBytes>> {
     let plain = detached(py, || Ok(hooks::decrypt_envelope(envelope, passphrase, salt, iterations)?))?;
     Ok(PyBytes::new(py, &plain))
 }
@@ -260,7 +270,11 @@ fn decrypt_envelope<'py>(py: Python<'py>, envelope: &[u8], passphrase: &str, sal
 /// Unwrap an RQEM0001 seal (hook `unseal_manifest`) → (embedded_ts, payload).
 #[pyfunction]
 #[pyo3(signature = (sealed, remote_ts=None))]
-fn unseal_manifest<'py>(py: Python<'py>, sealed: &[u8], remote_ts: Option<&str>) -> PyResult<(String, Bound<'py, PyBytes>)> {
+fn unseal_manifest<'py>(
+    py: Python<'py>,
+    sealed: &[u8],
+    remote_ts: Option<&str>,
+) -> PyResult<(String, Bound<'py, PyBytes>)> {
     let (ts, payload) = detached(py, || Ok(hooks::unseal(sealed, remote_ts)?))?;
     Ok((ts, PyBytes::new(py, &payload)))
 }
@@ -274,7 +288,13 @@ fn decode_config_json(py: Python<'_>, blob: &str) -> PyResult<String> {
 /// A handle from a decrypted payload, without S3 (hook `open_payload`).
 #[pyfunction]
 #[pyo3(signature = (payload, env_label, pointer_ts=None, defaults=None))]
-fn open_payload(py: Python<'_>, payload: &[u8], env_label: &str, pointer_ts: Option<&str>, defaults: Option<&Bound<'_, PyAny>>) -> PyResult<Handle> {
+fn open_payload(
+    py: Python<'_>,
+    payload: &[u8],
+    env_label: &str,
+    pointer_ts: Option<&str>,
+    defaults: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Handle> {
     let opts = options(defaults, None)?;
     let vault = detached(py, || Ok(Vault::from_payload(payload, env_label, pointer_ts, opts)?))?;
     Ok(Handle { vault })
@@ -283,7 +303,10 @@ fn open_payload(py: Python<'_>, payload: &[u8], env_label: &str, pointer_ts: Opt
 /// Resolve the bootstrap inputs from an explicit env mapping (hook `resolve_bootstrap`)
 /// → (config, passphrase, warnings).
 #[pyfunction]
-fn resolve_bootstrap(py: Python<'_>, env: std::collections::HashMap<String, String>) -> PyResult<(String, String, Vec<String>)> {
+fn resolve_bootstrap(
+    py: Python<'_>,
+    env: std::collections::HashMap<String, String>,
+) -> PyResult<(String, String, Vec<String>)> {
     detached(py, || {
         let (c, p, w) = hooks::resolve_bootstrap(&env)?;
         Ok((c.as_str().to_owned(), p.as_str().to_owned(), w))
@@ -302,7 +325,8 @@ fn _panic_for_test(py: Python<'_>) -> PyResult<()> {
 /// Raise the Python exception mapped to a core error code number (tests of the mapping table).
 #[pyfunction]
 fn _raise_for_test(py: Python<'_>, number: i32) -> PyResult<()> {
-    let kind = vsync_core::ErrorKind::from_number(number).ok_or_else(|| PyValueError::new_err("unknown error number"))?;
+    let kind =
+        vsync_core::ErrorKind::from_number(number).ok_or_else(|| PyValueError::new_err("unknown error number"))?;
     Err(raise(py, Failure::Core(Error::new(kind, format!("test error {}", kind.class_name())))))
 }
 
@@ -311,8 +335,8 @@ fn _raise_for_test(py: Python<'_>, number: i32) -> PyResult<()> {
 mod native {
     #[pymodule_export]
     use super::{
-        _panic_for_test, _raise_for_test, decode_config_json, decrypt_envelope, open, open_payload, open_with, resolve_bootstrap,
-        unseal_manifest, Handle,
+        _panic_for_test, _raise_for_test, decode_config_json, decrypt_envelope, open, open_payload, open_with,
+        resolve_bootstrap, unseal_manifest, Handle,
     };
 
     #[pymodule_init]

@@ -72,9 +72,21 @@ def runtime_token(
     s3: S3, prefix: str, *, secret_key: Optional[str] = None, endpoint: Optional[str] = None, salt: Optional[str] = None
 ) -> str:
     args = [
-        "runtime-token", "--endpoint", endpoint or s3.endpoint, "--region", "us-east-1",
-        "--bucket", s3.bucket, "--prefix", prefix, "--env", "test",
-        "--access-key-id", s3.access_key, "--secret-access-key", secret_key or s3.secret_key,
+        "runtime-token",
+        "--endpoint",
+        endpoint or s3.endpoint,
+        "--region",
+        "us-east-1",
+        "--bucket",
+        s3.bucket,
+        "--prefix",
+        prefix,
+        "--env",
+        "test",
+        "--access-key-id",
+        s3.access_key,
+        "--secret-access-key",
+        secret_key or s3.secret_key,
     ]
     if salt:
         args += ["--salt", salt]
@@ -104,7 +116,9 @@ def push(s3: S3, vault: Pushed, kv: Mapping[str, str], assets: Optional[Mapping[
 def new_vault(s3: S3, tmp_path: Path):
     """Factory: mint a token for a fresh prefix and push kv/assets with the CLI."""
 
-    def make(kv: Mapping[str, str], assets: Optional[Mapping[str, bytes]] = None, passphrase: str = "pass phrase 🗝") -> Pushed:
+    def make(
+        kv: Mapping[str, str], assets: Optional[Mapping[str, bytes]] = None, passphrase: str = "pass phrase 🗝"
+    ) -> Pushed:
         d = tmp_path / uuid.uuid4().hex[:8]
         d.mkdir()
         prefix = f"py-{uuid.uuid4().hex}/"

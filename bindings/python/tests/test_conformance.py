@@ -123,7 +123,9 @@ def fallback_chain(v: Vector, mp, tmp: Path) -> None:
 
 def asset_path(v: Vector, mp, tmp: Path) -> None:
     key = v.inputs["key"]
-    payload = json.dumps({"kv": v.inputs.get("vault") or {}, "assets": {key: base64.b64encode(v.bin).decode()}}).encode()
+    payload = json.dumps(
+        {"kv": v.inputs.get("vault") or {}, "assets": {key: base64.b64encode(v.bin).decode()}}
+    ).encode()
 
     def run() -> bytes:
         with Vsync._wrap(_native.open_payload(payload, "test", None, {})) as h:

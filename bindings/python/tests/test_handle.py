@@ -20,7 +20,9 @@ SECRET = "s3cr3t-value-do-not-print"
 
 
 def handle(defaults=None, kv=None) -> Vsync:
-    payload = json.dumps({"kv": kv if kv is not None else {"DB": SECRET, "B": "vb"}, "assets": {"cert": "AAEC"}}).encode()
+    payload = json.dumps(
+        {"kv": kv if kv is not None else {"DB": SECRET, "B": "vb"}, "assets": {"cert": "AAEC"}}
+    ).encode()
     return Vsync._wrap(_native.open_payload(payload, "dev", None, defaults or {"D": "dv", "B": "db"}))
 
 

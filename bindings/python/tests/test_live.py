@@ -78,7 +78,9 @@ def test_module_level_get_env_opens_once_and_caches(new_vault, clean_bootstrap_e
 
 
 @pytest.mark.parametrize("mode,outcome", [(0o600, "ok"), (0o644, "warn"), (0o640, "warn"), (0o666, "refused")])
-def test_file_variables_and_their_modes(new_vault, clean_bootstrap_env, tmp_path: Path, capfd, mode: int, outcome: str) -> None:
+def test_file_variables_and_their_modes(
+    new_vault, clean_bootstrap_env, tmp_path: Path, capfd, mode: int, outcome: str
+) -> None:
     vault = new_vault(KV, {"tls/ca.pem": CERT})
     cfg = write_file(tmp_path / "config", vault.config + "\n", mode)
     pw = write_file(tmp_path / "pass", vault.passphrase + "\r\n", 0o600)
@@ -223,9 +225,16 @@ def test_threads_read_a_live_handle_concurrently(new_vault) -> None:
     ok: List[bool] = []
 
     def reader() -> None:
-        ok.append(all(v.get_env("DATABASE_URL") == KV["DATABASE_URL"] and v.get_as_content("tls/ca.pem") == CERT for _ in range(1000)))
+        ok.append(
+            all(
+                v.get_env("DATABASE_URL") == KV["DATABASE_URL"] and v.get_as_content("tls/ca.pem") == CERT
+                for _ in range(1000)
+            )
+        )
 
-    threads = [threading.Thread(target=reader) for _ in range(8)] + [threading.Thread(target=lambda: ok.append(v.remote_generation() == 1))]
+    threads = [threading.Thread(target=reader) for _ in range(8)] + [
+        threading.Thread(target=lambda: ok.append(v.remote_generation() == 1))
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -372,7 +381,10 @@ def test_fork_after_open(new_vault, clean_bootstrap_env) -> None:
 def test_errors_never_show_secrets(s3: S3, new_vault) -> None:
     vault = new_vault(KV)
     messages: List[Optional[str]] = []
-    for cfg, pw in [(vault.config, "wrong-pass-zzz"), (runtime_token(s3, vault.prefix, secret_key="bad-secret-zzz", salt=salt_of(vault.config)), vault.passphrase)]:
+    for cfg, pw in [
+        (vault.config, "wrong-pass-zzz"),
+        (runtime_token(s3, vault.prefix, secret_key="bad-secret-zzz", salt=salt_of(vault.config)), vault.passphrase),
+    ]:
         try:
             vsync_s3_client.open_with(cfg, pw)
         except vsync_s3_client.VSyncError as e:

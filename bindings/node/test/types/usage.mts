@@ -1,5 +1,12 @@
 // Type-checked by test/types.test.js (tsc): the ESM view of the public API.
-import vsyncDefault, { open, openWith, VSyncError, S3UnreachableError, type Vsync, type Source } from '@muthuishere/vsync-s3-client';
+import vsyncDefault, {
+  open,
+  openWith,
+  VSyncError,
+  S3UnreachableError,
+  type Vsync,
+  type Source,
+} from '@muthuishere/vsync-s3-client';
 
 const h: Vsync = await open();
 const s: Source = h.envSource('X');

@@ -77,7 +77,9 @@ class ConformanceTest {
     private static void run(Path file, String name) throws Throwable {
         JsonObject vec = JsonParser.parseString(Files.readString(file)).getAsJsonObject();
         String category = vec.get("category").getAsString();
-        JsonObject in = vec.has("inputs") && vec.get("inputs").isJsonObject() ? vec.getAsJsonObject("inputs") : new JsonObject();
+        JsonObject in = vec.has("inputs") && vec.get("inputs").isJsonObject()
+                ? vec.getAsJsonObject("inputs")
+                : new JsonObject();
         JsonObject exp = vec.getAsJsonObject("expected");
         String error = str(exp, "error");
         Path binPath = file.resolveSibling(name + ".bin");
@@ -90,15 +92,17 @@ class ConformanceTest {
                 };
                 expectOrRun(error, call);
             }
-            case "rqem0001-manifest" -> expectOrRun(error, () -> {
-                Testing.Unsealed u = Testing.unsealManifest(bin, str(in, "remote_ts"));
-                assertEquals(str(exp, "embedded_ts"), u.embeddedTs());
-                assertEquals(str(exp, "payload_hex"), HEX.formatHex(u.payload()));
-            });
-            case "config-blob" -> expectOrRun(error, () -> {
-                String json = Testing.decodeConfigJson(new String(bin, StandardCharsets.UTF_8));
-                assertEquals(exp.get("config_json"), JsonParser.parseString(json));
-            });
+            case "rqem0001-manifest" ->
+                expectOrRun(error, () -> {
+                    Testing.Unsealed u = Testing.unsealManifest(bin, str(in, "remote_ts"));
+                    assertEquals(str(exp, "embedded_ts"), u.embeddedTs());
+                    assertEquals(str(exp, "payload_hex"), HEX.formatHex(u.payload()));
+                });
+            case "config-blob" ->
+                expectOrRun(error, () -> {
+                    String json = Testing.decodeConfigJson(new String(bin, StandardCharsets.UTF_8));
+                    assertEquals(exp.get("config_json"), JsonParser.parseString(json));
+                });
             case "fallback-chain" -> {
                 Map<String, String> env = map(in, "env");
                 byte[] payload = kvPayload(in.getAsJsonObject("vault"), null, null);
@@ -114,7 +118,10 @@ class ConformanceTest {
                     assertEquals(str(exp, "bytes_hex"), HEX.formatHex(got));
                     // The tempfile recipe of the README: a 0600 file, written, read back.
                     Path dir = Files.createTempDirectory("vsync-asset-");
-                    Path f = Files.createTempFile(dir, "asset-", ".bin",
+                    Path f = Files.createTempFile(
+                            dir,
+                            "asset-",
+                            ".bin",
                             PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
                     try {
                         Files.write(f, got);
@@ -128,44 +135,61 @@ class ConformanceTest {
             }
             case "error-taxonomy" -> {
                 if (bin != null) {
-                    assertRaises(error, () -> Testing.decryptEnvelope(bin, str(in, "passphrase"), str(in, "salt"), iterations(in)));
+                    assertRaises(
+                            error,
+                            () -> Testing.decryptEnvelope(bin, str(in, "passphrase"), str(in, "salt"), iterations(in)));
                 } else if (in.has("scenario")) {
                     String config = liveConfig("error-taxonomy", name);
-                    assertRaises(error, () -> VsyncClient.openWith(config, str(in, "passphrase")).close());
+                    assertRaises(
+                            error,
+                            () -> VsyncClient.openWith(config, str(in, "passphrase"))
+                                    .close());
                 } else if (in.has("config")) {
-                    assertRaises(error, () -> VsyncClient.openWith(str(in, "config"), str(in, "passphrase")).close());
+                    assertRaises(
+                            error,
+                            () -> VsyncClient.openWith(str(in, "config"), str(in, "passphrase"))
+                                    .close());
                 } else if (in.has("env")) {
                     withFiles(in, (env, dir) -> assertRaises(error, () -> Testing.resolveBootstrap(env)));
                 } else {
                     fail("error-taxonomy vector with no input this runner knows: " + in.keySet());
                 }
             }
-            case "vault-payload" -> expectOrRun(error, () -> {
-                try (Vsync v = Testing.openPayload(bin, str(in, "env"), str(in, "pointer_ts"), Map.of(), k -> null)) {
-                    List<String> keys = new ArrayList<>();
-                    exp.getAsJsonArray("keys").forEach(e -> keys.add(e.getAsString()));
-                    assertEquals(keys, v.keys());
-                    for (Map.Entry<String, String> kv : map(exp, "kv").entrySet()) {
-                        assertEquals(kv.getValue(), v.getEnv(kv.getKey()), kv.getKey());
-                        assertEquals(Source.VAULT, v.envSource(kv.getKey()));
+            case "vault-payload" ->
+                expectOrRun(error, () -> {
+                    try (Vsync v =
+                            Testing.openPayload(bin, str(in, "env"), str(in, "pointer_ts"), Map.of(), k -> null)) {
+                        List<String> keys = new ArrayList<>();
+                        exp.getAsJsonArray("keys").forEach(e -> keys.add(e.getAsString()));
+                        assertEquals(keys, v.keys());
+                        for (Map.Entry<String, String> kv : map(exp, "kv").entrySet()) {
+                            assertEquals(kv.getValue(), v.getEnv(kv.getKey()), kv.getKey());
+                            assertEquals(Source.VAULT, v.envSource(kv.getKey()));
+                        }
+                        for (Map.Entry<String, String> a : map(exp, "assets").entrySet()) {
+                            assertEquals(a.getValue(), HEX.formatHex(v.getAsContent(a.getKey())), a.getKey());
+                        }
                     }
-                    for (Map.Entry<String, String> a : map(exp, "assets").entrySet()) {
-                        assertEquals(a.getValue(), HEX.formatHex(v.getAsContent(a.getKey())), a.getKey());
-                    }
-                }
-            });
-            case "bootstrap" -> withFiles(in, (env, dir) -> expectOrRun(error, () -> {
-                Testing.Bootstrap b = Testing.resolveBootstrap(env);
-                assertEquals(str(exp, "config"), b.config());
-                assertEquals(str(exp, "passphrase"), b.passphrase());
-                List<String> warnings = new ArrayList<>();
-                exp.getAsJsonArray("warnings").forEach(w -> warnings.add(w.getAsString().replace("{dir}", dir)));
-                assertEquals(warnings, b.warnings());
-            }));
+                });
+            case "bootstrap" ->
+                withFiles(
+                        in,
+                        (env, dir) -> expectOrRun(error, () -> {
+                            Testing.Bootstrap b = Testing.resolveBootstrap(env);
+                            assertEquals(str(exp, "config"), b.config());
+                            assertEquals(str(exp, "passphrase"), b.passphrase());
+                            List<String> warnings = new ArrayList<>();
+                            exp.getAsJsonArray("warnings")
+                                    .forEach(w -> warnings.add(w.getAsString().replace("{dir}", dir)));
+                            assertEquals(warnings, b.warnings());
+                        }));
             case "s3-scenario" -> {
                 String config = liveConfig("s3-scenario", name);
                 Map<String, String> env = map(in, "env");
-                VsyncOptions opts = VsyncOptions.builder().defaults(map(in, "defaults")).envLookup(env::get).build();
+                VsyncOptions opts = VsyncOptions.builder()
+                        .defaults(map(in, "defaults"))
+                        .envLookup(env::get)
+                        .build();
                 expectOrRun(error, () -> {
                     try (Vsync v = VsyncClient.openWith(config, str(in, "passphrase"), opts)) {
                         assertEquals(exp.get("generation").getAsLong(), v.generation());
@@ -211,11 +235,13 @@ class ConformanceTest {
         List<Path> created = new ArrayList<>();
         try {
             if (in.has("files") && in.get("files").isJsonObject()) {
-                for (Map.Entry<String, JsonElement> f : in.getAsJsonObject("files").entrySet()) {
+                for (Map.Entry<String, JsonElement> f :
+                        in.getAsJsonObject("files").entrySet()) {
                     JsonObject spec = f.getValue().getAsJsonObject();
                     Path p = dir.resolve(f.getKey());
                     Files.write(p, HEX.parseHex(spec.get("content_hex").getAsString()));
-                    Files.setPosixFilePermissions(p, perms(spec.get("mode_octal").getAsString()));
+                    Files.setPosixFilePermissions(
+                            p, perms(spec.get("mode_octal").getAsString()));
                     created.add(p);
                 }
             }
@@ -233,7 +259,8 @@ class ConformanceTest {
     private static String liveConfig(String category, String name) throws IOException {
         String live = System.getenv("VSYNC_CONFORMANCE_LIVE");
         if (live == null || live.isEmpty()) {
-            fail("live vector " + category + "/" + name + ": VSYNC_CONFORMANCE_LIVE is not set (run through scripts/with-s3.sh)");
+            fail("live vector " + category + "/" + name
+                    + ": VSYNC_CONFORMANCE_LIVE is not set (run through scripts/with-s3.sh)");
         }
         Path p = Path.of(live, category, name + ".config");
         if (!Files.exists(p)) {
@@ -255,7 +282,9 @@ class ConformanceTest {
     }
 
     private static int iterations(JsonObject in) {
-        return in.has("iterations") && !in.get("iterations").isJsonNull() ? in.get("iterations").getAsInt() : DEFAULT_ITERATIONS;
+        return in.has("iterations") && !in.get("iterations").isJsonNull()
+                ? in.get("iterations").getAsInt()
+                : DEFAULT_ITERATIONS;
     }
 
     private static String str(JsonObject o, String k) {
@@ -267,7 +296,9 @@ class ConformanceTest {
         Map<String, String> m = new LinkedHashMap<>();
         JsonElement e = o.get(k);
         if (e != null && e.isJsonObject()) {
-            e.getAsJsonObject().entrySet().forEach(x -> m.put(x.getKey(), x.getValue().getAsString()));
+            e.getAsJsonObject()
+                    .entrySet()
+                    .forEach(x -> m.put(x.getKey(), x.getValue().getAsString()));
         }
         return m;
     }

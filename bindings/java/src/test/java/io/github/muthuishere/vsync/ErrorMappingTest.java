@@ -71,10 +71,13 @@ class ErrorMappingTest {
 
     @Test
     void anExceptionFromTheEnvLookupPropagatesUnchanged() {
-        VsyncOptions opts = VsyncOptions.builder().envLookup(k -> {
-            throw new UnsupportedOperationException("lookup failed for " + k);
-        }).build();
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> VsyncClient.open(opts));
+        VsyncOptions opts = VsyncOptions.builder()
+                .envLookup(k -> {
+                    throw new UnsupportedOperationException("lookup failed for " + k);
+                })
+                .build();
+        UnsupportedOperationException e =
+                assertThrows(UnsupportedOperationException.class, () -> VsyncClient.open(opts));
         assertTrue(e.getMessage().contains("VSYNC_CONFIG"), e.getMessage());
     }
 

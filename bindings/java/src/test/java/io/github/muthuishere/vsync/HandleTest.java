@@ -61,7 +61,8 @@ class HandleTest {
     @Test
     void defaultEnvLookupIsSystemGetenv() {
         String path = System.getenv("PATH");
-        try (Vsync v = Testing.openPayload(PAYLOAD.getBytes(StandardCharsets.UTF_8), "dev", null, Map.of(), System::getenv)) {
+        try (Vsync v =
+                Testing.openPayload(PAYLOAD.getBytes(StandardCharsets.UTF_8), "dev", null, Map.of(), System::getenv)) {
             assertEquals(path, v.getEnv("PATH"));
             assertEquals(Source.ENV, v.envSource("PATH"));
         }
@@ -113,7 +114,8 @@ class HandleTest {
             assertEquals("<vsync:redacted gen=0 env=dev>", String.valueOf(v));
             assertFalse(v.toString().contains("s3cr3t"));
         }
-        VsyncOptions o = VsyncOptions.builder().defaults(Map.of("TOKEN", "hunter2")).build();
+        VsyncOptions o =
+                VsyncOptions.builder().defaults(Map.of("TOKEN", "hunter2")).build();
         assertFalse(o.toString().contains("hunter2"));
     }
 
@@ -183,7 +185,10 @@ class HandleTest {
         assertTrue(Testing.nativeLoadNanos() > 0);
         Path maps = Path.of("/proc/self/maps");
         if (Files.exists(maps) && System.getProperty("vsync.native.lib") == null) {
-            String line = Files.readAllLines(maps).stream().filter(l -> l.contains("libvsync_jni")).findFirst().orElseThrow();
+            String line = Files.readAllLines(maps).stream()
+                    .filter(l -> l.contains("libvsync_jni"))
+                    .findFirst()
+                    .orElseThrow();
             assertTrue(line.contains("/vsync-jni-"), line);
             assertTrue(line.endsWith("(deleted)"), "the extracted copy is unlinked once loaded: " + line);
         }

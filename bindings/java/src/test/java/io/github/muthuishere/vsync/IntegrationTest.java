@@ -38,8 +38,10 @@ import org.junit.jupiter.api.Test;
  */
 class IntegrationTest {
     static final String PASS = "correct horse battery staple";
-    static final String ENV_FILE = "DATABASE_URL=postgres://app@db/staging\nAPI_TOKEN=tok-s3cr3t-123\nSHARED=from-vault\n";
-    static final byte[] CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".getBytes(StandardCharsets.UTF_8);
+    static final String ENV_FILE =
+            "DATABASE_URL=postgres://app@db/staging\nAPI_TOKEN=tok-s3cr3t-123\nSHARED=from-vault\n";
+    static final byte[] CA =
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".getBytes(StandardCharsets.UTF_8);
 
     static String endpoint;
     static String accessKey;
@@ -62,7 +64,8 @@ class IntegrationTest {
     static void cleanup() throws IOException {
         if (work != null) {
             try (var s = Files.walk(work)) {
-                s.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> p.toFile().delete());
+                s.sorted((a, b) -> b.getNameCount() - a.getNameCount())
+                        .forEach(p -> p.toFile().delete());
             }
         }
     }
@@ -73,7 +76,9 @@ class IntegrationTest {
         List<String> cmd = new ArrayList<>();
         cmd.add(bin);
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS), "vsync " + args[0] + " timed out");
         assertEquals(0, p.exitValue(), "vsync " + args[0] + " failed");
@@ -81,8 +86,23 @@ class IntegrationTest {
     }
 
     static String token(String prefix, String env, String endpointUrl, String secret) throws Exception {
-        return run("runtime-token", "--endpoint", endpointUrl, "--region", "us-east-1", "--bucket", bucket,
-                "--prefix", prefix, "--env", env, "--access-key-id", accessKey, "--secret-access-key", secret).strip();
+        return run(
+                        "runtime-token",
+                        "--endpoint",
+                        endpointUrl,
+                        "--region",
+                        "us-east-1",
+                        "--bucket",
+                        bucket,
+                        "--prefix",
+                        prefix,
+                        "--env",
+                        env,
+                        "--access-key-id",
+                        accessKey,
+                        "--secret-access-key",
+                        secret)
+                .strip();
     }
 
     static String token(String prefix) throws Exception {
@@ -105,8 +125,16 @@ class IntegrationTest {
         Path pass = file("pass", PASS.getBytes(StandardCharsets.UTF_8), "rw-------");
         Path env = file("env", envFile.getBytes(StandardCharsets.UTF_8), "rw-------");
         Path ca = file("ca", CA, "rw-------");
-        String out = run("push", "--config", config, "--passphrase-file", pass.toString(), "--env-file", env.toString(),
-                "--asset", "tls/ca.pem=" + ca);
+        String out = run(
+                "push",
+                "--config",
+                config,
+                "--passphrase-file",
+                pass.toString(),
+                "--env-file",
+                env.toString(),
+                "--asset",
+                "tls/ca.pem=" + ca);
         Matcher m = Pattern.compile("pushed gen=(\\d+) ts=\\S+").matcher(out);
         assertTrue(m.find(), "unexpected push output: " + out);
         return Long.parseLong(m.group(1));
@@ -128,8 +156,10 @@ class IntegrationTest {
         env.put("VSYNC_PASSPHRASE", PASS);
         env.put("SHARED", "from-env");
         env.put("LOG_LEVEL", "debug");
-        VsyncOptions opts = VsyncOptions.builder().envLookup(env::get)
-                .defaults(Map.of("PORT", "8080", "LOG_LEVEL", "info")).build();
+        VsyncOptions opts = VsyncOptions.builder()
+                .envLookup(env::get)
+                .defaults(Map.of("PORT", "8080", "LOG_LEVEL", "info"))
+                .build();
         try (Vsync v = VsyncClient.open(opts)) {
             assertEquals(1, v.generation());
             assertEquals("postgres://app@db/staging", v.getEnv("DATABASE_URL"));
@@ -157,9 +187,16 @@ class IntegrationTest {
         String config = pushedVault();
         Path cfg = file("config", (config + "\n").getBytes(StandardCharsets.UTF_8), "rw-------");
         Path pass = file("pass", (PASS + "\n").getBytes(StandardCharsets.UTF_8), "rw-------");
-        Map<String, String> env = new HashMap<>(Map.of("VSYNC_CONFIG_FILE", cfg.toString(), "VSYNC_PASSPHRASE_FILE", pass.toString(),
+        Map<String, String> env = new HashMap<>(Map.of(
+                "VSYNC_CONFIG_FILE",
+                cfg.toString(),
+                "VSYNC_PASSPHRASE_FILE",
+                pass.toString(),
                 // _FILE wins over the direct variables:
-                "VSYNC_CONFIG", "raw-json-would-fail", "VSYNC_PASSPHRASE", "wrong"));
+                "VSYNC_CONFIG",
+                "raw-json-would-fail",
+                "VSYNC_PASSPHRASE",
+                "wrong"));
         VsyncOptions opts = VsyncOptions.builder().envLookup(env::get).build();
         try (Vsync v = VsyncClient.open(opts)) {
             assertEquals("tok-s3cr3t-123", v.getEnv("API_TOKEN"));
@@ -186,8 +223,14 @@ class IntegrationTest {
             assertEquals("postgres://app@db/staging", v.getEnv("DATABASE_URL"));
             assertArrayEquals(CA, v.getAsContent("tls/ca.pem"));
         }
-        try (Vsync v = VsyncClient.openWith(config + "\n", PASS,
-                VsyncOptions.builder().defaults(Map.of("X", "dx")).envLookup(k -> null).timeout(Duration.ofSeconds(10)).build())) {
+        try (Vsync v = VsyncClient.openWith(
+                config + "\n",
+                PASS,
+                VsyncOptions.builder()
+                        .defaults(Map.of("X", "dx"))
+                        .envLookup(k -> null)
+                        .timeout(Duration.ofSeconds(10))
+                        .build())) {
             assertEquals("dx", v.getEnv("X"));
         }
     }
@@ -201,7 +244,8 @@ class IntegrationTest {
             assertTrue(v.hasNewVersion());
             assertEquals(2, v.remoteGeneration());
             assertEquals(1, v.generation());
-            assertEquals("postgres://app@db/staging", v.getEnv("DATABASE_URL"), "no refresh: the handle keeps what it read");
+            assertEquals(
+                    "postgres://app@db/staging", v.getEnv("DATABASE_URL"), "no refresh: the handle keeps what it read");
         }
         try (Vsync v = VsyncClient.openWith(config, PASS)) {
             assertEquals(2, v.generation());
@@ -269,7 +313,8 @@ class IntegrationTest {
             acceptor.setDaemon(true);
             acceptor.start();
             String config = token(uniquePrefix(), "staging", "http://127.0.0.1:" + silent.getLocalPort(), secretKey);
-            VsyncOptions opts = VsyncOptions.builder().timeout(Duration.ofMillis(700)).build();
+            VsyncOptions opts =
+                    VsyncOptions.builder().timeout(Duration.ofMillis(700)).build();
             long t0 = System.nanoTime();
             assertRaises("S3UnreachableError", () -> VsyncClient.openWith(config, PASS, opts));
             long ms = (System.nanoTime() - t0) / 1_000_000;
@@ -300,8 +345,10 @@ class IntegrationTest {
         String live = requireEnv("VSYNC_CONFORMANCE_LIVE");
         assertRaises("BundleCorruptError", () -> VsyncClient.openWith(seeded(live, "bundle-missing"), PASS));
         assertRaises("BundleCorruptError", () -> VsyncClient.openWith(seeded(live, "rollback"), PASS));
-        assertRaises("UnsupportedSpecVersionError", () -> VsyncClient.openWith(seeded(live, "unsupported-envelope"), PASS));
-        assertRaises("UnsupportedSpecVersionError", () -> VsyncClient.openWith(seeded(live, "unsupported-manifest"), PASS));
+        assertRaises(
+                "UnsupportedSpecVersionError", () -> VsyncClient.openWith(seeded(live, "unsupported-envelope"), PASS));
+        assertRaises(
+                "UnsupportedSpecVersionError", () -> VsyncClient.openWith(seeded(live, "unsupported-manifest"), PASS));
     }
 
     @Test
@@ -364,7 +411,9 @@ class IntegrationTest {
     @Test
     void redactionEverywhere() throws Exception {
         String config = pushedVault();
-        VsyncOptions opts = VsyncOptions.builder().defaults(Map.of("DEFAULT_SECRET", "d-s3cr3t")).build();
+        VsyncOptions opts = VsyncOptions.builder()
+                .defaults(Map.of("DEFAULT_SECRET", "d-s3cr3t"))
+                .build();
         try (Vsync v = VsyncClient.openWith(config, PASS, opts)) {
             String s = v.toString();
             assertEquals("<vsync:redacted gen=1 env=staging>", s);

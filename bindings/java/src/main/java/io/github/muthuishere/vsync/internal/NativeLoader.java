@@ -53,19 +53,22 @@ final class NativeLoader {
             }
             Path dir;
             Path lib;
-            boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+            boolean posix =
+                    FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
             if (posix) {
-                dir = Files.createTempDirectory("vsync-jni-",
+                dir = Files.createTempDirectory(
+                        "vsync-jni-",
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-                lib = Files.createFile(dir.resolve(file),
+                lib = Files.createFile(
+                        dir.resolve(file),
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
             } else {
                 dir = Files.createTempDirectory("vsync-jni-");
                 lib = Files.createFile(dir.resolve(file));
             }
             try {
-                try (OutputStream out = Files.newOutputStream(lib, StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING)) {
+                try (OutputStream out =
+                        Files.newOutputStream(lib, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                     in.transferTo(out);
                 }
                 System.load(lib.toString());
@@ -90,10 +93,13 @@ final class NativeLoader {
     static String platform() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
-        String o = os.contains("linux") ? "linux"
-                : (os.contains("mac") || os.contains("darwin")) ? "macos"
-                : os.contains("windows") ? "windows" : os.replace(' ', '_');
-        String a = (arch.equals("amd64") || arch.equals("x86_64")) ? "x86_64"
+        String o = os.contains("linux")
+                ? "linux"
+                : (os.contains("mac") || os.contains("darwin"))
+                        ? "macos"
+                        : os.contains("windows") ? "windows" : os.replace(' ', '_');
+        String a = (arch.equals("amd64") || arch.equals("x86_64"))
+                ? "x86_64"
                 : (arch.equals("aarch64") || arch.equals("arm64")) ? "aarch64" : arch;
         return o + "-" + a;
     }

@@ -34,8 +34,12 @@ public final class Testing {
     }
 
     /** {@code Vault::from_payload}: a handle without S3, over a decrypted payload. */
-    public static Vsync openPayload(byte[] payload, String envLabel, String pointerTs,
-            Map<String, String> defaults, Function<String, String> envLookup) {
+    public static Vsync openPayload(
+            byte[] payload,
+            String envLabel,
+            String pointerTs,
+            Map<String, String> defaults,
+            Function<String, String> envLookup) {
         long h = Native.fromPayload(payload, envLabel, pointerTs, flatten(defaults));
         return Native.wrap(h, envLookup);
     }
