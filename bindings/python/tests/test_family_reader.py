@@ -16,15 +16,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
 import boto3
-from botocore.config import Config as BotoConfig
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
 import vsync_s3_client
-
+from botocore.config import Config as BotoConfig
 from conftest import S3, cli
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 # Every value shape the issue names: unicode, "=" inside a value, the empty string.
 KV = {
@@ -44,12 +42,12 @@ ASSETS = {
 @dataclass
 class FamilyVault:
     ts: str
-    kv: Dict[str, str]
-    assets: Dict[str, bytes]
-    document: Dict[str, Any]
+    kv: dict[str, str]
+    assets: dict[str, bytes]
+    document: dict[str, Any]
 
 
-def decode_config(blob: str) -> Dict[str, Any]:
+def decode_config(blob: str) -> dict[str, Any]:
     """SPEC §2: `vsync-cfg-v1:` + unpadded base64url of a gzip of the JSON object."""
     body = blob.strip()
     assert body.startswith("vsync-cfg-v1:"), "not a vsync-cfg-v1 runtime token"
