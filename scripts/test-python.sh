@@ -8,9 +8,11 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ensure_venv
 PY="$VENV/bin/python"
-if ! "$PY" -c 'import pytest, pytest_benchmark' 2>/dev/null; then
-  log "installing pytest into .venv"
-  "$PY" -m pip install -q 'pytest>=7' 'pytest-benchmark>=4'
+# boto3 and cryptography serve the family-style reader test (test_family_reader.py), which reads
+# our CLI's vaults without any code of ours.
+if ! "$PY" -c 'import pytest, pytest_benchmark, boto3, cryptography' 2>/dev/null; then
+  log "installing the test dependencies into .venv"
+  "$PY" -m pip install -q 'pytest>=7' 'pytest-benchmark>=4' 'boto3>=1.34' 'cryptography>=42'
 fi
 log "pip install ./bindings/python"
 # A .so left in the source tree by a manual dev build must not shadow or leak into the wheel.

@@ -60,6 +60,13 @@ func decodeField(t *testing.T, m map[string]json.RawMessage, key string, out any
 	return true
 }
 
+// isJSON reports whether inputs[key] is a JSON value starting with `first` ('"' for a string,
+// '{' for an object); false when absent or null.
+func (v *vector) isJSON(key string, first byte) bool {
+	raw := bytes.TrimSpace(v.Inputs[key])
+	return len(raw) > 0 && raw[0] == first
+}
+
 func (v *vector) str(t *testing.T, key, def string) string {
 	s := def
 	v.in(t, key, &s)
@@ -387,30 +394,77 @@ func runBootstrap(t *testing.T, v *vector) {
 	}
 }
 
-func runErrorTaxonomy(t *testing.T, v *vector) {
-	var err error
+// anyPassphrase is passed when a vector names no passphrase: the family's live scenarios fail
+// before decryption.
+const anyPassphrase = "any non-empty passphrase"
+
+// What an error-taxonomy vector runs (SPEC §11).
+const (
+	stepLive       = "live"        // scenario: open the seeded live vault
+	stepEnvelope   = "envelope"    // a .bin with passphrase and salt: decrypt the RQE1 envelope
+	stepConfigBlob = "config-blob" // a .bin that is a config blob (vsync-cfg-…, or any without a passphrase)
+	stepOpenWith   = "open-with"   // config and passphrase: OpenWith, which fails before any network access
+	stepBootstrap  = "bootstrap"   // env (and our optional files): resolve the bootstrap, decode its config
+)
+
+// taxonomyStep is the one place this runner decides an error-taxonomy vector's step: the
+// family's four input shapes and our config shape, told apart by the inputs and the .bin's
+// first bytes, never by the vector's name. bin is nil when the vector has no .bin.
+func taxonomyStep(t *testing.T, v *vector, bin []byte) string {
+	t.Helper()
 	switch {
-	case v.Inputs["scenario"] != nil:
-		h, e := openLive(t, v, nil)
-		if e == nil {
-			h.Close()
-		}
-		err = e
-	case v.Inputs["config"] != nil:
-		h, e := OpenWith(context.Background(), v.str(t, "config", ""), v.str(t, "passphrase", ""))
-		if e == nil {
-			h.Close()
-		}
-		err = e
-	case v.Inputs["env"] != nil:
-		env, _ := bootstrapEnv(t, v)
-		_, _, _, err = testingResolveBootstrap(env)
-	default:
-		_, err = testingDecryptEnvelope(v.bin(t), v.str(t, "passphrase", ""), v.str(t, "salt", ""), v.iterations(t))
+	case v.isJSON("scenario", '"'):
+		return stepLive
+	case bin != nil && (bytes.HasPrefix(bin, []byte("vsync-cfg-")) || !v.isJSON("passphrase", '"')):
+		return stepConfigBlob
+	case bin != nil:
+		return stepEnvelope
+	case v.isJSON("config", '"'):
+		return stepOpenWith
+	case v.isJSON("env", '{'):
+		return stepBootstrap
 	}
+	t.Fatalf("error-taxonomy vector %s: no input shape this runner knows", v.name)
+	return ""
+}
+
+func runErrorTaxonomy(t *testing.T, v *vector) {
 	var want string
 	if !v.want(t, "error", &want) {
 		t.Fatal("error-taxonomy vector without an expected error")
+	}
+	bin, readErr := os.ReadFile(filepath.Join(v.dir, v.name+".bin"))
+	if readErr != nil {
+		bin = nil
+	}
+	passphrase := v.str(t, "passphrase", "")
+	if passphrase == "" {
+		passphrase = anyPassphrase
+	}
+	var err error
+	switch taxonomyStep(t, v, bin) {
+	case stepLive:
+		h, e := openLive(t, v, passphrase, nil)
+		if e == nil {
+			h.Close()
+		}
+		err = e
+	case stepEnvelope:
+		_, err = testingDecryptEnvelope(bin, v.str(t, "passphrase", ""), v.str(t, "salt", ""), v.iterations(t))
+	case stepConfigBlob:
+		_, err = testingDecodeConfigJSON(string(bin))
+	case stepOpenWith:
+		h, e := OpenWith(context.Background(), v.str(t, "config", ""), passphrase)
+		if e == nil {
+			h.Close()
+		}
+		err = e
+	case stepBootstrap:
+		env, _ := bootstrapEnv(t, v)
+		var config string
+		if config, _, _, err = testingResolveBootstrap(env); err == nil {
+			_, err = testingDecodeConfigJSON(config)
+		}
 	}
 	v.expectError(t, err)
 }
@@ -447,7 +501,7 @@ func runVaultPayload(t *testing.T, v *vector) {
 
 // openLive opens a live vector with its seeded runtime token (never skipped: a missing
 // VSYNC_CONFORMANCE_LIVE or .config file fails).
-func openLive(t *testing.T, v *vector, opts []Option) (*Vsync, error) {
+func openLive(t *testing.T, v *vector, passphrase string, opts []Option) (*Vsync, error) {
 	t.Helper()
 	live := os.Getenv("VSYNC_CONFORMANCE_LIVE")
 	if live == "" {
@@ -457,14 +511,14 @@ func openLive(t *testing.T, v *vector, opts []Option) (*Vsync, error) {
 	if err != nil {
 		t.Fatalf("live config of %s/%s: %v", v.Category, v.name, err)
 	}
-	return OpenWith(context.Background(), strings.TrimSpace(string(cfg)), v.str(t, "passphrase", ""), opts...)
+	return OpenWith(context.Background(), strings.TrimSpace(string(cfg)), passphrase, opts...)
 }
 
 func runS3Scenario(t *testing.T, v *vector) {
 	var defaults, env map[string]string
 	v.in(t, "defaults", &defaults)
 	v.in(t, "env", &env)
-	h, err := openLive(t, v, []Option{WithDefaults(defaults), WithEnvLookup(mapLookup(env))})
+	h, err := openLive(t, v, v.str(t, "passphrase", ""), []Option{WithDefaults(defaults), WithEnvLookup(mapLookup(env))})
 	if v.expectError(t, err) {
 		return
 	}

@@ -18,9 +18,9 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::config::{encode_bytes_blob, encode_json_blob, Config, DEFAULT_ITERATIONS};
-use crate::envelope::{derive_key, seal_envelope_with_nonce, seal_manifest, Key, NONCE_LEN};
+use crate::envelope::{derive_key, seal_envelope, seal_envelope_with_nonce, seal_manifest, Key, NONCE_LEN};
 use crate::error::{Error, Result};
-use crate::payload::{encode_json_payload, encode_zip_payload, VaultData};
+use crate::payload::{encode_json_payload, encode_runtime_bundle, encode_zip_payload, VaultData};
 use crate::s3::{self, Store};
 use crate::writer::{write_cli_layout, write_runtime};
 
@@ -519,75 +519,132 @@ fn file(content: &[u8], mode: &str) -> Value {
     json!({"content_hex": hex(content), "mode_octal": mode})
 }
 
+/// `error-taxonomy` in the four input shapes of SPEC §11, as the family writes them (`bin` says
+/// whether a `.bin` exists), plus our own `config` + `passphrase` and `files` + `env` shapes.
+/// Runners pick the step from the inputs and the `.bin`'s first bytes, never from the name.
 fn taxonomy_vectors(out: &mut Vec<Vector>) {
     let good = envelope("taxonomy", PASS, SALT, b"{}");
     let mut v2 = good.clone();
     v2[3] = b'2';
-    let crypt = |pass: &str| json!({"passphrase": pass, "salt": SALT, "iterations": DEFAULT_ITERATIONS});
-    out.push(vector(
-        "error-taxonomy",
-        "wrong-passphrase",
-        "Wrong passphrase → WrongPassphraseError",
-        crypt("nope"),
-        err("WrongPassphraseError"),
-        Some(good.clone()),
-    ));
-    out.push(vector(
-        "error-taxonomy",
-        "unsupported-envelope",
-        "RQE2 envelope → UnsupportedSpecVersionError",
-        crypt(PASS),
-        err("UnsupportedSpecVersionError"),
-        Some(v2),
-    ));
-    out.push(vector(
-        "error-taxonomy",
-        "corrupt-envelope",
-        "Truncated envelope → BundleCorruptError",
-        crypt(PASS),
-        err("BundleCorruptError"),
-        Some(good[..20].to_vec()),
-    ));
-    out.push(vector(
-        "error-taxonomy",
-        "no-bootstrap-env",
-        "Neither VSYNC_CONFIG nor VSYNC_CONFIG_FILE → ConfigMissingError",
-        json!({"env": {}}),
-        err("ConfigMissingError"),
-        None,
-    ));
-    out.push(vector(
-        "error-taxonomy",
-        "world-writable-config-file",
-        "A world-writable VSYNC_CONFIG_FILE is refused → ConfigMissingError",
-        json!({"files": {"config": file(sample_config().encode().as_bytes(), "0666")}, "env": {"VSYNC_CONFIG_FILE": "{dir}/config", "VSYNC_PASSPHRASE": PASS}}),
-        err("ConfigMissingError"),
-        None,
-    ));
-    out.push(vector(
-        "error-taxonomy",
-        "padded-config",
-        "A blob with padding → ConfigUnsupportedVersionError",
-        json!({"config": "vsync-cfg-v1:abc=", "passphrase": PASS}),
-        err("ConfigUnsupportedVersionError"),
-        None,
-    ));
-    out.push(vector(
-        "error-taxonomy",
-        "manifest-404",
-        "Nothing pushed under the prefix → ManifestNotFoundError",
-        json!({"scenario": "manifest-404", "passphrase": PASS, "seed": {"layout": "none"}}),
-        err("ManifestNotFoundError"),
-        None,
-    ));
-    out.push(vector(
-        "error-taxonomy",
-        "network-error-or-iam-403",
-        "Wrong secret key: the server answers 403 → S3UnreachableError",
-        json!({"scenario": "network-error-or-iam-403", "passphrase": PASS, "seed": {"layout": "runtime", "credentials": "wrong-secret"}}),
-        err("S3UnreachableError"),
-        None,
-    ));
+    let crypt =
+        |pass: &str| json!({"bin": "see-bin", "passphrase": pass, "salt": SALT, "iterations": DEFAULT_ITERATIONS});
+    let blob_with = |f: &dyn Fn(&mut Value)| {
+        let mut j = sample_config().to_json();
+        f(&mut j);
+        encode_json_blob(&j)
+    };
+    let v99 = blob_with(&|j| j["v"] = json!(99));
+    let see_bin = json!({"bin": "see-bin"});
+    let cases: Vec<(&str, &str, Value, &str, Option<Vec<u8>>)> = vec![
+        // Shape 1: an envelope `.bin` with passphrase and salt.
+        (
+            "wrong-passphrase",
+            "Wrong passphrase → WrongPassphraseError",
+            crypt("nope"),
+            "WrongPassphraseError",
+            Some(good.clone()),
+        ),
+        (
+            "unsupported-envelope",
+            "RQE2 envelope → UnsupportedSpecVersionError",
+            crypt(PASS),
+            "UnsupportedSpecVersionError",
+            Some(v2),
+        ),
+        (
+            "corrupt-envelope",
+            "Truncated envelope → BundleCorruptError",
+            crypt(PASS),
+            "BundleCorruptError",
+            Some(good[..20].to_vec()),
+        ),
+        // Shape 2: a config blob `.bin`, no passphrase.
+        (
+            "config-blob-version-99",
+            "A config blob whose inner v is 99, no passphrase → ConfigUnsupportedVersionError",
+            see_bin.clone(),
+            "ConfigUnsupportedVersionError",
+            Some(v99.clone().into_bytes()),
+        ),
+        (
+            "config-blob-short-salt",
+            "A config blob with a 15-character salt, no passphrase → ConfigUnsupportedVersionError",
+            see_bin.clone(),
+            "ConfigUnsupportedVersionError",
+            Some(blob_with(&|j| j["salt"] = json!("abcdefghijklmno")).into_bytes()),
+        ),
+        (
+            "config-blob-not-gzip",
+            "A config blob whose body is not gzip, no passphrase → BundleCorruptError",
+            see_bin.clone(),
+            "BundleCorruptError",
+            Some(b"vsync-cfg-v1:bm90IGd6aXA".to_vec()),
+        ),
+        (
+            "config-blob-raw-json",
+            "Raw JSON where a blob belongs, no passphrase → ConfigMissingError",
+            see_bin,
+            "ConfigMissingError",
+            Some(sample_config().to_json().to_string().into_bytes()),
+        ),
+        // Shape 3: an environment, no `.bin`.
+        (
+            "no-bootstrap-env",
+            "Neither VSYNC_CONFIG nor VSYNC_CONFIG_FILE → ConfigMissingError",
+            json!({"bin": null, "env": {}}),
+            "ConfigMissingError",
+            None,
+        ),
+        (
+            "env-without-passphrase",
+            "VSYNC_CONFIG set, no VSYNC_PASSPHRASE(_FILE) → ConfigMissingError",
+            json!({"bin": null, "env": {"VSYNC_CONFIG": sample_config().encode()}}),
+            "ConfigMissingError",
+            None,
+        ),
+        (
+            "env-config-version-99",
+            "VSYNC_CONFIG holds a blob whose inner v is 99 → ConfigUnsupportedVersionError",
+            json!({"bin": null, "env": {"VSYNC_CONFIG": v99, "VSYNC_PASSPHRASE": PASS}}),
+            "ConfigUnsupportedVersionError",
+            None,
+        ),
+        (
+            "world-writable-config-file",
+            "A world-writable VSYNC_CONFIG_FILE is refused → ConfigMissingError",
+            json!({"bin": null, "files": {"config": file(sample_config().encode().as_bytes(), "0666")}, "env": {"VSYNC_CONFIG_FILE": "{dir}/config", "VSYNC_PASSPHRASE": PASS}}),
+            "ConfigMissingError",
+            None,
+        ),
+        // Ours: a blob and a passphrase given to open_with (fails before any network access).
+        (
+            "padded-config",
+            "A blob with padding → ConfigUnsupportedVersionError",
+            json!({"bin": null, "config": "vsync-cfg-v1:abc=", "passphrase": PASS}),
+            "ConfigUnsupportedVersionError",
+            None,
+        ),
+        // Shape 4: the family's live scenarios, no passphrase (the error comes before decryption).
+        // The seeder knows these scenario names: manifest-404 writes nothing, the other hands
+        // out a token with a wrong secret key.
+        (
+            "manifest-404",
+            "Nothing pushed under the prefix → ManifestNotFoundError",
+            json!({"bin": null, "scenario": "manifest-404"}),
+            "ManifestNotFoundError",
+            None,
+        ),
+        (
+            "network-error-or-iam-403",
+            "Wrong secret key: the server answers 403 → S3UnreachableError",
+            json!({"bin": null, "scenario": "network-error-or-iam-403"}),
+            "S3UnreachableError",
+            None,
+        ),
+    ];
+    for (name, desc, inputs, class, bin) in cases {
+        out.push(vector("error-taxonomy", name, desc, inputs, err(class), bin));
+    }
 }
 
 fn payload_vectors(out: &mut Vec<Vector>) {
@@ -619,6 +676,22 @@ fn payload_vectors(out: &mut Vec<Vector>) {
     };
     let ts = "20260101-120000";
     let sealed = |p: &[u8]| seal_manifest(ts, p).unwrap_or_default();
+    // Our writer's runtime bundle: bare JSON with `seal.ts` (SPEC §5).
+    let bundle = {
+        let mut d = VaultData::default();
+        d.kv.insert("URL".into(), "postgres://u:p=w@db/x?a=b".to_string().into());
+        d.kv.insert("GREETING".into(), "héllo ✓".to_string().into());
+        d.kv.insert("EMPTY".into(), String::new().into());
+        d.assets.insert("ca.pem".into(), b"PEM\x00\xff".to_vec().into());
+        encode_runtime_bundle(&d, ts).to_vec()
+    };
+    let bundle_ok = || {
+        ok(
+            &["URL", "GREETING", "EMPTY"],
+            json!({"URL": "postgres://u:p=w@db/x?a=b", "GREETING": "héllo ✓", "EMPTY": ""}),
+            json!({"ca.pem": hex(b"PEM\x00\xff")}),
+        )
+    };
     let cases: Vec<(&str, &str, &str, Value, Vec<u8>, Value)> = vec![
         (
             "json-kv-assets",
@@ -707,6 +780,46 @@ fn payload_vectors(out: &mut Vec<Vector>) {
             json!("20260202-000000"),
             sealed(&json_payload),
             err("BundleCorruptError"),
+        ),
+        (
+            "json-seal",
+            "Our runtime bundle: bare JSON whose seal.ts equals the pointer's timestamp",
+            "prod",
+            json!(ts),
+            bundle.clone(),
+            bundle_ok(),
+        ),
+        (
+            "json-seal-no-pointer",
+            "pointer_ts null: seal.ts is not compared",
+            "prod",
+            Value::Null,
+            bundle.clone(),
+            bundle_ok(),
+        ),
+        (
+            "json-seal-mismatch",
+            "seal.ts differs from the pointer's timestamp → BundleCorruptError",
+            "prod",
+            json!("20260202-000000"),
+            bundle,
+            err("BundleCorruptError"),
+        ),
+        (
+            "json-seal-without-ts",
+            "A seal without a ts string cannot be checked → BundleCorruptError",
+            "prod",
+            json!(ts),
+            br#"{"kv":{"A":"1"},"assets":{},"seal":{"at":"20260101-120000"}}"#.to_vec(),
+            err("BundleCorruptError"),
+        ),
+        (
+            "json-unknown-members",
+            "Top-level members other than kv, assets and seal are ignored",
+            "prod",
+            json!(ts),
+            br#"{"version":2,"kv":{"A":"1"},"assets":{},"meta":{"by":"another tool"}}"#.to_vec(),
+            ok(&["A"], json!({"A": "1"}), json!({})),
         ),
         (
             "non-string-value",
@@ -938,6 +1051,13 @@ fn scenario_vectors(out: &mut Vec<Vector>) {
             err("WrongPassphraseError"),
         ),
         (
+            "seal-ts-mismatch",
+            "The bundle's seal.ts names another timestamp than the manifest → BundleCorruptError",
+            PASS,
+            seed(json!({"tamper": "seal-ts-mismatch"})),
+            err("BundleCorruptError"),
+        ),
+        (
             "unsupported-envelope",
             "The bundle is an RQE2 envelope → UnsupportedSpecVersionError",
             PASS,
@@ -1141,6 +1261,11 @@ async fn seed_runtime(
             store.put(&bundle, old, None).await?;
         }
         "delete-bundle" => store.delete(&bundle).await?,
+        // The same contents, but the bundle's seal names ts1 while the manifest names ts2.
+        "seal-ts-mismatch" => {
+            let plain = encode_runtime_bundle(data, ts1);
+            store.put(&bundle, seal_envelope(key, &plain), None).await?
+        }
         "envelope-version" => {
             let mut b = store.get(&bundle).await?.map(|o| o.body).unwrap_or_default();
             if b.len() > 3 {

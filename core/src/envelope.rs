@@ -110,13 +110,19 @@ pub fn unseal_manifest<'a>(sealed: &'a [u8], expected_ts: Option<&str>) -> Resul
         .ok_or_else(|| Error::corrupt("the manifest timestamp is not ASCII; push again"))?;
     if let Some(expected) = expected_ts {
         if ts != expected {
-            return Err(Error::corrupt(format!(
-                "the bundle is sealed at {ts} but the pointer names {expected}: the pointer was \
-                 rolled back or the bucket was tampered with; push again and audit bucket access"
-            )));
+            return Err(seal_mismatch(ts, expected));
         }
     }
     Ok((ts, &sealed[RQEM_HEADER_LEN..]))
+}
+
+/// A bundle bound to another timestamp than the pointer names (an RQEM0001 wrapper's or a JSON
+/// bundle's `seal.ts`): the one message for both.
+pub fn seal_mismatch(sealed_ts: &str, pointer_ts: &str) -> Error {
+    Error::corrupt(format!(
+        "the bundle is sealed at {sealed_ts} but the pointer names {pointer_ts}: the pointer was \
+         rolled back or the bucket was tampered with; push again and audit bucket access"
+    ))
 }
 
 /// Seal a payload under a timestamp. The timestamp must be 15 ASCII characters

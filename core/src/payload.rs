@@ -1,5 +1,6 @@
-//! The vault payload after decryption (SPEC §6): JSON `{kv, assets}` or a flat object, an
-//! RQEM0001-wrapped payload, or a zip of the vault folder with `.env.<env>` plus asset files.
+//! The vault payload after decryption (SPEC §6): JSON `{kv, assets}` (with an optional
+//! `seal`) or a flat object, an RQEM0001-wrapped payload, or a zip of the vault folder with
+//! `.env.<env>` plus asset files.
 
 use std::io::{Cursor, Read, Write};
 
@@ -9,7 +10,7 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
-use crate::envelope::{unseal_manifest, RQEM_MAGIC};
+use crate::envelope::{seal_mismatch, unseal_manifest, RQEM_MAGIC};
 use crate::error::{Error, Result};
 
 /// Decoded vault contents, in payload order. Values and asset bytes are wiped on drop.
@@ -28,28 +29,29 @@ impl std::fmt::Debug for VaultData {
 /// Largest single zip entry we inflate (a guard against zip bombs in a tampered bundle).
 const MAX_ZIP_ENTRY: u64 = 256 << 20;
 
-/// Decode a decrypted payload. `pointer_ts` is the timestamp the pointer named (required to
-/// match an RQEM0001 wrapper); `env` picks the `.env.<env>` entry of a zip.
+/// Decode a decrypted payload. `pointer_ts` is the timestamp the pointer named: an RQEM0001
+/// wrapper's timestamp and a JSON payload's `seal.ts` must equal it (SPEC §5, §6); `None` skips
+/// both checks. `env` picks the `.env.<env>` entry of a zip.
 pub fn decode_payload(plain: &[u8], pointer_ts: Option<&str>, env: &str) -> Result<VaultData> {
     if plain.starts_with(RQEM_MAGIC) || plain.starts_with(b"RQEM") {
         let (_, inner) = unseal_manifest(plain, pointer_ts)?;
         // One level of wrapping only: an inner seal is not a payload shape.
-        return decode_unwrapped(inner, env);
+        return decode_unwrapped(inner, pointer_ts, env);
     }
-    decode_unwrapped(plain, env)
+    decode_unwrapped(plain, pointer_ts, env)
 }
 
-fn decode_unwrapped(plain: &[u8], env: &str) -> Result<VaultData> {
+fn decode_unwrapped(plain: &[u8], pointer_ts: Option<&str>, env: &str) -> Result<VaultData> {
     if plain.starts_with(b"PK\x03\x04") || plain.starts_with(b"PK\x05\x06") {
         decode_zip(plain, env)
     } else if plain.first() == Some(&b'{') {
-        decode_json(plain)
+        decode_json(plain, pointer_ts)
     } else {
         Err(Error::corrupt("the decrypted payload is neither JSON, a zip nor an RQEM0001 seal; push the vault again"))
     }
 }
 
-fn decode_json(plain: &[u8]) -> Result<VaultData> {
+fn decode_json(plain: &[u8], pointer_ts: Option<&str>) -> Result<VaultData> {
     let root: Value = serde_json::from_slice(plain)
         .map_err(|_| Error::corrupt("the vault payload is not valid UTF-8 JSON; push the vault again"))?;
     let Value::Object(mut root) = root else {
@@ -57,6 +59,9 @@ fn decode_json(plain: &[u8]) -> Result<VaultData> {
     };
     let mut data = VaultData::default();
     if root.contains_key("kv") || root.contains_key("assets") {
+        if let Some(seal) = root.get("seal") {
+            check_json_seal(seal, pointer_ts)?;
+        }
         if let Some(kv) = root.remove("kv") {
             data.kv = string_map(kv, "kv")?;
         }
@@ -72,6 +77,21 @@ fn decode_json(plain: &[u8]) -> Result<VaultData> {
         data.kv = string_map(Value::Object(root), "the payload")?;
     }
     Ok(data)
+}
+
+/// The bare-JSON bundle's binding to its pointer (SPEC §5): `seal` must be `{"ts": "<ts>"}` and,
+/// when the pointer's timestamp is known, name it. A seal that cannot be checked is refused
+/// rather than skipped: skipping it would let a rolled-back bundle through.
+fn check_json_seal(seal: &Value, pointer_ts: Option<&str>) -> Result<()> {
+    let Some(ts) = seal.get("ts").and_then(Value::as_str) else {
+        return Err(Error::corrupt(
+            "the bundle's seal is not {\"ts\": \"<timestamp>\"}, so it cannot be checked against the pointer; push again",
+        ));
+    };
+    match pointer_ts {
+        Some(expected) if ts != expected => Err(seal_mismatch(ts, expected)),
+        _ => Ok(()),
+    }
 }
 
 fn string_map(v: Value, what: &str) -> Result<IndexMap<String, Zeroizing<String>>> {
@@ -183,6 +203,23 @@ pub fn encode_json_payload(data: &VaultData) -> Zeroizing<Vec<u8>> {
     Zeroizing::new(Value::Object(root).to_string().into_bytes())
 }
 
+/// The plaintext of a runtime-layout bundle (SPEC §5): bare JSON `{"kv": {...}, "assets": {...},
+/// "seal": {"ts": "<ts>"}}`. The family's readers parse the whole plaintext as one JSON object
+/// and skip `seal`; ours require `seal.ts` to equal the manifest's timestamp, which is what an
+/// RQEM0001 wrapper did before (and what made the family's readers fail on our bundles).
+pub fn encode_runtime_bundle(data: &VaultData, ts: &str) -> Zeroizing<Vec<u8>> {
+    let body = encode_json_payload(data);
+    // `seal` is appended as the object's last member, so the secrets are serialized once. The
+    // result is copied into a buffer of its final size: growing `body` in place could leave an
+    // unwiped copy of the plaintext behind in a freed allocation.
+    let seal = format!(",\"seal\":{{\"ts\":{}}}}}", Value::from(ts));
+    let open = body.iter().rposition(|b| *b == b'}').unwrap_or(body.len());
+    let mut out = Zeroizing::new(Vec::with_capacity(open + seal.len()));
+    out.extend_from_slice(&body[..open]);
+    out.extend_from_slice(seal.as_bytes());
+    out
+}
+
 /// A zip of a vault folder as the public CLI pushes it: `<root>.env.<env>` plus asset files.
 /// Deterministic (fixed timestamps), for tests and the corpus.
 pub fn encode_zip_payload(root: &str, env: &str, dotenv: &str, assets: &[(&str, &[u8])]) -> Vec<u8> {
@@ -233,6 +270,65 @@ mod tests {
         for bad in [&br#"{"A":1}"#[..], br#"{"kv":{"A":null}}"#, br#"{"assets":{"a":"!!"}}"#, b"{nope", b"xyz", b""] {
             assert_eq!(decode_payload(bad, None, "dev").unwrap_err().kind(), ErrorKind::BundleCorrupt);
         }
+    }
+
+    #[test]
+    fn runtime_bundle_is_bare_json_bound_to_its_timestamp() {
+        let mut data = VaultData::default();
+        data.kv.insert("Z_URL".into(), "postgres://u:p=w@db/x?a=b".to_string().into());
+        data.kv.insert("GREETING".into(), "héllo ✓ \"quoted\"".to_string().into());
+        data.kv.insert("EMPTY".into(), String::new().into());
+        data.assets.insert("tls/ca.pem".into(), b"\x00\xffPEM".to_vec().into());
+        data.assets.insert("empty.bin".into(), Vec::new().into());
+        let ts = "20260429-103045";
+        let plain = encode_runtime_bundle(&data, ts);
+        // What the family's readers do: one JSON object, members in this order.
+        let root: Map<String, Value> = serde_json::from_slice(&plain).unwrap_or_default();
+        assert_eq!(root.keys().collect::<Vec<_>>(), vec!["kv", "assets", "seal"]);
+        assert_eq!(
+            Value::Object(root),
+            serde_json::json!({
+                "kv": {"Z_URL": "postgres://u:p=w@db/x?a=b", "GREETING": "héllo ✓ \"quoted\"", "EMPTY": ""},
+                "assets": {"tls/ca.pem": "AP9QRU0=", "empty.bin": ""},
+                "seal": {"ts": ts},
+            })
+        );
+        // What ours do: the same data back, in order, only under the timestamp it is sealed with.
+        let back = decode_payload(&plain, Some(ts), "prod").unwrap_or_default();
+        assert_eq!(kv(&back), kv(&data));
+        assert_eq!(
+            back.assets.iter().map(|(k, v)| (k.clone(), v.to_vec())).collect::<Vec<_>>(),
+            vec![("tls/ca.pem".to_string(), b"\x00\xffPEM".to_vec()), ("empty.bin".to_string(), Vec::new())]
+        );
+        assert!(decode_payload(&plain, None, "prod").is_ok(), "no pointer (a test hook): nothing to compare");
+        let err = decode_payload(&plain, Some("20260501-000000"), "prod").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BundleCorrupt);
+        assert!(err.message().contains("sealed at 20260429-103045 but the pointer names 20260501-000000"), "{err}");
+        // An RQEM0001 wrapper around a sealed JSON bundle: both bindings are checked.
+        let wrapped = crate::envelope::seal_manifest(ts, &plain).unwrap_or_default();
+        assert!(decode_payload(&wrapped, Some(ts), "prod").is_ok());
+        let inner_other = encode_runtime_bundle(&data, "20260101-000000");
+        let wrapped = crate::envelope::seal_manifest(ts, &inner_other).unwrap_or_default();
+        assert_eq!(decode_payload(&wrapped, Some(ts), "prod").unwrap_err().kind(), ErrorKind::BundleCorrupt);
+    }
+
+    #[test]
+    fn json_seal_that_cannot_be_checked_is_refused() {
+        let ts = Some("20260429-103045");
+        for bad in [
+            &br#"{"kv":{},"seal":"20260429-103045"}"#[..],
+            br#"{"kv":{},"seal":{}}"#,
+            br#"{"kv":{},"seal":{"ts":20260429}}"#,
+            br#"{"assets":{},"seal":null}"#,
+        ] {
+            for pointer in [ts, None] {
+                let err = decode_payload(bad, pointer, "dev").unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::BundleCorrupt);
+                assert!(err.message().contains("seal"), "{err}");
+            }
+        }
+        // Bundles without a seal (older writers, other tools) still read; unknown members are skipped.
+        assert!(decode_payload(br#"{"kv":{"A":"1"},"assets":{},"written_by":{"x":1}}"#, ts, "dev").is_ok());
     }
 
     #[test]

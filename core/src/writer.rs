@@ -13,7 +13,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 use crate::config::Config;
 use crate::envelope::{derive_key, open_envelope, seal_envelope, seal_manifest, unseal_manifest, Key};
 use crate::error::{Error, Result};
-use crate::payload::{decode_payload, encode_json_payload, VaultData};
+use crate::payload::{decode_payload, encode_runtime_bundle, VaultData};
 use crate::s3::{self, Store};
 use crate::vault::{remote_generation_of, Layout};
 
@@ -83,11 +83,10 @@ pub async fn remote_state(store: &Store) -> Result<RemoteState> {
 
 /// Write `data` in the runtime layout under `ts` with generation `gen`. The bundle is written
 /// first and the manifest last, so a failure part-way leaves the previous vault readable.
-/// The bundle's plaintext is sealed with `ts`, so pointing the manifest at another bundle is
-/// detected by readers.
+/// The bundle's plaintext carries `seal.ts` = `ts`, so pointing the manifest at another bundle
+/// is detected by readers.
 pub async fn write_runtime(store: &Store, key: &Key, data: &VaultData, ts: &str, gen: u64) -> Result<()> {
-    let sealed = zeroize::Zeroizing::new(seal_manifest(ts, &encode_json_payload(data))?);
-    let bundle = seal_envelope(key, &sealed);
+    let bundle = seal_envelope(key, &encode_runtime_bundle(data, ts));
     store.put(&format!("v={ts}"), bundle, None).await?;
     let manifest = seal_manifest(ts, json!({"gen": gen, "ts": ts, "format": "json"}).to_string().as_bytes())?;
     store.put("manifest", manifest, Some(gen)).await?;
@@ -198,8 +197,7 @@ pub fn rotate(
         let gen = state.gen + 1;
         let ts = next_timestamp(state.ts.as_deref());
         let key = derive_key(new_passphrase, &new_config.salt, new_config.iterations);
-        let sealed = zeroize::Zeroizing::new(seal_manifest(&ts, &encode_json_payload(&data))?);
-        let bundle = seal_envelope(&key, &sealed);
+        let bundle = seal_envelope(&key, &encode_runtime_bundle(&data, &ts));
         store.put(&format!("v={ts}"), bundle, None).await?;
         // Verify what was stored before the manifest points at it.
         let stored = store

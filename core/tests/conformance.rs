@@ -159,6 +159,51 @@ fn lay_out_files(inputs: &Value) -> (tempfile::TempDir, HashMap<String, String>)
     (dir, env)
 }
 
+/// What an `error-taxonomy` vector runs (SPEC §11): the family's four shapes and our `config`
+/// shape, told apart by the inputs and the `.bin`'s first bytes, never by the vector's name.
+enum TaxonomyStep {
+    /// `scenario`: open the seeded live vault.
+    Live,
+    /// A `.bin` with `passphrase` and `salt`: decrypt it as an RQE1 envelope.
+    Envelope(Vec<u8>),
+    /// A `.bin` that is a config blob (`vsync-cfg-…`, or any `.bin` without a passphrase).
+    ConfigBlob(String),
+    /// `config` (a blob) and `passphrase`: `open_with`, which fails before any network access.
+    OpenWith,
+    /// `env` (and our optional `files`): resolve the bootstrap, then decode the config it found.
+    Bootstrap,
+}
+
+/// The one place this runner decides an `error-taxonomy` vector's step.
+fn taxonomy_step(inputs: &Value, bin: Option<Vec<u8>>) -> Result<TaxonomyStep, String> {
+    if inputs["scenario"].is_string() {
+        return Ok(TaxonomyStep::Live);
+    }
+    if let Some(bin) = bin {
+        if bin.starts_with(b"vsync-cfg-") || !inputs["passphrase"].is_string() {
+            return String::from_utf8(bin)
+                .map(TaxonomyStep::ConfigBlob)
+                .map_err(|_| "error-taxonomy: a config-blob .bin that is not UTF-8".to_string());
+        }
+        return Ok(TaxonomyStep::Envelope(bin));
+    }
+    if inputs["config"].is_string() {
+        return Ok(TaxonomyStep::OpenWith);
+    }
+    if inputs["env"].is_object() {
+        return Ok(TaxonomyStep::Bootstrap);
+    }
+    Err(format!("error-taxonomy vector with no input shape this runner knows: {inputs}"))
+}
+
+/// The vector's passphrase, or any non-empty one when it has none (the family's live scenarios
+/// fail before decryption, so the passphrase is never used).
+fn live_passphrase(inputs: &Value) -> String {
+    inputs["passphrase"].as_str().filter(|p| !p.is_empty()).unwrap_or(ANY_PASSPHRASE).to_string()
+}
+
+const ANY_PASSPHRASE: &str = "any non-empty passphrase";
+
 fn live_config(category: &str, path: &Path) -> Result<String, String> {
     let live = std::env::var("VSYNC_CONFORMANCE_LIVE")
         .map_err(|_| "live vector: VSYNC_CONFORMANCE_LIVE is not set (run under scripts/with-s3.sh)".to_string())?;
@@ -229,17 +274,24 @@ fn run_vector(category: &str, path: &Path) -> Outcome {
             eq("round trip", std::fs::read(&p).map_err(|e| e.to_string())?, bytes)
         }
         "error-taxonomy" => {
-            let got: Result<(), Error> = if inputs.get("scenario").is_some_and(|s| s.is_string()) {
-                open_with(&live_config(category, path)?, &s("passphrase"), OpenOptions::default()).map(|_| ())
-            } else if let Some(b) = bin {
-                hooks::decrypt_envelope(&b, &s("passphrase"), &s("salt"), iterations(inputs)).map(|_| ())
-            } else if inputs.get("config").is_some() {
-                open_with(&s("config"), &s("passphrase"), OpenOptions::default()).map(|_| ())
-            } else if inputs.get("env").is_some() {
-                let (_dir, env) = lay_out_files(inputs);
-                hooks::resolve_bootstrap(&env).map(|_| ())
-            } else {
-                return Err("error-taxonomy vector with no recognised inputs".into());
+            let got: Result<(), Error> = match taxonomy_step(inputs, bin)? {
+                TaxonomyStep::Live => {
+                    open_with(&live_config(category, path)?, &live_passphrase(inputs), OpenOptions::default())
+                        .map(|_| ())
+                }
+                TaxonomyStep::Envelope(b) => {
+                    hooks::decrypt_envelope(&b, &s("passphrase"), &s("salt"), iterations(inputs)).map(|_| ())
+                }
+                TaxonomyStep::ConfigBlob(blob) => hooks::decode_config_json(&blob).map(|_| ()),
+                TaxonomyStep::OpenWith => {
+                    open_with(&s("config"), &live_passphrase(inputs), OpenOptions::default()).map(|_| ())
+                }
+                TaxonomyStep::Bootstrap => {
+                    let (_dir, env) = lay_out_files(inputs);
+                    hooks::resolve_bootstrap(&env)
+                        .and_then(|(config, _, _)| hooks::decode_config_json(&config))
+                        .map(|_| ())
+                }
             };
             expect(expected, got, |_| Ok(()))
         }

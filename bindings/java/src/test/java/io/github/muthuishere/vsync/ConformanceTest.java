@@ -134,26 +134,28 @@ class ConformanceTest {
                 }
             }
             case "error-taxonomy" -> {
-                if (bin != null) {
-                    assertRaises(
-                            error,
-                            () -> Testing.decryptEnvelope(bin, str(in, "passphrase"), str(in, "salt"), iterations(in)));
-                } else if (in.has("scenario")) {
-                    String config = liveConfig("error-taxonomy", name);
-                    assertRaises(
-                            error,
-                            () -> VsyncClient.openWith(config, str(in, "passphrase"))
-                                    .close());
-                } else if (in.has("config")) {
-                    assertRaises(
-                            error,
-                            () -> VsyncClient.openWith(str(in, "config"), str(in, "passphrase"))
-                                    .close());
-                } else if (in.has("env")) {
-                    withFiles(in, (env, dir) -> assertRaises(error, () -> Testing.resolveBootstrap(env)));
-                } else {
-                    fail("error-taxonomy vector with no input this runner knows: " + in.keySet());
-                }
+                String passphrase =
+                        str(in, "passphrase") == null || str(in, "passphrase").isEmpty()
+                                ? ANY_PASSPHRASE
+                                : str(in, "passphrase");
+                Executable step = switch (taxonomyStep(in, bin)) {
+                    case LIVE -> {
+                        String config = liveConfig("error-taxonomy", name);
+                        yield () -> VsyncClient.openWith(config, passphrase).close();
+                    }
+                    case ENVELOPE ->
+                        () -> Testing.decryptEnvelope(bin, str(in, "passphrase"), str(in, "salt"), iterations(in));
+                    case CONFIG_BLOB -> () -> Testing.decodeConfigJson(new String(bin, StandardCharsets.UTF_8));
+                    case OPEN_WITH ->
+                        () -> VsyncClient.openWith(str(in, "config"), passphrase)
+                                .close();
+                    case BOOTSTRAP ->
+                        () -> withFiles(
+                                in,
+                                (env, dir) -> Testing.decodeConfigJson(
+                                        Testing.resolveBootstrap(env).config()));
+                };
+                assertRaises(error, step);
             }
             case "vault-payload" ->
                 expectOrRun(error, () -> {
@@ -204,6 +206,51 @@ class ConformanceTest {
             }
             default -> fail("unknown conformance category: " + category + " (" + file + ")");
         }
+    }
+
+    /** Passed when a vector names no passphrase: the family's live scenarios fail before decryption. */
+    private static final String ANY_PASSPHRASE = "any non-empty passphrase";
+
+    /** What an error-taxonomy vector runs (SPEC §11). */
+    enum TaxonomyStep {
+        /** {@code scenario}: open the seeded live vault. */
+        LIVE,
+        /** A {@code .bin} with {@code passphrase} and {@code salt}: decrypt the RQE1 envelope. */
+        ENVELOPE,
+        /** A {@code .bin} that is a config blob ({@code vsync-cfg-…}, or any without a passphrase). */
+        CONFIG_BLOB,
+        /** {@code config} and {@code passphrase}: openWith, which fails before any network access. */
+        OPEN_WITH,
+        /** {@code env} (and our optional {@code files}): resolve the bootstrap, decode its config. */
+        BOOTSTRAP
+    }
+
+    /**
+     * The one place this runner decides an error-taxonomy vector's step: the family's four input
+     * shapes and our {@code config} shape, told apart by the inputs and the {@code .bin}'s first
+     * bytes, never by the vector's name.
+     */
+    static TaxonomyStep taxonomyStep(JsonObject in, byte[] bin) {
+        if (isString(in, "scenario")) {
+            return TaxonomyStep.LIVE;
+        }
+        if (bin != null) {
+            boolean blob =
+                    new String(bin, 0, Math.min(bin.length, 10), StandardCharsets.ISO_8859_1).equals("vsync-cfg-");
+            return blob || !isString(in, "passphrase") ? TaxonomyStep.CONFIG_BLOB : TaxonomyStep.ENVELOPE;
+        }
+        if (isString(in, "config")) {
+            return TaxonomyStep.OPEN_WITH;
+        }
+        if (in.has("env") && in.get("env").isJsonObject()) {
+            return TaxonomyStep.BOOTSTRAP;
+        }
+        return fail("error-taxonomy vector with no input shape this runner knows: " + in.keySet());
+    }
+
+    private static boolean isString(JsonObject o, String k) {
+        JsonElement e = o.get(k);
+        return e != null && e.isJsonPrimitive() && e.getAsJsonPrimitive().isString();
     }
 
     private static void checkResults(Vsync v, JsonObject exp) {
