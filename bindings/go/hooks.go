@@ -125,5 +125,12 @@ func testingResolveBootstrap(env map[string]string) (config, passphrase string, 
 	return takeString(cc), takeString(cp), warnings, nil
 }
 
+// testingRaise returns the error of the core kind numbered kind through the C ABI's normal
+// error path (the Internal kind comes from a real panic caught at the boundary).
+func testingRaise(kind C.int32_t) error {
+	var e *C.vsync_error
+	return takeError(C.vsync_testing_raise(kind, &e), e)
+}
+
 // abiVersions returns (header, library) ABI versions.
 func abiVersions() (int, int) { return C.VSYNC_ABI_VERSION, int(C.vsync_abi_version()) }

@@ -4,7 +4,6 @@ from typing import Callable, List, Mapping, Optional, Tuple
 
 _Lookup = Callable[[str], Optional[str]]
 
-INTERNAL_CODE: str
 ERROR_KINDS: List[Tuple[int, str, str]]
 
 class Handle:
