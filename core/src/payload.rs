@@ -1,7 +1,7 @@
 //! The vault payload after decryption (SPEC §6): JSON `{kv, assets}` or a flat object, an
 //! RQEM0001-wrapped payload, or a zip of the vault folder with `.env.<env>` plus asset files.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -168,6 +168,7 @@ pub fn parse_dotenv(text: &str) -> IndexMap<String, Zeroizing<String>> {
 }
 
 /// The JSON payload our writer pushes: `{"kv": {...}, "assets": {name: base64}}`.
+#[cfg(feature = "writer")]
 pub fn encode_json_payload(data: &VaultData) -> Zeroizing<Vec<u8>> {
     let mut kv = Map::new();
     for (k, v) in &data.kv {
@@ -185,7 +186,9 @@ pub fn encode_json_payload(data: &VaultData) -> Zeroizing<Vec<u8>> {
 
 /// A zip of a vault folder as the public CLI pushes it: `<root>.env.<env>` plus asset files.
 /// Deterministic (fixed timestamps), for tests and the corpus.
+#[cfg(feature = "writer")]
 pub fn encode_zip_payload(root: &str, env: &str, dotenv: &str, assets: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
