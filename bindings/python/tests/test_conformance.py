@@ -7,6 +7,7 @@ this runner does not know fails; live vectors fail (never skip) without VSYNC_CO
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import stat
@@ -15,11 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
-
 import vsync_s3_client
-from vsync_s3_client import Vsync, _native
-
 from conftest import REPO, canonical, env_only
+from vsync_s3_client import Vsync, _native
 
 CORPUS = Path(os.environ.get("VSYNC_CONFORMANCE_DIR") or REPO / "conformance" / "vectors")
 
@@ -151,14 +150,16 @@ def error_taxonomy(v: Vector, mp, tmp: Path) -> None:
     assert v.error is not None, "error-taxonomy vectors always expect an error"
     if "scenario" in i:
         cfg = live_config(v)
-        run: Callable[[], Any] = lambda: vsync_s3_client.open_with(cfg, i["passphrase"], i.get("defaults"))
+        run: Callable[[], Any] = functools.partial(vsync_s3_client.open_with, cfg, i["passphrase"], i.get("defaults"))
     elif "config" in i:
-        run = lambda: vsync_s3_client.open_with(i["config"], i["passphrase"])
+        run = functools.partial(vsync_s3_client.open_with, i["config"], i["passphrase"])
     elif "env" in i:
         env = materialize(i.get("files") or {}, i["env"], tmp)
-        run = lambda: _native.resolve_bootstrap(env)
+        run = functools.partial(_native.resolve_bootstrap, env)
     elif v.path.with_suffix(".bin").exists():
-        run = lambda: _native.decrypt_envelope(v.bin, i["passphrase"], i["salt"], i.get("iterations", 600000))
+        run = functools.partial(
+            _native.decrypt_envelope, v.bin, i["passphrase"], i["salt"], i.get("iterations", 600000)
+        )
     else:
         pytest.fail(f"error-taxonomy vector {v.name}: no input shape this runner knows")
     check(v, run, lambda _: None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pickle
 
 import pytest
-
 import vsync_s3_client
 from vsync_s3_client import _native, errors
 

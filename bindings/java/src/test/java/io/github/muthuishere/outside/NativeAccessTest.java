@@ -30,7 +30,8 @@ class NativeAccessTest {
             for (Path p : (Iterable<Path>) files::iterator) {
                 String rel = root.relativize(p).toString().replace(java.io.File.separatorChar, '/');
                 if (rel.endsWith(".class") && !rel.equals("module-info.class")) {
-                    String name = rel.substring(0, rel.length() - ".class".length()).replace('/', '.');
+                    String name =
+                            rel.substring(0, rel.length() - ".class".length()).replace('/', '.');
                     out.add(Class.forName(name, false, Vsync.class.getClassLoader()));
                 }
             }
@@ -39,7 +40,8 @@ class NativeAccessTest {
     }
 
     private static Path codeRoot() throws URISyntaxException {
-        return Path.of(Vsync.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        return Path.of(
+                Vsync.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     }
 
     @Test

@@ -35,21 +35,25 @@ class ErrorMappingTest {
         assertEquals(7, kinds.stream().filter(Testing.Kind::taxonomy).count());
         assertEquals(
                 OUTSIDE.keySet(),
-                kinds.stream().filter(k -> !k.taxonomy()).map(Testing.Kind::className).collect(Collectors.toSet()));
-        return kinds.stream().map(k -> DynamicTest.dynamicTest(k.className() + " → " + k.code(), () -> {
-            RuntimeException e = assertThrows(RuntimeException.class, () -> Testing.raise(k.number()));
-            assertTrue(e.getMessage().contains("raised for a test"), e.getMessage());
-            Class<?> expected = k.taxonomy()
-                    ? Class.forName("io.github.muthuishere.vsync."
-                            + k.className().replaceAll("Error$", "Exception"))
-                    : OUTSIDE.get(k.className());
-            assertEquals(expected, e.getClass());
-            assertEquals(k.taxonomy() || k.className().equals("InternalError"), e instanceof VSyncException);
-            if (e instanceof VSyncException v) {
-                assertEquals(k.code(), v.code());
-            }
-            rowOf(k.className()); // the table names the kind itself, not only by a fallback
-        }));
+                kinds.stream()
+                        .filter(k -> !k.taxonomy())
+                        .map(Testing.Kind::className)
+                        .collect(Collectors.toSet()));
+        return kinds.stream()
+                .map(k -> DynamicTest.dynamicTest(k.className() + " → " + k.code(), () -> {
+                    RuntimeException e = assertThrows(RuntimeException.class, () -> Testing.raise(k.number()));
+                    assertTrue(e.getMessage().contains("raised for a test"), e.getMessage());
+                    Class<?> expected = k.taxonomy()
+                            ? Class.forName("io.github.muthuishere.vsync."
+                                    + k.className().replaceAll("Error$", "Exception"))
+                            : OUTSIDE.get(k.className());
+                    assertEquals(expected, e.getClass());
+                    assertEquals(k.taxonomy() || k.className().equals("InternalError"), e instanceof VSyncException);
+                    if (e instanceof VSyncException v) {
+                        assertEquals(k.code(), v.code());
+                    }
+                    rowOf(k.className()); // the table names the kind itself, not only by a fallback
+                }));
     }
 
     private static ErrorKind rowOf(String coreClassName) {
