@@ -33,26 +33,15 @@ function errorClass(name) {
 }
 Object.defineProperty(VSyncError.prototype, 'name', { value: 'VSyncError', writable: true, configurable: true });
 
-const ConfigMissingError = errorClass('ConfigMissingError');
-const ConfigUnsupportedVersionError = errorClass('ConfigUnsupportedVersionError');
-const S3UnreachableError = errorClass('S3UnreachableError');
-const ManifestNotFoundError = errorClass('ManifestNotFoundError');
-const WrongPassphraseError = errorClass('WrongPassphraseError');
-const BundleCorruptError = errorClass('BundleCorruptError');
-const UnsupportedSpecVersionError = errorClass('UnsupportedSpecVersionError');
+// The seven taxonomy classes, named as the core names them (SPEC §9), in the core's order.
+const TAXONOMY = Object.fromEntries(KINDS.filter((k) => k.taxonomy).map((k) => [k.className, errorClass(k.className)]));
 
 // The one table from the core's kinds (by class name) to JS classes. The kinds outside the
 // taxonomy that are no bug (a closed handle, a lookup miss, a refused argument) are JavaScript's
 // own Error / TypeError, carrying the core's code.
 const JS_CLASS = {
   InternalError: VSyncError,
-  ConfigMissingError,
-  ConfigUnsupportedVersionError,
-  S3UnreachableError,
-  ManifestNotFoundError,
-  WrongPassphraseError,
-  BundleCorruptError,
-  UnsupportedSpecVersionError,
+  ...TAXONOMY,
   ClosedError: Error,
   NotFoundError: Error,
   InvalidArgumentError: TypeError,
@@ -263,12 +252,6 @@ module.exports = {
   openWith,
   Vsync,
   VSyncError,
-  ConfigMissingError,
-  ConfigUnsupportedVersionError,
-  S3UnreachableError,
-  ManifestNotFoundError,
-  WrongPassphraseError,
-  BundleCorruptError,
-  UnsupportedSpecVersionError,
+  ...TAXONOMY,
   _testing,
 };

@@ -78,18 +78,7 @@ class UnsupportedSpecVersionError(VSyncError):
 # handle, a get_as_content miss and a refused argument are not part of the taxonomy: they are
 # Python's own ValueError / KeyError / TypeError.
 _PYTHON_CLASS: Dict[str, Type[Exception]] = {
-    **{
-        cls.__name__: cls
-        for cls in (
-            ConfigMissingError,
-            ConfigUnsupportedVersionError,
-            S3UnreachableError,
-            ManifestNotFoundError,
-            WrongPassphraseError,
-            BundleCorruptError,
-            UnsupportedSpecVersionError,
-        )
-    },
+    **{cls.__name__: cls for cls in VSyncError.__subclasses__()},
     "InternalError": VSyncError,
     "ClosedError": ValueError,
     "NotFoundError": KeyError,
