@@ -3,7 +3,8 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export ROOT
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-TOOLS="$ROOT/.tools"
+# Tools the scripts install themselves (go-task, cargo-machete).
+export TOOLS="$ROOT/.tools"
 
 log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 

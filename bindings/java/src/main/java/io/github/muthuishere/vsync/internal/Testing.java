@@ -44,7 +44,7 @@ public final class Testing {
             String pointerTs,
             Map<String, String> defaults,
             Function<String, String> envLookup) {
-        long h = fromPayload(payload, envLabel, pointerTs, flatten(defaults));
+        long h = fromPayload(payload, envLabel, pointerTs, NativeArgs.flatten(defaults));
         return Native.wrap(h, envLookup);
     }
 
@@ -53,7 +53,7 @@ public final class Testing {
 
     /** {@code hooks::resolve_bootstrap} over an explicit environment. */
     public static Bootstrap resolveBootstrap(Map<String, String> env) {
-        String[] r = resolveBootstrapNative(flatten(env));
+        String[] r = resolveBootstrapNative(NativeArgs.flatten(env));
         return new Bootstrap(r[0], r[1], new ArrayList<>(Arrays.asList(r).subList(2, r.length)));
     }
 
@@ -103,14 +103,4 @@ public final class Testing {
     private static native void raiseNative(int kindNumber);
 
     private static native void panicNative();
-
-    private static String[] flatten(Map<String, String> m) {
-        String[] out = new String[m.size() * 2];
-        int i = 0;
-        for (Map.Entry<String, String> e : m.entrySet()) {
-            out[i++] = e.getKey();
-            out[i++] = e.getValue();
-        }
-        return out;
-    }
 }
