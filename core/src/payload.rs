@@ -6,7 +6,7 @@ use std::io::{Cursor, Read};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use indexmap::IndexMap;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::envelope::{unseal_manifest, RQEM_MAGIC};
@@ -170,6 +170,7 @@ pub fn parse_dotenv(text: &str) -> IndexMap<String, Zeroizing<String>> {
 /// The JSON payload our writer pushes: `{"kv": {...}, "assets": {name: base64}}`.
 #[cfg(feature = "writer")]
 pub fn encode_json_payload(data: &VaultData) -> Zeroizing<Vec<u8>> {
+    use serde_json::Map;
     let mut kv = Map::new();
     for (k, v) in &data.kv {
         kv.insert(k.clone(), Value::from(v.as_str()));
