@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Go binding tests: builds the C ABI (vsync-c), checks the header against the library's
-# exports, builds and runs the plain C test program, then `go vet` and `go test -race`.
+# Go binding tests: builds the C ABI (vsync-c), runs its Rust tests (including the check that
+# vsync.h is what cbindgen generates from src/lib.rs), checks the header against the library's
+# exports, builds and runs the plain C test program, then `go test -race` (`go vet` and gofmt
+# run in scripts/test-lint.sh).
 # `conformance` runs only the Go conformance runner (TestConformance).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
