@@ -3,7 +3,7 @@
 # against a baseline measured in the same run (never asserted).
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-cd "$ROOT"
+cd "$ROOT" || exit 1
 status=0
 log "rust (criterion): cold open vs KDF alone vs fetch alone; get_env vs HashMap::get"
 cargo bench -p vsync-core --bench open -- --noplot 2>&1 | grep -E "^open/|time:" || status=1

@@ -8,7 +8,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 java_dir="$ROOT/bindings/java"
 build() {
-  command -v mvn >/dev/null && command -v java >/dev/null || { echo "java/maven not installed"; exit 10; }
+  if ! command -v mvn >/dev/null || ! command -v java >/dev/null; then
+    echo "java/maven not installed"
+    exit 10
+  fi
   # The binding's classes and its JNI library (cargo, incremental), nothing else.
   (cd "$java_dir" && mvn -q -B --no-transfer-progress compile)
 }

@@ -37,7 +37,11 @@ echo "\$ vsync dev-server --bucket vsync-demo &"
 "$VSYNC" dev-server --bucket vsync-demo --data "$work/s3" >"$work/server.env" 2>"$work/server.log" &
 server=$!
 for _ in $(seq 1 100); do grep -q '^VSYNC_DEV_SECRET_KEY=' "$work/server.env" 2>/dev/null && break; sleep 0.05; done
-set -a; source "$work/server.env"; set +a
+set -a
+# The dev server wrote this file just above.
+# shellcheck source=/dev/null
+source "$work/server.env"
+set +a
 echo "  listening on $VSYNC_DEV_ENDPOINT (SigV4 enforced; data in a temporary directory)"
 
 say "2. a runtime token for env 'demo' (credentials + location + salt, no passphrase)"

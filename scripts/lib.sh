@@ -3,16 +3,35 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export ROOT
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
-TOOLS="$ROOT/.tools"
+# Tools the scripts install themselves (go-task, cargo-machete).
+export TOOLS="$ROOT/.tools"
 
 log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
 
-# One release build of the whole workspace into the shared target dir: every binding and the
-# CLI link the same compiled core (one profile, one feature set, compiled once).
-build_workspace() {
-  log "cargo build --release --workspace"
-  cargo build --release --workspace --quiet
+# The vsync CLI (with the core's `writer` feature), for the S3 test server and the tests that
+# push vaults.
+build_cli() {
+  log "cargo build --release -p vsync-cli"
+  cargo build --release -p vsync-cli --quiet
   export VSYNC_BIN="$CARGO_TARGET_DIR/release/vsync"
+}
+
+# A release build of the whole workspace into the shared target dir, in two cargo invocations:
+# in one, cargo would unify features and compile the CLI's `writer` into every binding. The
+# bindings' own scripts build them the same way (each alone, without the writer).
+build_workspace() {
+  build_cli
+  log "cargo build --release -p vsync-python -p vsync-node -p vsync-java -p vsync-c"
+  cargo build --release -p vsync-python -p vsync-node -p vsync-java -p vsync-c --quiet
+}
+
+# bindings/node's dev dependencies (prettier, typescript, @types/node), installed once per lock.
+ensure_node_modules() {
+  local dir="$ROOT/bindings/node"
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    log "npm ci (bindings/node)"
+    (cd "$dir" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error)
+  fi
 }
 
 free_port() {

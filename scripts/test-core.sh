@@ -6,5 +6,5 @@ cd "$ROOT"
 if [ "${1:-}" = conformance ]; then
   exec cargo test --release -p vsync-core --test conformance
 fi
-cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+# (clippy runs in scripts/test-lint.sh, once for the whole workspace)
 cargo test --release -p vsync-core --lib --tests

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Go binding tests: builds the C ABI (vsync-c), checks the header against the library's
-# exports, builds and runs the plain C test program, then `go vet` and `go test -race`.
+# Go binding tests: builds the C ABI (vsync-c), runs its Rust tests (including the check that
+# vsync.h is what cbindgen generates from src/lib.rs), checks the header against the library's
+# exports, builds and runs the plain C test program, then `go test -race` (`go vet` and gofmt
+# run in scripts/test-lint.sh).
 # `conformance` runs only the Go conformance runner (TestConformance).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -24,9 +26,9 @@ if [ "$mode" = conformance ]; then
   cd "$go_dir"
   go test -race -count=1 -run '^TestConformance$' -v . >"$out/conformance.log" 2>&1 && rc=0 || rc=$?
   grep -E -- '--- (FAIL|SKIP)' "$out/conformance.log" || true
-  [ $rc -eq 0 ] || tail -n 40 "$out/conformance.log"
+  [ "$rc" -eq 0 ] || tail -n 40 "$out/conformance.log"
   echo "go conformance: $(grep -c -E -- '^ +--- PASS: TestConformance/[^/]+/' "$out/conformance.log") vectors passed, $(grep -c -E -- '^ +--- FAIL: TestConformance/[^/]+/' "$out/conformance.log") failed"
-  exit $rc
+  exit "$rc"
 fi
 
 log "cargo test --release -p vsync-c"
@@ -54,8 +56,6 @@ if command -v valgrind >/dev/null; then
 fi
 
 cd "$go_dir"
-log "go vet ./..."
-go vet ./...
 log "go build -tags vsync_system (the go-get recipe: header and library from CGO_CFLAGS/CGO_LDFLAGS)"
 CGO_CFLAGS="-I$ROOT/bindings/c/include" CGO_LDFLAGS="$lib" go vet -tags vsync_system ./...
 CGO_CFLAGS="-I$ROOT/bindings/c/include" CGO_LDFLAGS="$lib" go build -tags vsync_system -o /dev/null ./examples/demo
@@ -63,6 +63,6 @@ log "go test -race ./..."
 go test -race -count=1 -v ./... >"$out/test.log" 2>&1 && rc=0 || rc=$?
 grep -E -- '--- (FAIL|SKIP)' "$out/test.log" || true
 grep -E 'memory_test.go|^(ok|FAIL)\b' "$out/test.log" || true
-[ $rc -eq 0 ] || tail -n 60 "$out/test.log"
+[ "$rc" -eq 0 ] || tail -n 60 "$out/test.log"
 echo "go tests: $(grep -c -E -- '--- PASS' "$out/test.log") passed, $(grep -c -E -- '--- FAIL' "$out/test.log") failed (subtests included; log: $out/test.log)"
-exit $rc
+exit "$rc"

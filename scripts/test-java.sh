@@ -9,9 +9,6 @@ cd "$ROOT"
 args=(-B --no-transfer-progress verify)
 if [ "${1:-}" = conformance ]; then
   args+=(-Dtest=ConformanceTest)
-else
-  log "cargo test --release -p vsync-java (the Rust side of the error table)"
-  cargo test --release -p vsync-java --quiet
 fi
 log "mvn ${args[*]} (bindings/java)"
 cd bindings/java

@@ -3,11 +3,8 @@
 # into the shared target dir, then runs `node --test`. `conformance` runs only the runner.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ensure_node_modules
 cd "$ROOT/bindings/node"
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "npm ci (bindings/node)"
-  npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
-fi
 log "cargo build --release -p vsync-node (bindings/node/build.js)"
 node build.js
 if [ "${1:-}" = conformance ]; then

@@ -13,7 +13,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 if [ -n "${VSYNC_TEST_ENDPOINT:-}" ]; then exec "$@"; fi
-build_workspace
+build_cli
 port=$(free_port)
 state=$(mktemp -d)
 mkdir -p "$state/data" "$state/live"

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"unsafe"
 )
 
 // The seven error classes of the vsync taxonomy (SPEC §9). Match them with errors.Is; every
@@ -26,28 +27,54 @@ var (
 	ErrClosed = errors.New("vsync: handle is closed")
 	// ErrNotFound is the GetAsContent lookup miss; errors.Is(err, fs.ErrNotExist) holds too.
 	ErrNotFound = fmt.Errorf("vsync: no such asset or key: %w", fs.ErrNotExist)
+	// ErrInternal is a bug caught at the boundary (a panic in the native library): the core's
+	// Internal kind, which every vsync binding reports as its root error.
+	ErrInternal = errors.New("vsync: internal error")
+	// ErrInvalidArgument is an argument refused before the core runs (a NUL byte in a default).
+	ErrInvalidArgument = errors.New("vsync: invalid argument")
 )
 
-// errorClass is one row of the table below.
+// errorClass is one of the core's error kinds with its Go sentinel.
 type errorClass struct {
 	kind     C.int32_t // the core's ErrorKind::number(), as carried by the C ABI
-	code     string    // the stable string code
-	class    string    // the canonical class name of SPEC §9 (used by the conformance runner)
+	code     string    // the core's stable string code
+	class    string    // the core's canonical class name (SPEC §9; the conformance runner's)
+	taxonomy bool      // one of the seven classes
 	sentinel error
 }
 
-// errorClasses is THE place that maps the core's error kinds to Go sentinels.
-var errorClasses = []errorClass{
-	{C.VSYNC_KIND_CONFIG_MISSING, "VSYNC_CONFIG_MISSING", "ConfigMissingError", ErrConfigMissing},
-	{C.VSYNC_KIND_CONFIG_UNSUPPORTED_VERSION, "VSYNC_CONFIG_UNSUPPORTED_VERSION", "ConfigUnsupportedVersionError", ErrConfigUnsupportedVersion},
-	{C.VSYNC_KIND_S3_UNREACHABLE, "VSYNC_S3_UNREACHABLE", "S3UnreachableError", ErrS3Unreachable},
-	{C.VSYNC_KIND_MANIFEST_NOT_FOUND, "VSYNC_MANIFEST_NOT_FOUND", "ManifestNotFoundError", ErrManifestNotFound},
-	{C.VSYNC_KIND_WRONG_PASSPHRASE, "VSYNC_WRONG_PASSPHRASE", "WrongPassphraseError", ErrWrongPassphrase},
-	{C.VSYNC_KIND_BUNDLE_CORRUPT, "VSYNC_BUNDLE_CORRUPT", "BundleCorruptError", ErrBundleCorrupt},
-	{C.VSYNC_KIND_UNSUPPORTED_SPEC_VERSION, "VSYNC_UNSUPPORTED_SPEC_VERSION", "UnsupportedSpecVersionError", ErrUnsupportedSpecVersion},
-	{C.VSYNC_KIND_CLOSED, "VSYNC_CLOSED", "ClosedError", ErrClosed},
-	{C.VSYNC_KIND_NOT_FOUND, "VSYNC_NOT_FOUND", "NotFoundError", ErrNotFound},
+// sentinelOf is THE place that maps the core's error kinds to Go sentinels (Go's names; the
+// kinds' codes and class names come from the core, below).
+var sentinelOf = map[C.int32_t]error{
+	C.VSYNC_KIND_CONFIG_MISSING:             ErrConfigMissing,
+	C.VSYNC_KIND_CONFIG_UNSUPPORTED_VERSION: ErrConfigUnsupportedVersion,
+	C.VSYNC_KIND_S3_UNREACHABLE:             ErrS3Unreachable,
+	C.VSYNC_KIND_MANIFEST_NOT_FOUND:         ErrManifestNotFound,
+	C.VSYNC_KIND_WRONG_PASSPHRASE:           ErrWrongPassphrase,
+	C.VSYNC_KIND_BUNDLE_CORRUPT:             ErrBundleCorrupt,
+	C.VSYNC_KIND_UNSUPPORTED_SPEC_VERSION:   ErrUnsupportedSpecVersion,
+	C.VSYNC_KIND_CLOSED:                     ErrClosed,
+	C.VSYNC_KIND_NOT_FOUND:                  ErrNotFound,
+	C.VSYNC_KIND_INTERNAL:                   ErrInternal,
+	C.VSYNC_KIND_INVALID_ARGUMENT:           ErrInvalidArgument,
 }
+
+// errorClasses is the core's list of kinds (vsync_error_kinds), in the core's order.
+var errorClasses = func() []errorClass {
+	var n C.size_t
+	p := C.vsync_error_kinds(&n)
+	out := make([]errorClass, 0, int(n))
+	for _, k := range unsafe.Slice(p, int(n)) {
+		out = append(out, errorClass{
+			kind:     k.kind,
+			code:     C.GoString(k.code),
+			class:    C.GoString(k.class_name),
+			taxonomy: bool(k.taxonomy),
+			sentinel: sentinelOf[k.kind],
+		})
+	}
+	return out
+}()
 
 func classOfKind(kind C.int32_t) *errorClass {
 	for i := range errorClasses {
@@ -58,8 +85,8 @@ func classOfKind(kind C.int32_t) *errorClass {
 	return nil
 }
 
-// Error is the concrete type of the errors this package returns. Code is the stable string
-// code (VSYNC_CONFIG_MISSING, ...); Message never contains a secret.
+// Error is the concrete type of the errors this package returns. Code is the core's stable
+// string code of the kind (ErrorKind::code); Message never contains a secret.
 type Error struct {
 	Code    string
 	Message string
@@ -68,7 +95,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	if e.class != nil {
+	if e.class != nil && e.class.sentinel != nil {
 		return e.class.sentinel.Error() + ": " + e.Message
 	}
 	return "vsync: " + e.Message
@@ -77,7 +104,7 @@ func (e *Error) Error() string {
 // Unwrap exposes the class sentinel (and the context error, if any) to errors.Is.
 func (e *Error) Unwrap() []error {
 	out := make([]error, 0, 2)
-	if e.class != nil {
+	if e.class != nil && e.class.sentinel != nil {
 		out = append(out, e.class.sentinel)
 	}
 	if e.cause != nil {
@@ -108,15 +135,24 @@ func takeError(rc C.int32_t, e *C.vsync_error) error {
 	return out
 }
 
+// kindError is an error of the core's kind `kind` raised on the Go side, with the core's code.
+func kindError(kind C.int32_t, message string) *Error {
+	e := &Error{Message: message, class: classOfKind(kind)}
+	if e.class != nil {
+		e.Code = e.class.code
+	}
+	return e
+}
+
 func closedError() error {
-	c := classOfKind(C.VSYNC_KIND_CLOSED)
-	return &Error{Code: c.code, Message: "this vsync handle is closed; open a new one", class: c}
+	return kindError(C.VSYNC_KIND_CLOSED, "this vsync handle is closed; open a new one")
 }
 
 // contextError is what an abandoned call returns: it wraps ctx.Err() and ErrS3Unreachable.
 func contextError(what string, cause error) error {
-	c := classOfKind(C.VSYNC_KIND_S3_UNREACHABLE)
-	return &Error{Code: c.code, Message: what + " gave up before S3 answered: " + cause.Error(), class: c, cause: cause}
+	e := kindError(C.VSYNC_KIND_S3_UNREACHABLE, what+" gave up before S3 answered: "+cause.Error())
+	e.cause = cause
+	return e
 }
 
 // className maps an error back to its canonical class name ("" when none): the conformance

@@ -19,6 +19,14 @@ func bytesArg(b []byte) (*C.uint8_t, C.size_t) {
 	return (*C.uint8_t)(unsafe.Pointer(&b[0])), C.size_t(len(b))
 }
 
+// optStr is a.str(*s), or NULL for a nil s (an optional C string argument).
+func (a *cArena) optStr(s *string) *C.char {
+	if s == nil {
+		return nil
+	}
+	return a.str(*s)
+}
+
 func takeBytes(p *C.uint8_t, n C.size_t) []byte {
 	b := C.GoBytes(unsafe.Pointer(p), C.int(n))
 	C.vsync_bytes_free(p)
@@ -49,10 +57,7 @@ func testingUnsealManifest(sealed []byte, remoteTS *string) (string, []byte, err
 	a := cArena{}
 	defer a.free()
 	sp, sn := bytesArg(sealed)
-	var cts *C.char
-	if remoteTS != nil {
-		cts = a.str(*remoteTS)
-	}
+	cts := a.optStr(remoteTS)
 	var ts *C.char
 	var out *C.uint8_t
 	var n C.size_t
@@ -86,10 +91,7 @@ func testingOpenPayload(payload []byte, env string, pointerTS *string, opts ...O
 		return nil, err
 	}
 	pp, pn := bytesArg(payload)
-	var cts *C.char
-	if pointerTS != nil {
-		cts = a.str(*pointerTS)
-	}
+	cts := a.optStr(pointerTS)
 	var h *C.vsync_handle
 	var e *C.vsync_error
 	rc := C.vsync_testing_open_payload(pp, pn, a.str(env), cts, &copts, &h, &e)
@@ -123,6 +125,13 @@ func testingResolveBootstrap(env map[string]string) (config, passphrase string, 
 	}
 	C.vsync_string_list_free(list, nw)
 	return takeString(cc), takeString(cp), warnings, nil
+}
+
+// testingRaise returns the error of the core kind numbered kind through the C ABI's normal
+// error path (the Internal kind comes from a real panic caught at the boundary).
+func testingRaise(kind C.int32_t) error {
+	var e *C.vsync_error
+	return takeError(C.vsync_testing_raise(kind, &e), e)
 }
 
 // abiVersions returns (header, library) ABI versions.

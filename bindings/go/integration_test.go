@@ -387,44 +387,44 @@ func TestErrorClasses(t *testing.T) {
 		return err
 	}
 	cases := []struct {
-		class, code string
-		sentinel    error
-		produce     func(t *testing.T) error
+		class    string
+		sentinel error
+		produce  func(t *testing.T) error
 	}{
-		{"ConfigMissingError", "VSYNC_CONFIG_MISSING", ErrConfigMissing, func(t *testing.T) error {
+		{"ConfigMissingError", ErrConfigMissing, func(t *testing.T) error {
 			_, err := Open(ctx, WithEnvLookup(mapLookup(map[string]string{"VSYNC_PASSPHRASE": testPassphrase})))
 			if err != nil && !strings.Contains(err.Error(), "VSYNC_CONFIG") {
 				t.Errorf("the message must name VSYNC_CONFIG: %v", err)
 			}
 			return err
 		}},
-		{"ConfigUnsupportedVersionError", "VSYNC_CONFIG_UNSUPPORTED_VERSION", ErrConfigUnsupportedVersion, func(t *testing.T) error {
+		{"ConfigUnsupportedVersionError", ErrConfigUnsupportedVersion, func(t *testing.T) error {
 			return open(config+"=", testPassphrase)
 		}},
-		{"S3UnreachableError", "VSYNC_S3_UNREACHABLE", ErrS3Unreachable, func(t *testing.T) error {
+		{"S3UnreachableError", ErrS3Unreachable, func(t *testing.T) error {
 			// A wrong secret key: the server answers a real 403.
 			return open(s.token(t, uniquePrefix(t), "wrong-secret-key-value", ""), testPassphrase)
 		}},
-		{"ManifestNotFoundError", "VSYNC_MANIFEST_NOT_FOUND", ErrManifestNotFound, func(t *testing.T) error {
+		{"ManifestNotFoundError", ErrManifestNotFound, func(t *testing.T) error {
 			return open(s.token(t, uniquePrefix(t), "", ""), testPassphrase)
 		}},
-		{"WrongPassphraseError", "VSYNC_WRONG_PASSPHRASE", ErrWrongPassphrase, func(t *testing.T) error {
+		{"WrongPassphraseError", ErrWrongPassphrase, func(t *testing.T) error {
 			return open(config, "not the passphrase")
 		}},
-		{"BundleCorruptError", "VSYNC_BUNDLE_CORRUPT", ErrBundleCorrupt, func(t *testing.T) error {
+		{"BundleCorruptError", ErrBundleCorrupt, func(t *testing.T) error {
 			return open(liveConfig(t, "s3-scenario", "bundle-missing"), seededPass)
 		}},
-		{"UnsupportedSpecVersionError", "VSYNC_UNSUPPORTED_SPEC_VERSION", ErrUnsupportedSpecVersion, func(t *testing.T) error {
+		{"UnsupportedSpecVersionError", ErrUnsupportedSpecVersion, func(t *testing.T) error {
 			return open(liveConfig(t, "s3-scenario", "unsupported-envelope"), seededPass)
 		}},
-		{"ClosedError", "VSYNC_CLOSED", ErrClosed, func(t *testing.T) error {
+		{"ClosedError", ErrClosed, func(t *testing.T) error {
 			v, err := OpenWith(ctx, config, testPassphrase)
 			must(t, err)
 			must(t, v.Close())
 			_, err = v.GetAsContent("tls/ca.pem")
 			return err
 		}},
-		{"NotFoundError", "VSYNC_NOT_FOUND", ErrNotFound, func(t *testing.T) error {
+		{"NotFoundError", ErrNotFound, func(t *testing.T) error {
 			v, err := OpenWith(ctx, config, testPassphrase)
 			must(t, err)
 			defer v.Close()
@@ -434,9 +434,15 @@ func TestErrorClasses(t *testing.T) {
 			}
 			return err
 		}},
+		{"InternalError", ErrInternal, func(t *testing.T) error {
+			return testingRaise(classByName(t, "InternalError").kind) // a real panic in the library
+		}},
+		{"InvalidArgumentError", ErrInvalidArgument, func(t *testing.T) error {
+			return open(config, testPassphrase, WithDefaults(map[string]string{"A\x00B": "v"}))
+		}},
 	}
 	if len(cases) != len(errorClasses) {
-		t.Fatalf("%d cases for %d table rows", len(cases), len(errorClasses))
+		t.Fatalf("%d cases for the core's %d kinds", len(cases), len(errorClasses))
 	}
 	for _, c := range cases {
 		t.Run(c.class, func(t *testing.T) {
@@ -453,7 +459,7 @@ func TestErrorClasses(t *testing.T) {
 				}
 			}
 			var e *Error
-			if !errors.As(err, &e) || e.Code != c.code {
+			if !errors.As(err, &e) || e.Code != classByName(t, c.class).code {
 				t.Fatalf("code: %#v", err)
 			}
 			for _, secret := range []string{testPassphrase, s.secret, "tok-go-secret-value", "wrong-secret-key-value"} {

@@ -195,7 +195,7 @@ func (o *options) cOptions(a *cArena, timeout time.Duration, bootstrap bool) (C.
 		i := 0
 		for k, v := range o.defaults {
 			if hasNUL(k) || hasNUL(v) {
-				return c, &Error{Code: "VSYNC_INVALID_ARGUMENT", Message: "a default key or value contains a NUL byte"}
+				return c, kindError(C.VSYNC_KIND_INVALID_ARGUMENT, "a default key or value contains a NUL byte")
 			}
 			ks[i], vs[i] = a.str(k), a.str(v)
 			i++
@@ -306,7 +306,7 @@ func Open(ctx context.Context, opts ...Option) (*Vsync, error) {
 // GetEnv still reads the environment). An empty config or passphrase is ErrConfigMissing.
 func OpenWith(ctx context.Context, config, passphrase string, opts ...Option) (*Vsync, error) {
 	if hasNUL(config) || hasNUL(passphrase) {
-		return nil, &Error{Code: "VSYNC_INVALID_ARGUMENT", Message: "the config or the passphrase contains a NUL byte"}
+		return nil, kindError(C.VSYNC_KIND_INVALID_ARGUMENT, "the config or the passphrase contains a NUL byte")
 	}
 	o := buildOptions(opts)
 	a := &cArena{}
@@ -435,7 +435,7 @@ func (v *Vsync) GetAsContent(name string) ([]byte, error) {
 	}
 	defer v.release()
 	if hasNUL(name) {
-		return nil, &Error{Code: "VSYNC_NOT_FOUND", Message: "no asset or key with a NUL byte in its name", class: classOfKind(C.VSYNC_KIND_NOT_FOUND)}
+		return nil, kindError(C.VSYNC_KIND_NOT_FOUND, "no asset or key with a NUL byte in its name")
 	}
 	a := cArena{}
 	defer a.free()

@@ -49,7 +49,9 @@ export declare function open(opts?: OpenOptions): Promise<Vsync>;
 /** Opens with explicit inputs, ignoring the environment. */
 export declare function openWith(opts: OpenWithOptions): Promise<Vsync>;
 
+// The codes are the core's (ErrorKind::code); test/errors.test.js checks these literals against it.
 export type VSyncErrorCode =
+  | 'VSYNC_INTERNAL'
   | 'VSYNC_CONFIG_MISSING'
   | 'VSYNC_CONFIG_UNSUPPORTED_VERSION'
   | 'VSYNC_S3_UNREACHABLE'
@@ -58,7 +60,8 @@ export type VSyncErrorCode =
   | 'VSYNC_BUNDLE_CORRUPT'
   | 'VSYNC_UNSUPPORTED_SPEC_VERSION';
 
-/** The root of the seven error classes; `code` is stable. */
+/** The root of the seven error classes; `code` is stable. Thrown as itself only for a bug caught
+ * at the native boundary (code `VSYNC_INTERNAL`, as in every vsync binding). */
 export declare class VSyncError extends Error {
   readonly code: VSyncErrorCode;
   static readonly code: string;
@@ -99,7 +102,8 @@ export declare const _testing: {
   decodeConfigJson(blob: string): string;
   openPayload(bytes: Uint8Array, envLabel: string, pointerTs?: string | null, defaults?: Record<string, string>): Vsync;
   resolveBootstrap(env: Record<string, string>): { config: string; passphrase: string; warnings: string[] };
-  errorKinds(): Array<{ code: string; className: string; taxonomy: boolean }>;
+  errorKinds(): Array<{ number: number; code: string; className: string; taxonomy: boolean }>;
   throwKind(className: string): never;
+  panic(): never;
   fromNative(err: unknown): unknown;
 };

@@ -10,55 +10,53 @@ const REDACTED = '<vsync:redacted>';
 
 // ---- errors: the seven classes of SPEC §9 under one root --------------------------------------
 
+// The core's error kinds ({ number, code, className, taxonomy }): every code below comes from here.
+const KINDS = native.errorKinds();
+const CODE_OF = new Map(KINDS.map((k) => [k.className, k.code]));
+
 class VSyncError extends Error {
   constructor(message, options) {
     super(message, options);
     this.code = new.target.code;
   }
 }
-VSyncError.code = 'VSYNC_ERROR';
+// The root is what a bug caught at the boundary is thrown as (the core's InternalError kind),
+// as in every vsync binding.
+VSyncError.code = CODE_OF.get('InternalError');
 
-function errorClass(name, code) {
+function errorClass(name) {
   // A named class per kind, so that `err.name`, `instanceof` and stack traces all show it.
   const cls = { [name]: class extends VSyncError {} }[name];
-  cls.code = code;
+  cls.code = CODE_OF.get(name);
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
   return cls;
 }
 Object.defineProperty(VSyncError.prototype, 'name', { value: 'VSyncError', writable: true, configurable: true });
 
-const ConfigMissingError = errorClass('ConfigMissingError', 'VSYNC_CONFIG_MISSING');
-const ConfigUnsupportedVersionError = errorClass('ConfigUnsupportedVersionError', 'VSYNC_CONFIG_UNSUPPORTED_VERSION');
-const S3UnreachableError = errorClass('S3UnreachableError', 'VSYNC_S3_UNREACHABLE');
-const ManifestNotFoundError = errorClass('ManifestNotFoundError', 'VSYNC_MANIFEST_NOT_FOUND');
-const WrongPassphraseError = errorClass('WrongPassphraseError', 'VSYNC_WRONG_PASSPHRASE');
-const BundleCorruptError = errorClass('BundleCorruptError', 'VSYNC_BUNDLE_CORRUPT');
-const UnsupportedSpecVersionError = errorClass('UnsupportedSpecVersionError', 'VSYNC_UNSUPPORTED_SPEC_VERSION');
+// The seven taxonomy classes, named as the core names them (SPEC §9), in the core's order.
+const TAXONOMY = Object.fromEntries(KINDS.filter((k) => k.taxonomy).map((k) => [k.className, errorClass(k.className)]));
 
-// The one table from the core's stable codes (ErrorKind::code) to JS classes.
-const ERROR_CLASSES = new Map(
-  [
-    ConfigMissingError,
-    ConfigUnsupportedVersionError,
-    S3UnreachableError,
-    ManifestNotFoundError,
-    WrongPassphraseError,
-    BundleCorruptError,
-    UnsupportedSpecVersionError,
-  ].map((cls) => [cls.code, cls]),
-);
+// The one table from the core's kinds (by class name) to JS classes. The kinds outside the
+// taxonomy that are no bug (a closed handle, a lookup miss, a refused argument) are JavaScript's
+// own Error / TypeError, carrying the core's code.
+const JS_CLASS = {
+  InternalError: VSyncError,
+  ...TAXONOMY,
+  ClosedError: Error,
+  NotFoundError: Error,
+  InvalidArgumentError: TypeError,
+};
+const ERROR_CLASSES = new Map(KINDS.map((k) => [k.code, JS_CLASS[k.className]]));
 
-/** Maps an error thrown by the addon to the public class (a closed handle: a plain Error). */
+/** Maps an error thrown by the addon (its `code` is the core's) to the class of the table. */
 function fromNative(err) {
   if (!(err instanceof Error) || typeof err.code !== 'string') return err;
   const cls = ERROR_CLASSES.get(err.code);
-  if (cls) return new cls(err.message);
-  if (err.code === 'VSYNC_CLOSED' || err.code === 'VSYNC_INTERNAL') {
-    const plain = new Error(err.message);
-    plain.code = err.code;
-    return plain;
-  }
-  return err;
+  if (cls === undefined) return err;
+  if (cls === VSyncError || cls.prototype instanceof VSyncError) return new cls(err.message);
+  const plain = new cls(err.message);
+  plain.code = err.code;
+  return plain;
 }
 
 // ---- argument checks (types only; the values are judged by the core) ---------------------------
@@ -243,8 +241,9 @@ const _testing = Object.freeze({
     wrap(native.testingOpenPayload(Buffer.from(bytes), envLabel, pointerTs ?? undefined, defaults)),
   ),
   resolveBootstrap: mapped((env) => native.testingResolveBootstrap(env)),
-  errorKinds: () => native.testingErrorKinds(),
+  errorKinds: () => KINDS,
   throwKind: mapped((className) => native.testingThrow(className)),
+  panic: mapped(() => native.testingPanic()),
   fromNative,
 });
 
@@ -253,12 +252,6 @@ module.exports = {
   openWith,
   Vsync,
   VSyncError,
-  ConfigMissingError,
-  ConfigUnsupportedVersionError,
-  S3UnreachableError,
-  ManifestNotFoundError,
-  WrongPassphraseError,
-  BundleCorruptError,
-  UnsupportedSpecVersionError,
+  ...TAXONOMY,
   _testing,
 };

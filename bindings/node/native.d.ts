@@ -60,11 +60,14 @@ export interface Bootstrap {
 export declare function testingResolveBootstrap(env: Record<string, string>): Bootstrap;
 
 export interface KindInfo {
+  number: number;
   code: string;
   className: string;
   taxonomy: boolean;
 }
 
-export declare function testingErrorKinds(): Array<KindInfo>;
+export declare function errorKinds(): Array<KindInfo>;
 
 export declare function testingThrow(className: string): void;
+
+export declare function testingPanic(): void;

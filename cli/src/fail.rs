@@ -61,6 +61,8 @@ impl CliError {
 
     pub fn exit_code(&self) -> i32 {
         match self {
+            // The boundary kinds (a caught panic, a refused argument) are bugs when they reach the CLI.
+            CliError::Vsync { error, .. } if error.kind().is_boundary() => EXIT_INTERNAL,
             CliError::Vsync { error, .. } => 10 + error.kind().number(),
             CliError::Input(_) => EXIT_INPUT,
             CliError::Conflict { .. } => EXIT_CONFLICT,
@@ -73,7 +75,7 @@ impl CliError {
             CliError::Vsync { error, .. } => error.kind().class_name(),
             CliError::Input(_) => "InputError",
             CliError::Conflict { .. } => "ConflictError",
-            CliError::Internal(_) => "InternalError",
+            CliError::Internal(_) => ErrorKind::Internal.class_name(),
         }
     }
 
@@ -82,7 +84,7 @@ impl CliError {
             CliError::Vsync { error, .. } => error.code(),
             CliError::Input(_) => "VSYNC_INPUT",
             CliError::Conflict { .. } => "VSYNC_CONFLICT",
-            CliError::Internal(_) => "VSYNC_INTERNAL",
+            CliError::Internal(_) => ErrorKind::Internal.code(),
         }
     }
 
@@ -104,7 +106,7 @@ impl CliError {
             CliError::Conflict { found, .. } => {
                 format!("look at what is there now (`vsync status`), then push again with --expect-gen {found}")
             }
-            CliError::Internal(_) => "this is a bug in vsync; please report it with the command you ran".into(),
+            CliError::Internal(_) => BUG_HINT.into(),
         }
     }
 
@@ -119,6 +121,8 @@ impl CliError {
         )
     }
 }
+
+const BUG_HINT: &str = "this is a bug in vsync; please report it with the command you ran";
 
 fn generic_hint(kind: ErrorKind) -> &'static str {
     match kind {
@@ -142,6 +146,7 @@ fn generic_hint(kind: ErrorKind) -> &'static str {
         ErrorKind::UnsupportedSpecVersion => "this vault was written by a newer vsync: upgrade this CLI",
         ErrorKind::Closed => "open the vault again",
         ErrorKind::NotFound => "list the names with `vsync status`",
+        ErrorKind::Internal | ErrorKind::InvalidArgument => BUG_HINT,
     }
 }
 
@@ -151,14 +156,19 @@ mod tests {
 
     #[test]
     fn every_core_class_has_a_distinct_exit_code() {
-        let mut codes: Vec<i32> =
-            ErrorKind::ALL.iter().map(|k| CliError::from(Error::new(*k, "m")).exit_code()).collect();
+        let mut codes: Vec<i32> = ErrorKind::ALL
+            .iter()
+            .filter(|k| !k.is_boundary())
+            .map(|k| CliError::from(Error::new(*k, "m")).exit_code())
+            .collect();
         codes.extend([EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_CONFLICT]);
         let n = codes.len();
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), n);
         assert_eq!(CliError::from(Error::wrong_passphrase()).exit_code(), 15);
+        assert_eq!(CliError::from(Error::caught_panic()).exit_code(), EXIT_INTERNAL);
+        assert_eq!(CliError::from(Error::invalid_argument("m")).exit_code(), EXIT_INTERNAL);
         for k in ErrorKind::ALL.iter().filter(|k| k.is_taxonomy()) {
             let line = format!("  {}  {}", 10 + k.number(), k.class_name());
             assert!(EXIT_CODES_HELP.contains(&line), "help lacks {line}");

@@ -3,12 +3,11 @@
 //! the order decides which error class a doubly-broken blob gets.
 
 use std::fmt;
-use std::io::{Read, Write};
+use std::io::Read;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use flate2::read::GzDecoder;
-use flate2::write::GzEncoder;
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
@@ -166,6 +165,7 @@ impl Config {
 
     /// Encode as a `vsync-cfg-v1:` blob (no trailing newline). Deterministic: the gzip header
     /// has mtime 0, so the same config always gives the same blob.
+    #[cfg(feature = "writer")]
     pub fn encode(&self) -> String {
         encode_json_blob(&self.to_json())
     }
@@ -173,12 +173,16 @@ impl Config {
 
 /// Encode any JSON value as a blob body: used by `Config::encode` and by the corpus generator
 /// to build deliberately broken blobs.
+#[cfg(feature = "writer")]
 pub fn encode_json_blob(json: &Value) -> String {
     encode_bytes_blob(json.to_string().as_bytes())
 }
 
 /// gzip + base64url of arbitrary bytes, behind the v1 prefix.
+#[cfg(feature = "writer")]
 pub fn encode_bytes_blob(content: &[u8]) -> String {
+    use flate2::write::GzEncoder;
+    use std::io::Write;
     let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::best());
     // Writing into a Vec cannot fail.
     let _ = gz.write_all(content);

@@ -61,6 +61,7 @@ pub fn check_envelope_header(envelope: &[u8]) -> Result<()> {
 }
 
 /// Encrypt into an RQE1 envelope with a fresh random nonce.
+#[cfg(feature = "writer")]
 pub fn seal_envelope(key: &Key, plaintext: &[u8]) -> Vec<u8> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::fill(&mut nonce);
@@ -69,6 +70,7 @@ pub fn seal_envelope(key: &Key, plaintext: &[u8]) -> Vec<u8> {
 
 /// Encrypt with a caller-chosen nonce. Only for deterministic corpora and tests: reusing a nonce
 /// with the same key breaks AES-GCM, which is why `seal_envelope` is the default.
+#[cfg(feature = "writer")]
 pub fn seal_envelope_with_nonce(key: &Key, plaintext: &[u8], nonce: [u8; NONCE_LEN]) -> Vec<u8> {
     let mut out = Vec::with_capacity(MIN_ENVELOPE_LEN + plaintext.len());
     out.extend_from_slice(RQE1_MAGIC);
@@ -127,6 +129,7 @@ pub fn seal_mismatch(sealed_ts: &str, pointer_ts: &str) -> Error {
 
 /// Seal a payload under a timestamp. The timestamp must be 15 ASCII characters
 /// (`YYYYMMDD-HHmmss`); anything else is refused so a writer cannot produce an unreadable seal.
+#[cfg(feature = "writer")]
 pub fn seal_manifest(ts: &str, payload: &[u8]) -> Result<Vec<u8>> {
     if ts.len() != TS_LEN || !ts.is_ascii() {
         return Err(Error::corrupt(format!("manifest timestamp {ts:?} is not 15 ASCII characters (YYYYMMDD-HHmmss)")));

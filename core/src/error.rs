@@ -7,8 +7,15 @@
 
 use std::fmt;
 
-/// The error classes: the seven of SPEC §9, then two that are not part of the taxonomy
-/// (a handle used after `close()`, and a lookup miss in `get_as_content`).
+/// The error classes: the seven of SPEC §9, then four that are not part of the taxonomy.
+///
+/// Numbers: 1..=7 are the taxonomy and 8..=9 the core's own non-taxonomy outcomes (a closed
+/// handle, a lookup miss); none of these ever changes. The two *boundary* kinds are negative:
+/// they are never the outcome of a core operation but what a binding raises at its language
+/// boundary (a caught panic, an argument the language cannot reject by itself, such as a NULL
+/// pointer through the C ABI). Their numbers are the C ABI's historical `VSYNC_ERR_INTERNAL`
+/// (-2) and `VSYNC_ERR_INVALID_ARGUMENT` (-1), so every status the C ABI returns is exactly
+/// `ErrorKind::number()` with no translation, and the ABI kept its version.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum ErrorKind {
@@ -23,10 +30,18 @@ pub enum ErrorKind {
     Closed = 8,
     /// `get_as_content` found neither an asset nor a key of that name; a lookup miss.
     NotFound = 9,
+    /// A bug caught at a boundary (a panic). Every binding raises it as its root error class
+    /// (`VSyncError` / `VSyncException`, `vsync.ErrInternal` in Go) with code `VSYNC_INTERNAL`.
+    Internal = -2,
+    /// A binding was called with an argument it must refuse before the core runs (a NULL
+    /// pointer through the C ABI). Bindings whose language checks types raise its own error.
+    InvalidArgument = -1,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 9] = [
+    /// Every kind, in number order of the outcomes first (1..=9), then the boundary kinds. The
+    /// bindings build their error tables and their per-variant tests from this list.
+    pub const ALL: [ErrorKind; 11] = [
         ErrorKind::ConfigMissing,
         ErrorKind::ConfigUnsupportedVersion,
         ErrorKind::S3Unreachable,
@@ -36,6 +51,8 @@ impl ErrorKind {
         ErrorKind::UnsupportedSpecVersion,
         ErrorKind::Closed,
         ErrorKind::NotFound,
+        ErrorKind::Internal,
+        ErrorKind::InvalidArgument,
     ];
 
     /// The canonical class name of SPEC §9 (`ConfigMissingError`, ...), as used in corpora.
@@ -50,6 +67,8 @@ impl ErrorKind {
             ErrorKind::UnsupportedSpecVersion => "UnsupportedSpecVersionError",
             ErrorKind::Closed => "ClosedError",
             ErrorKind::NotFound => "NotFoundError",
+            ErrorKind::Internal => "InternalError",
+            ErrorKind::InvalidArgument => "InvalidArgumentError",
         }
     }
 
@@ -65,10 +84,12 @@ impl ErrorKind {
             ErrorKind::UnsupportedSpecVersion => "VSYNC_UNSUPPORTED_SPEC_VERSION",
             ErrorKind::Closed => "VSYNC_CLOSED",
             ErrorKind::NotFound => "VSYNC_NOT_FOUND",
+            ErrorKind::Internal => "VSYNC_INTERNAL",
+            ErrorKind::InvalidArgument => "VSYNC_INVALID_ARGUMENT",
         }
     }
 
-    /// The numeric code used across the C ABI (and as the CLI's exit code offset).
+    /// The numeric code: the C ABI's status, and (for 1..=9) the CLI's exit code minus 10.
     pub fn number(self) -> i32 {
         self as i32
     }
@@ -83,7 +104,12 @@ impl ErrorKind {
 
     /// True for the seven classes of the taxonomy (SPEC §9).
     pub fn is_taxonomy(self) -> bool {
-        !matches!(self, ErrorKind::Closed | ErrorKind::NotFound)
+        self.number() >= 1 && self.number() <= 7
+    }
+
+    /// True for the kinds only a binding raises at its boundary (never a core operation).
+    pub fn is_boundary(self) -> bool {
+        self.number() < 0
     }
 }
 
@@ -148,6 +174,17 @@ impl Error {
     pub fn not_found(name: &str) -> Self {
         Self::new(ErrorKind::NotFound, format!("no asset or key named {name:?} in the vault"))
     }
+    /// What every binding reports for a panic it caught at its boundary (the payload is not
+    /// shown: it is not ours to vouch for, and could quote anything).
+    pub fn caught_panic() -> Self {
+        Self::new(
+            ErrorKind::Internal,
+            "internal error in the vsync library (a bug caught at the language boundary; please report it)",
+        )
+    }
+    pub fn invalid_argument(m: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, m)
+    }
 }
 
 impl fmt::Display for Error {
@@ -184,5 +221,26 @@ mod tests {
         assert_eq!(ErrorKind::UnsupportedSpecVersion.number(), 7);
         assert_eq!(ErrorKind::BundleCorrupt.code(), "VSYNC_BUNDLE_CORRUPT");
         assert_eq!(ErrorKind::ALL.iter().filter(|k| k.is_taxonomy()).count(), 7);
+        // The boundary kinds keep the C ABI's historical negative statuses.
+        assert_eq!(ErrorKind::Internal.number(), -2);
+        assert_eq!(ErrorKind::InvalidArgument.number(), -1);
+        assert_eq!(ErrorKind::ALL.iter().filter(|k| k.is_boundary()).count(), 2);
+        let classes: std::collections::HashSet<_> = ErrorKind::ALL.iter().map(|k| k.class_name()).collect();
+        assert_eq!(classes.len(), ErrorKind::ALL.len());
+        for k in ErrorKind::ALL {
+            assert_eq!(k.code(), format!("VSYNC_{}", screaming(k.class_name().trim_end_matches("Error"))));
+        }
+    }
+
+    /// `ConfigMissing` -> `CONFIG_MISSING`, `S3Unreachable` -> `S3_UNREACHABLE`.
+    fn screaming(camel: &str) -> String {
+        let mut out = String::new();
+        for (i, c) in camel.char_indices() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_uppercase());
+        }
+        out
     }
 }

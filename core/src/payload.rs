@@ -2,12 +2,12 @@
 //! `seal`) or a flat object, an RQEM0001-wrapped payload, or a zip of the vault folder with
 //! `.env.<env>` plus asset files.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use indexmap::IndexMap;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::envelope::{seal_mismatch, unseal_manifest, RQEM_MAGIC};
@@ -188,7 +188,9 @@ pub fn parse_dotenv(text: &str) -> IndexMap<String, Zeroizing<String>> {
 }
 
 /// The JSON payload our writer pushes: `{"kv": {...}, "assets": {name: base64}}`.
+#[cfg(feature = "writer")]
 pub fn encode_json_payload(data: &VaultData) -> Zeroizing<Vec<u8>> {
+    use serde_json::Map;
     let mut kv = Map::new();
     for (k, v) in &data.kv {
         kv.insert(k.clone(), Value::from(v.as_str()));
@@ -222,7 +224,9 @@ pub fn encode_runtime_bundle(data: &VaultData, ts: &str) -> Zeroizing<Vec<u8>> {
 
 /// A zip of a vault folder as the public CLI pushes it: `<root>.env.<env>` plus asset files.
 /// Deterministic (fixed timestamps), for tests and the corpus.
+#[cfg(feature = "writer")]
 pub fn encode_zip_payload(root: &str, env: &str, dotenv: &str, assets: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
     let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let opts = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)

@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::retry::RetryConfig;
@@ -134,9 +133,15 @@ impl Store {
     }
 
     /// PUT `<prefix><name>`, with `gen` user metadata when given.
+    #[cfg(feature = "writer")]
     pub async fn put(&self, name: &str, body: Vec<u8>, gen: Option<u64>) -> Result<()> {
         let key = self.key(name);
-        let mut req = self.client.put_object().bucket(&self.bucket).key(&key).body(ByteStream::from(body));
+        let mut req = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(&key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body));
         if let Some(g) = gen {
             req = req.metadata(GEN_METADATA, g.to_string());
         }
@@ -152,6 +157,7 @@ impl Store {
     }
 
     /// DELETE `<prefix><name>` (tests and the corpus seeder use it to build torn buckets).
+    #[cfg(feature = "writer")]
     pub async fn delete(&self, name: &str) -> Result<()> {
         let key = self.key(name);
         match self.client.delete_object().bucket(&self.bucket).key(&key).send().await {
@@ -174,6 +180,7 @@ impl Store {
     }
 
     /// Create the bucket if it is missing (dev server, tests, demo).
+    #[cfg(feature = "writer")]
     pub async fn ensure_bucket(&self) -> Result<()> {
         if self.check_bucket().await.is_ok() {
             return Ok(());

@@ -1,78 +1,158 @@
-//! vsync-c: a narrow C ABI over `vsync-core` (header: `include/vsync.h`, which documents the
-//! ownership of every pointer). The Go binding links the static library; any C or C++ program
-//! can too (`tests/abi_test.c`).
+//! vsync-c: a narrow C ABI over `vsync-core`. The Go binding links the static library; any C
+//! or C++ program can too (`tests/abi_test.c`).
+//!
+//! `include/vsync.h` is generated from this file by cbindgen (`cbindgen.toml`): the doc
+//! comments below are the header's documentation, and `tests/header.rs` fails when the
+//! committed header differs from what cbindgen makes of the current signatures (regenerate
+//! with `VSYNC_BLESS=1 cargo test -p vsync-c --test header`).
 //!
 //! Rules of this layer: it only converts arguments and results. Formats, the lookup order and
-//! error classes all come from the core. Every exported function runs its body under
-//! `catch_unwind`, so no panic crosses the boundary (it becomes `VSYNC_ERR_INTERNAL`).
-//! Every buffer handed out is allocated here, carries its length in a hidden header, and is
-//! zeroed when freed with `vsync_string_free` / `vsync_bytes_free`.
+//! error classes (numbers and codes included) all come from the core. Every exported function
+//! runs its body under `catch_unwind`, so no panic crosses the boundary (it becomes the core's
+//! `Internal` kind). Every buffer handed out is allocated here, carries its length in a hidden
+//! header, and is zeroed when freed with `vsync_string_free` / `vsync_bytes_free`.
 #![allow(non_camel_case_types, clippy::missing_safety_doc, clippy::too_many_arguments)]
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::ffi::{c_char, CStr};
+use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use indexmap::IndexMap;
-use vsync_core::{bootstrap, hooks, Error, OpenOptions, Vault};
+use vsync_core::{bootstrap, hooks, Error, ErrorKind, OpenOptions, Source, Vault};
 use zeroize::Zeroize;
 
-/// Bumped on any incompatible change of `vsync.h`.
+/// Incremented on any incompatible change of this header. Compare with vsync_abi_version().
 pub const VSYNC_ABI_VERSION: u32 = 1;
+
+/// The status of a call that succeeded.
 pub const VSYNC_OK: i32 = 0;
-/// A NULL pointer where one is required; not one of the core's classes.
+
+/// A required pointer was NULL: the core's InvalidArgument kind (same as VSYNC_KIND_INVALID_ARGUMENT).
 pub const VSYNC_ERR_INVALID_ARGUMENT: i32 = -1;
-/// A panic caught at the boundary (a bug); not one of the core's classes.
+
+/// A panic was caught at the boundary, a bug in the library: the core's Internal kind
+/// (same as VSYNC_KIND_INTERNAL).
 pub const VSYNC_ERR_INTERNAL: i32 = -2;
 
-/// An error result. `kind` is `ErrorKind::number()` of the core (1..=9) or a negative ABI code.
+/// The core's error kinds (ErrorKind::number()). 1..7 are the SPEC §9 taxonomy, 8..9 the
+/// core's other outcomes, the negative ones are raised at the boundary. vsync_error_kinds()
+/// lists them with their codes and class names, from the core.
+#[repr(i32)]
+pub enum vsync_error_kind {
+    /// ConfigMissingError
+    VSYNC_KIND_CONFIG_MISSING = 1,
+    /// ConfigUnsupportedVersionError
+    VSYNC_KIND_CONFIG_UNSUPPORTED_VERSION = 2,
+    /// S3UnreachableError (also time-outs)
+    VSYNC_KIND_S3_UNREACHABLE = 3,
+    /// ManifestNotFoundError
+    VSYNC_KIND_MANIFEST_NOT_FOUND = 4,
+    /// WrongPassphraseError
+    VSYNC_KIND_WRONG_PASSPHRASE = 5,
+    /// BundleCorruptError
+    VSYNC_KIND_BUNDLE_CORRUPT = 6,
+    /// UnsupportedSpecVersionError
+    VSYNC_KIND_UNSUPPORTED_SPEC_VERSION = 7,
+    /// The handle was closed (not in the taxonomy).
+    VSYNC_KIND_CLOSED = 8,
+    /// vsync_get_as_content: no such asset or key.
+    VSYNC_KIND_NOT_FOUND = 9,
+    /// A bug caught at the boundary (VSYNC_ERR_INTERNAL).
+    VSYNC_KIND_INTERNAL = -2,
+    /// A required pointer was NULL (VSYNC_ERR_INVALID_ARGUMENT).
+    VSYNC_KIND_INVALID_ARGUMENT = -1,
+}
+
+/// The C name of each core kind. Exhaustive on purpose: a kind added to the core does not
+/// compile here until the header names it (and `tests` checks the numbers agree).
+pub const fn c_kind(kind: ErrorKind) -> vsync_error_kind {
+    match kind {
+        ErrorKind::ConfigMissing => vsync_error_kind::VSYNC_KIND_CONFIG_MISSING,
+        ErrorKind::ConfigUnsupportedVersion => vsync_error_kind::VSYNC_KIND_CONFIG_UNSUPPORTED_VERSION,
+        ErrorKind::S3Unreachable => vsync_error_kind::VSYNC_KIND_S3_UNREACHABLE,
+        ErrorKind::ManifestNotFound => vsync_error_kind::VSYNC_KIND_MANIFEST_NOT_FOUND,
+        ErrorKind::WrongPassphrase => vsync_error_kind::VSYNC_KIND_WRONG_PASSPHRASE,
+        ErrorKind::BundleCorrupt => vsync_error_kind::VSYNC_KIND_BUNDLE_CORRUPT,
+        ErrorKind::UnsupportedSpecVersion => vsync_error_kind::VSYNC_KIND_UNSUPPORTED_SPEC_VERSION,
+        ErrorKind::Closed => vsync_error_kind::VSYNC_KIND_CLOSED,
+        ErrorKind::NotFound => vsync_error_kind::VSYNC_KIND_NOT_FOUND,
+        ErrorKind::Internal => vsync_error_kind::VSYNC_KIND_INTERNAL,
+        ErrorKind::InvalidArgument => vsync_error_kind::VSYNC_KIND_INVALID_ARGUMENT,
+    }
+}
+
+/// Where a value came from (the locked chain: vault -> env -> default -> missing).
+#[repr(i32)]
+pub enum vsync_source {
+    VSYNC_SOURCE_VAULT = 1,
+    VSYNC_SOURCE_ENV = 2,
+    VSYNC_SOURCE_DEFAULT = 3,
+    VSYNC_SOURCE_MISSING = 4,
+}
+
+/// The C name of each core source (exhaustive, like `c_kind`).
+pub const fn c_source(source: Source) -> vsync_source {
+    match source {
+        Source::Vault => vsync_source::VSYNC_SOURCE_VAULT,
+        Source::Env => vsync_source::VSYNC_SOURCE_ENV,
+        Source::Default => vsync_source::VSYNC_SOURCE_DEFAULT,
+        Source::Missing => vsync_source::VSYNC_SOURCE_MISSING,
+    }
+}
+
+/// An error. Owned by the caller: release with vsync_error_free (which frees `code` and
+/// `message` too; do not free them separately). The message never contains a secret.
 #[repr(C)]
 pub struct vsync_error {
+    /// A vsync_error_kind (the core's ErrorKind::number()).
     pub kind: i32,
-    /// Stable string code (`VSYNC_CONFIG_MISSING`, ...), owned by the error.
+    /// The core's stable code of that kind (see vsync_error_kinds()).
     pub code: *mut c_char,
-    /// Human message, never contains a secret, owned by the error.
+    /// What happened and what to do.
     pub message: *mut c_char,
 }
 
-/// Opaque handle over a core `Vault` (`Send + Sync`).
+/// One of the core's error kinds, as listed by vsync_error_kinds(). Static: never freed.
+#[repr(C)]
+pub struct vsync_error_kind_info {
+    /// A vsync_error_kind (the core's ErrorKind::number()).
+    pub kind: i32,
+    /// The stable code that vsync_error.code carries for this kind.
+    pub code: *const c_char,
+    /// The canonical class name (SPEC §9), as the conformance vectors name it.
+    pub class_name: *const c_char,
+    /// True for the seven classes of the SPEC §9 taxonomy.
+    pub taxonomy: bool,
+}
+
+/// An open vault. Opaque.
 pub struct vsync_handle {
     vault: Vault,
 }
 
-/// Options of `vsync_open` / `vsync_open_with` / `vsync_testing_open_payload`. All pointers are
-/// borrowed for the duration of the call only.
+/// Options for vsync_open / vsync_open_with / vsync_testing_open_payload. Every pointer is
+/// borrowed for the call only. A NULL `const vsync_options *` means all defaults.
 #[repr(C)]
 pub struct vsync_options {
+    /// Step 3 of the chain: `defaults_len` keys and values (no NULL entries).
     pub default_keys: *const *const c_char,
     pub default_values: *const *const c_char,
     pub defaults_len: usize,
-    /// 0 = the core's default (30 s).
+    /// Bound on the open (and on each remote-generation call) in ms; 0 = 30 s default.
     pub timeout_ms: u64,
-    /// `vsync_open` only: the bootstrap environment. NULL = the process environment.
+    /// vsync_open only: the bootstrap environment (see vsync_bootstrap_variables). When
+    /// `env_names` is NULL the library reads the process environment (getenv). Otherwise
+    /// exactly these `env_len` variables exist; a NULL entry in `env_values` means unset.
     pub env_names: *const *const c_char,
-    /// Same length as `env_names`; a NULL entry means "unset".
     pub env_values: *const *const c_char,
     pub env_len: usize,
 }
 
-enum Fail {
-    Core(Error),
-    Invalid(&'static str),
-    Panic,
-}
-
-impl From<Error> for Fail {
-    fn from(e: Error) -> Self {
-        Fail::Core(e)
-    }
-}
-
-type Res<T = ()> = Result<T, Fail>;
+type Res<T = ()> = Result<T, Error>;
 
 // ---------------------------------------------------------------------------------------------
 // Owned buffers: [len: usize][bytes][NUL], the caller gets a pointer to `bytes`.
@@ -108,10 +188,31 @@ fn alloc_str(s: &str) -> *mut c_char {
     alloc_buf(s.as_bytes()) as *mut c_char
 }
 
+fn alloc_list(items: &[String]) -> *mut *mut c_char {
+    let v: Vec<*mut c_char> = items.iter().map(|s| alloc_str(s)).collect();
+    Box::into_raw(v.into_boxed_slice()) as *mut *mut c_char
+}
+
 unsafe fn put<T>(out: *mut T, v: T) {
     if !out.is_null() {
         // SAFETY: caller contract: a non-NULL out pointer is valid for a write.
         unsafe { out.write(v) };
+    }
+}
+
+/// An owned (pointer, length) result: the buffer goes to `*out` and its length to `*out_len`.
+unsafe fn put_bytes(out: *mut *mut u8, out_len: *mut usize, bytes: &[u8]) {
+    unsafe {
+        put(out_len, bytes.len());
+        put(out, alloc_buf(bytes));
+    }
+}
+
+/// An owned list result: the array goes to `*out` and its length to `*out_len`.
+unsafe fn put_list(out: *mut *mut *mut c_char, out_len: *mut usize, items: &[String]) {
+    unsafe {
+        put(out_len, items.len());
+        put(out, alloc_list(items));
     }
 }
 
@@ -125,8 +226,16 @@ unsafe fn text<'a>(p: *const c_char) -> Option<Cow<'a, str>> {
     }
 }
 
-unsafe fn required<'a>(p: *const c_char, what: &'static str) -> Res<Cow<'a, str>> {
-    unsafe { text(p) }.ok_or(Fail::Invalid(what))
+unsafe fn required<'a>(p: *const c_char, what: &str) -> Res<Cow<'a, str>> {
+    unsafe { text(p) }.ok_or_else(|| Error::invalid_argument(format!("{what} is NULL")))
+}
+
+/// A required out pointer of a function that creates something (a handle).
+fn required_out<T>(out: *mut T, what: &str) -> Res {
+    if out.is_null() {
+        return Err(Error::invalid_argument(format!("{what} is NULL")));
+    }
+    Ok(())
 }
 
 unsafe fn bytes<'a>(p: *const u8, len: usize) -> Res<&'a [u8]> {
@@ -134,15 +243,15 @@ unsafe fn bytes<'a>(p: *const u8, len: usize) -> Res<&'a [u8]> {
         return Ok(&[]);
     }
     if p.is_null() {
-        return Err(Fail::Invalid("a byte buffer is NULL"));
+        return Err(Error::invalid_argument("a byte buffer is NULL"));
     }
     // SAFETY: caller contract: `len` readable bytes.
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
 
-unsafe fn handle<'a>(h: *const vsync_handle) -> Res<&'a Vault> {
+unsafe fn vault_of<'a>(h: *const vsync_handle) -> Res<&'a Vault> {
     if h.is_null() {
-        return Err(Fail::Invalid("the handle is NULL"));
+        return Err(Error::invalid_argument("the handle is NULL"));
     }
     // SAFETY: caller contract: a live handle from vsync_open* not yet passed to vsync_free.
     Ok(unsafe { &(*h).vault })
@@ -157,16 +266,25 @@ unsafe fn pairs(
         return Ok(Vec::new());
     }
     if keys.is_null() || values.is_null() {
-        return Err(Fail::Invalid("a key/value array is NULL"));
+        return Err(Error::invalid_argument("a key/value array is NULL"));
     }
     let mut out = Vec::with_capacity(len);
     for i in 0..len {
         // SAFETY: caller contract: both arrays hold `len` entries.
         let (k, v) = unsafe { (*keys.add(i), *values.add(i)) };
-        let k = unsafe { required(k, "a key in a key/value array is NULL") }?;
+        let k = unsafe { required(k, "a key in a key/value array") }?;
         out.push((k.into_owned(), unsafe { text(v) }.map(Cow::into_owned)));
     }
     Ok(out)
+}
+
+/// An environment given as name/value arrays; a NULL value means unset.
+unsafe fn env_map(
+    names: *const *const c_char,
+    values: *const *const c_char,
+    len: usize,
+) -> Res<HashMap<String, String>> {
+    Ok(unsafe { pairs(names, values, len) }?.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
 }
 
 unsafe fn options(o: *const vsync_options) -> Res<OpenOptions> {
@@ -178,7 +296,7 @@ unsafe fn options(o: *const vsync_options) -> Res<OpenOptions> {
     let o = unsafe { &*o };
     let mut defaults = IndexMap::new();
     for (k, v) in unsafe { pairs(o.default_keys, o.default_values, o.defaults_len) }? {
-        defaults.insert(k, v.ok_or(Fail::Invalid("a default value is NULL"))?);
+        defaults.insert(k, v.ok_or_else(|| Error::invalid_argument("a default value is NULL"))?);
     }
     opts.defaults = defaults;
     if o.timeout_ms > 0 {
@@ -187,78 +305,62 @@ unsafe fn options(o: *const vsync_options) -> Res<OpenOptions> {
     Ok(opts)
 }
 
-fn into_error(f: Fail) -> (i32, *mut vsync_error) {
-    let (kind, code, message) = match f {
-        Fail::Core(e) => (e.kind().number(), e.code().to_string(), e.message().to_string()),
-        Fail::Invalid(m) => (VSYNC_ERR_INVALID_ARGUMENT, "VSYNC_INVALID_ARGUMENT".into(), m.to_string()),
-        Fail::Panic => (
-            VSYNC_ERR_INTERNAL,
-            "VSYNC_INTERNAL".into(),
-            "internal error in the vsync library (a bug; please report it)".to_string(),
-        ),
-    };
-    let e = Box::new(vsync_error { kind, code: alloc_str(&code), message: alloc_str(&message) });
-    (kind, Box::into_raw(e))
+fn into_error(e: &Error) -> *mut vsync_error {
+    let kind = e.kind().number();
+    Box::into_raw(Box::new(vsync_error { kind, code: alloc_str(e.code()), message: alloc_str(e.message()) }))
 }
 
 /// Run `f` with no panic escaping; store an error in `*out_error` (when non-NULL).
 fn guard(out_error: *mut *mut vsync_error, f: impl FnOnce() -> Res) -> i32 {
     // SAFETY: out pointers are caller-provided and valid when non-NULL.
     unsafe { put(out_error, ptr::null_mut()) };
-    let r = catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(Fail::Panic));
-    match r {
+    match catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(Error::caught_panic())) {
         Ok(()) => VSYNC_OK,
-        Err(f) => {
-            let (kind, e) = into_error(f);
-            if out_error.is_null() {
-                // SAFETY: `e` was just allocated by `into_error`.
-                unsafe { vsync_error_free(e) };
-            } else {
-                unsafe { put(out_error, e) };
+        Err(e) => {
+            if !out_error.is_null() {
+                unsafe { put(out_error, into_error(&e)) };
             }
-            kind
+            e.kind().number()
         }
     }
 }
 
-fn into_handle(v: Vault) -> *mut vsync_handle {
-    Box::into_raw(Box::new(vsync_handle { vault: v }))
+/// A fallible call that creates a handle: `*out_handle` is NULL until `make` succeeds.
+fn guard_open(
+    out_handle: *mut *mut vsync_handle,
+    out_error: *mut *mut vsync_error,
+    make: impl FnOnce() -> Res<Vault>,
+) -> i32 {
+    unsafe { put(out_handle, ptr::null_mut()) };
+    guard(out_error, || {
+        required_out(out_handle, "out_handle")?;
+        let vault = make()?;
+        unsafe { put(out_handle, Box::into_raw(Box::new(vsync_handle { vault }))) };
+        Ok(())
+    })
 }
 
-// ---------------------------------------------------------------------------------------------
-// The ABI.
+/// NUL-terminated copies of static text, kept for the life of the process (the pointers
+/// handed out point into the CStrings, which are never mutated or dropped).
+struct Statics<T>(#[allow(dead_code)] Vec<CString>, Vec<T>);
+// SAFETY: the raw pointers in `T` point into the CStrings owned alongside, immutable after init.
+unsafe impl<T> Send for Statics<T> {}
+unsafe impl<T> Sync for Statics<T> {}
 
-#[no_mangle]
-pub extern "C" fn vsync_abi_version() -> u32 {
-    VSYNC_ABI_VERSION
+fn cstring(s: &str) -> Option<CString> {
+    CString::new(s).ok()
 }
 
-/// The CStrings own the bytes the pointers point at (kept alive, never read directly).
-struct Names(#[allow(dead_code)] Vec<std::ffi::CString>, Vec<*const c_char>);
-// SAFETY: the pointers point into the CStrings owned alongside; never mutated after init.
-unsafe impl Send for Names {}
-unsafe impl Sync for Names {}
-
-/// The names `vsync_open` reads from its bootstrap environment, in the order it reads them.
-#[no_mangle]
-pub unsafe extern "C" fn vsync_bootstrap_variables(out_len: *mut usize) -> *const *const c_char {
-    static NAMES: OnceLock<Option<Names>> = OnceLock::new();
-    let names = catch_unwind(|| {
-        NAMES.get_or_init(|| {
-            let mut strings = Vec::new();
-            for var in [bootstrap::CONFIG_VAR, bootstrap::PASSPHRASE_VAR] {
-                for name in [format!("{var}_FILE"), var.to_string()] {
-                    strings.push(std::ffi::CString::new(name).ok()?);
-                }
-            }
-            let ptrs = strings.iter().map(|s| s.as_ptr()).collect();
-            Some(Names(strings, ptrs))
-        })
-    });
-    match names {
-        Ok(Some(n)) => {
-            unsafe { put(out_len, n.1.len()) };
-            n.1.as_ptr()
+/// Hands out a static array built once (`build` runs at most once per process).
+unsafe fn static_array<T>(
+    cell: &'static OnceLock<Option<Statics<T>>>,
+    out_len: *mut usize,
+    build: impl FnOnce() -> Option<Statics<T>>,
+) -> *const T {
+    match catch_unwind(AssertUnwindSafe(|| cell.get_or_init(build))) {
+        Ok(Some(s)) => {
+            unsafe { put(out_len, s.1.len()) };
+            s.1.as_ptr()
         }
         _ => {
             unsafe { put(out_len, 0) };
@@ -267,72 +369,118 @@ pub unsafe extern "C" fn vsync_bootstrap_variables(out_len: *mut usize) -> *cons
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// The ABI.
+
+/// The ABI version of the linked library (VSYNC_ABI_VERSION it was built with).
+#[no_mangle]
+pub extern "C" fn vsync_abi_version() -> u32 {
+    VSYNC_ABI_VERSION
+}
+
+/// Every error kind of the core, with its stable code and class name, in the core's order.
+/// Returns a static array owned by the library (never free it); `*out_len` (optional)
+/// receives its length. Bindings build their error tables from it instead of spelling codes.
+#[no_mangle]
+pub unsafe extern "C" fn vsync_error_kinds(out_len: *mut usize) -> *const vsync_error_kind_info {
+    static KINDS: OnceLock<Option<Statics<vsync_error_kind_info>>> = OnceLock::new();
+    unsafe {
+        static_array(&KINDS, out_len, || {
+            let mut strings = Vec::new();
+            let mut infos = Vec::new();
+            for k in ErrorKind::ALL {
+                let (code, class) = (cstring(k.code())?, cstring(k.class_name())?);
+                infos.push(vsync_error_kind_info {
+                    kind: k.number(),
+                    code: code.as_ptr(),
+                    class_name: class.as_ptr(),
+                    taxonomy: k.is_taxonomy(),
+                });
+                strings.extend([code, class]);
+            }
+            Some(Statics(strings, infos))
+        })
+    }
+}
+
+/// The names of the variables vsync_open reads (VSYNC_CONFIG_FILE, VSYNC_CONFIG, ...), in
+/// the order it reads them. Returns a static array owned by the library (never free it);
+/// `*out_len` (optional) receives its length.
+#[no_mangle]
+pub unsafe extern "C" fn vsync_bootstrap_variables(out_len: *mut usize) -> *const *const c_char {
+    static NAMES: OnceLock<Option<Statics<*const c_char>>> = OnceLock::new();
+    unsafe {
+        static_array(&NAMES, out_len, || {
+            let mut strings = Vec::new();
+            for var in [bootstrap::CONFIG_VAR, bootstrap::PASSPHRASE_VAR] {
+                strings.push(cstring(&format!("{var}_FILE"))?);
+                strings.push(cstring(var)?);
+            }
+            let ptrs = strings.iter().map(|s| s.as_ptr()).collect();
+            Some(Statics(strings, ptrs))
+        })
+    }
+}
+
+/// Open from the bootstrap environment (VSYNC_CONFIG[_FILE], VSYNC_PASSPHRASE[_FILE]): one S3
+/// round trip, decryption in memory. `options` may be NULL. On success `*out_handle` is a new
+/// handle owned by the caller (vsync_free). Bootstrap warnings go to stderr.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_open(
-    opts: *const vsync_options,
+    options: *const vsync_options,
     out_handle: *mut *mut vsync_handle,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe { put(out_handle, ptr::null_mut()) };
-    guard(out_error, || {
-        if out_handle.is_null() {
-            return Err(Fail::Invalid("out_handle is NULL"));
+    guard_open(out_handle, out_error, || {
+        let opts = unsafe { self::options(options) }?;
+        match unsafe { options.as_ref() } {
+            Some(o) if !o.env_names.is_null() => {
+                let env = unsafe { env_map(o.env_names, o.env_values, o.env_len) }?;
+                vsync_core::open(&|k| env.get(k).cloned(), opts)
+            }
+            _ => vsync_core::open(&bootstrap::process_env, opts),
         }
-        let options = unsafe { options(opts) }?;
-        let env: Option<HashMap<String, String>> = match unsafe { opts.as_ref() } {
-            Some(o) if !o.env_names.is_null() => Some(
-                unsafe { pairs(o.env_names, o.env_values, o.env_len) }?
-                    .into_iter()
-                    .filter_map(|(k, v)| v.map(|v| (k, v)))
-                    .collect(),
-            ),
-            _ => None,
-        };
-        let vault = match &env {
-            Some(map) => vsync_core::open(&|k| map.get(k).cloned(), options),
-            None => vsync_core::open(&bootstrap::process_env, options),
-        }?;
-        unsafe { put(out_handle, into_handle(vault)) };
-        Ok(())
     })
 }
 
+/// Open with explicit inputs, skipping the environment. NULL or "" config/passphrase ->
+/// VSYNC_KIND_CONFIG_MISSING. `options` may be NULL (its env_* fields are ignored).
 #[no_mangle]
 pub unsafe extern "C" fn vsync_open_with(
     config: *const c_char,
     passphrase: *const c_char,
-    opts: *const vsync_options,
+    options: *const vsync_options,
     out_handle: *mut *mut vsync_handle,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe { put(out_handle, ptr::null_mut()) };
-    guard(out_error, || {
-        if out_handle.is_null() {
-            return Err(Fail::Invalid("out_handle is NULL"));
-        }
-        let options = unsafe { options(opts) }?;
+    guard_open(out_handle, out_error, || {
+        let opts = unsafe { self::options(options) }?;
         // NULL counts as empty: the core answers ConfigMissingError (SPEC §7).
         let config = unsafe { text(config) }.unwrap_or_default();
         let mut passphrase = unsafe { text(passphrase) }.unwrap_or_default().into_owned();
-        let r = vsync_core::open_with(&config, &passphrase, options);
+        let r = vsync_core::open_with(&config, &passphrase, opts);
         passphrase.zeroize();
-        unsafe { put(out_handle, into_handle(r?)) };
-        Ok(())
+        r
     })
 }
 
 /// Shared by get_env / has_env: the core's chain with the caller's env value as step 2.
 unsafe fn resolve(h: *const vsync_handle, key: *const c_char, env_value: *const c_char) -> Res<vsync_core::Resolved> {
-    let vault = unsafe { handle(h) }?;
-    let key = unsafe { required(key, "the key is NULL") }?;
+    let vault = unsafe { vault_of(h) }?;
+    let key = unsafe { required(key, "the key") }?;
     let mut env = unsafe { text(env_value) }.map(Cow::into_owned);
     let mut lookup = |_: &str| env.take();
-    Ok(vault.resolve(&key, &mut lookup)?)
+    vault.resolve(&key, &mut lookup)
 }
 
+/// Resolve `key` through the chain. `env_value` is step 2: the value the caller's view of the
+/// process environment holds for `key` right now, or NULL when unset ("" counts as set).
+/// Outputs (all optional): `*out_value` = the value (caller frees with vsync_string_free) or
+/// NULL when missing; `*out_len` = its length in bytes; `*out_source` = a vsync_source.
+/// Pass out_value = NULL to learn only the source (nothing is allocated).
 #[no_mangle]
 pub unsafe extern "C" fn vsync_get_env(
-    h: *const vsync_handle,
+    handle: *const vsync_handle,
     key: *const c_char,
     env_value: *const c_char,
     out_value: *mut *mut c_char,
@@ -346,8 +494,8 @@ pub unsafe extern "C" fn vsync_get_env(
         put(out_source, 0);
     }
     guard(out_error, || {
-        let r = unsafe { resolve(h, key, env_value) }?;
-        unsafe { put(out_source, r.source as i32) };
+        let r = unsafe { resolve(handle, key, env_value) }?;
+        unsafe { put(out_source, c_source(r.source) as i32) };
         if let Some(v) = r.value {
             unsafe { put(out_len, v.len()) };
             if !out_value.is_null() {
@@ -358,9 +506,10 @@ pub unsafe extern "C" fn vsync_get_env(
     })
 }
 
+/// True iff the chain resolves `key` (steps 1-3). `env_value` as in vsync_get_env.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_has_env(
-    h: *const vsync_handle,
+    handle: *const vsync_handle,
     key: *const c_char,
     env_value: *const c_char,
     out_has: *mut bool,
@@ -368,15 +517,18 @@ pub unsafe extern "C" fn vsync_has_env(
 ) -> i32 {
     unsafe { put(out_has, false) };
     guard(out_error, || {
-        let r = unsafe { resolve(h, key, env_value) }?;
-        unsafe { put(out_has, r.source != vsync_core::Source::Missing) };
+        let r = unsafe { resolve(handle, key, env_value) }?;
+        unsafe { put(out_has, r.source != Source::Missing) };
         Ok(())
     })
 }
 
+/// An asset's bytes, else the key/value of that name as UTF-8, else VSYNC_KIND_NOT_FOUND.
+/// `*out_bytes` is owned by the caller (vsync_bytes_free), never NULL on success (an empty
+/// asset gives a valid pointer and *out_len = 0).
 #[no_mangle]
 pub unsafe extern "C" fn vsync_get_as_content(
-    h: *const vsync_handle,
+    handle: *const vsync_handle,
     name: *const c_char,
     out_bytes: *mut *mut u8,
     out_len: *mut usize,
@@ -387,25 +539,19 @@ pub unsafe extern "C" fn vsync_get_as_content(
         put(out_len, 0);
     }
     guard(out_error, || {
-        let vault = unsafe { handle(h) }?;
-        let name = unsafe { required(name, "the name is NULL") }?;
+        let vault = unsafe { vault_of(handle) }?;
+        let name = unsafe { required(name, "the name") }?;
         let b = vault.get_as_content(&name)?;
-        unsafe {
-            put(out_len, b.len());
-            put(out_bytes, alloc_buf(&b));
-        }
+        unsafe { put_bytes(out_bytes, out_len, &b) };
         Ok(())
     })
 }
 
-fn alloc_list(items: &[String]) -> *mut *mut c_char {
-    let v: Vec<*mut c_char> = items.iter().map(|s| alloc_str(s)).collect();
-    Box::into_raw(v.into_boxed_slice()) as *mut *mut c_char
-}
-
+/// The vault's key names in payload order (no values). `*out_keys` is an array of `*out_len`
+/// strings owned by the caller: release with vsync_string_list_free(*out_keys, *out_len).
 #[no_mangle]
 pub unsafe extern "C" fn vsync_keys(
-    h: *const vsync_handle,
+    handle: *const vsync_handle,
     out_keys: *mut *mut *mut c_char,
     out_len: *mut usize,
     out_error: *mut *mut vsync_error,
@@ -415,99 +561,117 @@ pub unsafe extern "C" fn vsync_keys(
         put(out_len, 0);
     }
     guard(out_error, || {
-        let keys = unsafe { handle(h) }?.keys()?;
-        unsafe {
-            put(out_len, keys.len());
-            put(out_keys, alloc_list(&keys));
-        }
+        let keys = unsafe { vault_of(handle) }?.keys()?;
+        unsafe { put_list(out_keys, out_len, &keys) };
         Ok(())
     })
 }
 
+/// The generation read at open time (pure memory).
 #[no_mangle]
 pub unsafe extern "C" fn vsync_generation(
-    h: *const vsync_handle,
-    out_gen: *mut u64,
+    handle: *const vsync_handle,
+    out_generation: *mut u64,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe { put(out_gen, 0) };
+    unsafe { put(out_generation, 0) };
     guard(out_error, || {
-        let g = unsafe { handle(h) }?.generation()?;
-        unsafe { put(out_gen, g) };
+        let g = unsafe { vault_of(handle) }?.generation()?;
+        unsafe { put(out_generation, g) };
         Ok(())
     })
 }
 
+/// The remote-generation calls: one HEAD bounded by `timeout_ms` (0: the handle's timeout).
+unsafe fn remote<T>(
+    handle: *const vsync_handle,
+    timeout_ms: u64,
+    out: *mut T,
+    zero: T,
+    out_error: *mut *mut vsync_error,
+    call: fn(&Vault, Option<Duration>) -> Res<T>,
+) -> i32 {
+    unsafe { put(out, zero) };
+    guard(out_error, || {
+        let v = unsafe { vault_of(handle) }?;
+        let r = call(v, Some(Duration::from_millis(timeout_ms)).filter(|d| !d.is_zero()))?;
+        unsafe { put(out, r) };
+        Ok(())
+    })
+}
+
+/// The generation in the bucket now (one HEAD). Bounded by timeout_ms, or by the open's
+/// timeout when timeout_ms is 0.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_remote_generation(
-    h: *const vsync_handle,
+    handle: *const vsync_handle,
     timeout_ms: u64,
-    out_gen: *mut u64,
+    out_generation: *mut u64,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe { put(out_gen, 0) };
-    guard(out_error, || {
-        let v = unsafe { handle(h) }?;
-        let g = match timeout_ms {
-            0 => v.remote_generation()?,
-            ms => v.remote_generation_within(std::time::Duration::from_millis(ms))?,
-        };
-        unsafe { put(out_gen, g) };
-        Ok(())
-    })
+    unsafe {
+        remote(handle, timeout_ms, out_generation, 0, out_error, |v, t| match t {
+            Some(t) => v.remote_generation_within(t),
+            None => v.remote_generation(),
+        })
+    }
 }
 
+/// remote generation > generation; timeout_ms as for vsync_remote_generation.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_has_new_version(
-    h: *const vsync_handle,
+    handle: *const vsync_handle,
     timeout_ms: u64,
     out_new: *mut bool,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe { put(out_new, false) };
-    guard(out_error, || {
-        let v = unsafe { handle(h) }?;
-        let n = match timeout_ms {
-            0 => v.has_new_version()?,
-            ms => v.has_new_version_within(std::time::Duration::from_millis(ms))?,
-        };
-        unsafe { put(out_new, n) };
-        Ok(())
-    })
+    unsafe {
+        remote(handle, timeout_ms, out_new, false, out_error, |v, t| match t {
+            Some(t) => v.has_new_version_within(t),
+            None => v.has_new_version(),
+        })
+    }
 }
 
+/// Zero every value, asset, default and credential. Idempotent, thread-safe; NULL is a no-op.
+/// The handle stays allocated: later calls fail with VSYNC_KIND_CLOSED until vsync_free.
 #[no_mangle]
-pub unsafe extern "C" fn vsync_close(h: *const vsync_handle) {
+pub unsafe extern "C" fn vsync_close(handle: *const vsync_handle) {
     let _ = catch_unwind(|| {
-        if let Ok(v) = unsafe { handle(h) } {
+        if let Ok(v) = unsafe { vault_of(handle) } {
             v.close();
         }
     });
 }
 
+/// Close (if needed) and release a handle. Once per handle; must not race with other calls
+/// on it. NULL is a no-op.
 #[no_mangle]
-pub unsafe extern "C" fn vsync_free(h: *mut vsync_handle) {
-    if h.is_null() {
+pub unsafe extern "C" fn vsync_free(handle: *mut vsync_handle) {
+    if handle.is_null() {
         return;
     }
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: caller contract: `h` came from vsync_open* and is freed once.
-        let b = unsafe { Box::from_raw(h) };
+        // SAFETY: caller contract: `handle` came from vsync_open* and is freed once.
+        let b = unsafe { Box::from_raw(handle) };
         b.vault.close();
         drop(b);
     }));
 }
 
+/// Release (and zero) a string returned by this library. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_string_free(s: *mut c_char) {
     let _ = catch_unwind(AssertUnwindSafe(|| unsafe { free_buf(s as *mut u8) }));
 }
 
+/// Release (and zero) a byte buffer returned by this library. NULL is a no-op.
 #[no_mangle]
-pub unsafe extern "C" fn vsync_bytes_free(b: *mut u8) {
-    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { free_buf(b) }));
+pub unsafe extern "C" fn vsync_bytes_free(bytes: *mut u8) {
+    let _ = catch_unwind(AssertUnwindSafe(|| unsafe { free_buf(bytes) }));
 }
 
+/// Release a list returned by this library (each string and the array). NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_string_list_free(list: *mut *mut c_char, len: usize) {
     if list.is_null() {
@@ -522,14 +686,15 @@ pub unsafe extern "C" fn vsync_string_list_free(list: *mut *mut c_char, len: usi
     }));
 }
 
+/// Release an error (with its code and message). NULL is a no-op.
 #[no_mangle]
-pub unsafe extern "C" fn vsync_error_free(e: *mut vsync_error) {
-    if e.is_null() {
+pub unsafe extern "C" fn vsync_error_free(error: *mut vsync_error) {
+    if error.is_null() {
         return;
     }
     let _ = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: caller contract: `e` came from this library and is freed once.
-        let b = unsafe { Box::from_raw(e) };
+        // SAFETY: caller contract: `error` came from this library and is freed once.
+        let b = unsafe { Box::from_raw(error) };
         unsafe {
             free_buf(b.code as *mut u8);
             free_buf(b.message as *mut u8);
@@ -538,8 +703,10 @@ pub unsafe extern "C" fn vsync_error_free(e: *mut vsync_error) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Conformance hooks (private API, conformance/README.md).
+// Conformance hooks: PRIVATE API for the conformance runners and the bindings' tests
+// (conformance/README.md). Same conventions; not covered by any stability promise.
 
+/// hooks::decrypt_envelope. `*out_bytes` (caller frees, vsync_bytes_free) is the plaintext.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_testing_decrypt_envelope(
     envelope: *const u8,
@@ -557,17 +724,16 @@ pub unsafe extern "C" fn vsync_testing_decrypt_envelope(
     }
     guard(out_error, || {
         let env = unsafe { bytes(envelope, envelope_len) }?;
-        let pw = unsafe { required(passphrase, "the passphrase is NULL") }?;
-        let salt = unsafe { required(salt, "the salt is NULL") }?;
+        let pw = unsafe { required(passphrase, "the passphrase") }?;
+        let salt = unsafe { required(salt, "the salt") }?;
         let plain = hooks::decrypt_envelope(env, &pw, &salt, iterations)?;
-        unsafe {
-            put(out_len, plain.len());
-            put(out_bytes, alloc_buf(&plain));
-        }
+        unsafe { put_bytes(out_bytes, out_len, &plain) };
         Ok(())
     })
 }
 
+/// hooks::unseal. `remote_ts` may be NULL (no check). `*out_ts` (vsync_string_free) and
+/// `*out_payload` (vsync_bytes_free) are owned by the caller.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_testing_unseal_manifest(
     sealed: *const u8,
@@ -589,13 +755,13 @@ pub unsafe extern "C" fn vsync_testing_unseal_manifest(
         let (ts, payload) = hooks::unseal(sealed, remote.as_deref())?;
         unsafe {
             put(out_ts, alloc_str(&ts));
-            put(out_payload_len, payload.len());
-            put(out_payload, alloc_buf(&payload));
+            put_bytes(out_payload, out_payload_len, &payload);
         }
         Ok(())
     })
 }
 
+/// hooks::decode_config_json. `*out_json` (vsync_string_free) holds the secret key: tests only.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_testing_decode_config_json(
     blob: *const c_char,
@@ -604,38 +770,37 @@ pub unsafe extern "C" fn vsync_testing_decode_config_json(
 ) -> i32 {
     unsafe { put(out_json, ptr::null_mut()) };
     guard(out_error, || {
-        let blob = unsafe { required(blob, "the blob is NULL") }?;
+        let blob = unsafe { required(blob, "the blob") }?;
         let json = hooks::decode_config_json(&blob)?;
         unsafe { put(out_json, alloc_str(&json)) };
         Ok(())
     })
 }
 
+/// Vault::from_payload: a handle without S3 (remote generation -> VSYNC_KIND_CONFIG_MISSING).
+/// `pointer_ts` may be NULL; `options` may be NULL. `*out_handle`: caller frees (vsync_free).
 #[no_mangle]
 pub unsafe extern "C" fn vsync_testing_open_payload(
     payload: *const u8,
     payload_len: usize,
     env_label: *const c_char,
     pointer_ts: *const c_char,
-    opts: *const vsync_options,
+    options: *const vsync_options,
     out_handle: *mut *mut vsync_handle,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe { put(out_handle, ptr::null_mut()) };
-    guard(out_error, || {
-        if out_handle.is_null() {
-            return Err(Fail::Invalid("out_handle is NULL"));
-        }
+    guard_open(out_handle, out_error, || {
         let payload = unsafe { bytes(payload, payload_len) }?;
-        let env = unsafe { required(env_label, "the env label is NULL") }?;
+        let env = unsafe { required(env_label, "the env label") }?;
         let ts = unsafe { text(pointer_ts) };
-        let options = unsafe { options(opts) }?;
-        let v = Vault::from_payload(payload, &env, ts.as_deref(), options)?;
-        unsafe { put(out_handle, into_handle(v)) };
-        Ok(())
+        let opts = unsafe { self::options(options) }?;
+        Vault::from_payload(payload, &env, ts.as_deref(), opts)
     })
 }
 
+/// hooks::resolve_bootstrap over an explicit environment (a NULL value = unset).
+/// `*out_config`, `*out_passphrase` (vsync_string_free) and `*out_warnings`
+/// (vsync_string_list_free with `*out_warnings_len`) are owned by the caller.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_testing_resolve_bootstrap(
     env_names: *const *const c_char,
@@ -654,18 +819,27 @@ pub unsafe extern "C" fn vsync_testing_resolve_bootstrap(
         put(out_warnings_len, 0);
     }
     guard(out_error, || {
-        let env: HashMap<String, String> = unsafe { pairs(env_names, env_values, env_len) }?
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k, v)))
-            .collect();
+        let env = unsafe { env_map(env_names, env_values, env_len) }?;
         let (config, passphrase, warnings) = hooks::resolve_bootstrap(&env)?;
         unsafe {
             put(out_config, alloc_str(&config));
             put(out_passphrase, alloc_str(&passphrase));
-            put(out_warnings_len, warnings.len());
-            put(out_warnings, alloc_list(&warnings));
+            put_list(out_warnings, out_warnings_len, &warnings);
         }
         Ok(())
+    })
+}
+
+/// Fails with the error of the core kind numbered `kind`, through the normal error path, so
+/// that each binding tests its error table per kind. VSYNC_KIND_INTERNAL is produced by a
+/// real panic caught at the boundary. An unknown number gives VSYNC_KIND_INVALID_ARGUMENT.
+#[no_mangle]
+#[allow(clippy::panic)] // the point of the Internal case
+pub unsafe extern "C" fn vsync_testing_raise(kind: i32, out_error: *mut *mut vsync_error) -> i32 {
+    guard(out_error, || match ErrorKind::from_number(kind) {
+        Some(ErrorKind::Internal) => panic!("deliberate test panic"),
+        Some(k) => Err(Error::new(k, format!("raised for a test: {}", k.class_name()))),
+        None => Err(Error::invalid_argument(format!("no error kind numbered {kind}"))),
     })
 }
 
@@ -684,14 +858,46 @@ mod tests {
     }
 
     #[test]
+    fn the_c_names_carry_the_core_numbers() {
+        for k in ErrorKind::ALL {
+            assert_eq!(c_kind(k) as i32, k.number(), "{k:?}");
+        }
+        assert_eq!(VSYNC_ERR_INTERNAL, ErrorKind::Internal.number());
+        assert_eq!(VSYNC_ERR_INVALID_ARGUMENT, ErrorKind::InvalidArgument.number());
+        for s in [Source::Vault, Source::Env, Source::Default, Source::Missing] {
+            assert_eq!(c_source(s) as i32, s as i32, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn every_kind_comes_back_with_the_core_code() {
+        let mut n = 0;
+        let kinds = unsafe { vsync_error_kinds(&mut n) };
+        assert_eq!(n, ErrorKind::ALL.len());
+        let kinds = unsafe { std::slice::from_raw_parts(kinds, n) };
+        for (info, k) in kinds.iter().zip(ErrorKind::ALL) {
+            let cstr = |p| unsafe { CStr::from_ptr(p) }.to_str().ok().map(str::to_owned);
+            assert_eq!((info.kind, info.taxonomy), (k.number(), k.is_taxonomy()));
+            assert_eq!(cstr(info.code).as_deref(), Some(k.code()));
+            assert_eq!(cstr(info.class_name).as_deref(), Some(k.class_name()));
+            let mut e = ptr::null_mut();
+            assert_eq!(unsafe { vsync_testing_raise(info.kind, &mut e) }, k.number());
+            assert!(!e.is_null());
+            assert_eq!(unsafe { (*e).kind }, k.number());
+            assert_eq!(cstr(unsafe { (*e).code }).as_deref(), Some(k.code()));
+            unsafe { vsync_error_free(e) };
+        }
+    }
+
+    #[test]
     fn errors_carry_the_core_class() {
         let mut h = ptr::null_mut();
         let mut e = ptr::null_mut();
         let rc = unsafe { vsync_open_with(ptr::null(), ptr::null(), ptr::null(), &mut h, &mut e) };
-        assert_eq!(rc, vsync_core::ErrorKind::ConfigMissing.number());
+        assert_eq!(rc, ErrorKind::ConfigMissing.number());
         assert!(h.is_null() && !e.is_null());
         let code = unsafe { CStr::from_ptr((*e).code) }.to_str().ok().map(str::to_owned);
-        assert_eq!(code.as_deref(), Some("VSYNC_CONFIG_MISSING"));
+        assert_eq!(code.as_deref(), Some(ErrorKind::ConfigMissing.code()));
         unsafe { vsync_error_free(e) };
     }
 }

@@ -343,8 +343,34 @@ static void test_bootstrap(void) {
     rmdir(dir);
 }
 
+/* Every kind the core lists comes back, through the normal error path, with its own code. */
+static void test_error_kinds(void) {
+    size_t n = 0;
+    const vsync_error_kind_info *kinds = vsync_error_kinds(&n);
+    CHECK(kinds != NULL && n == 11);
+    CHECK(vsync_error_kinds(NULL) == kinds);
+    int taxonomy = 0;
+    for (size_t i = 0; kinds != NULL && i < n; i++) {
+        taxonomy += kinds[i].taxonomy ? 1 : 0;
+        CHECK(strncmp(kinds[i].code, "VSYNC_", 6) == 0);
+        CHECK(strlen(kinds[i].class_name) > 5);
+        vsync_error *err = NULL;
+        int32_t rc = vsync_testing_raise(kinds[i].kind, &err);
+        expect_error(rc, err, kinds[i].kind, kinds[i].code);
+        CHECK(vsync_testing_raise(kinds[i].kind, NULL) == kinds[i].kind);
+    }
+    CHECK(taxonomy == 7);
+    CHECK(n >= 11 && kinds[0].kind == VSYNC_KIND_CONFIG_MISSING && strcmp(kinds[0].code, "VSYNC_CONFIG_MISSING") == 0);
+    CHECK(n >= 11 && kinds[9].kind == VSYNC_KIND_INTERNAL && kinds[9].kind == VSYNC_ERR_INTERNAL);
+    CHECK(n >= 11 && kinds[10].kind == VSYNC_KIND_INVALID_ARGUMENT && kinds[10].kind == VSYNC_ERR_INVALID_ARGUMENT);
+    vsync_error *err = NULL;
+    int32_t rc = vsync_testing_raise(12345, &err);
+    expect_error(rc, err, VSYNC_ERR_INVALID_ARGUMENT, "VSYNC_INVALID_ARGUMENT");
+}
+
 int main(void) {
     test_version_and_names();
+    test_error_kinds();
     test_payload_handle();
     test_envelope_and_seal();
     test_config_and_open();

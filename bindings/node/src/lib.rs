@@ -2,9 +2,10 @@
 //!
 //! Thin on purpose: it maps names, errors and lifecycles. Every error leaves here as a JS
 //! `Error` whose `code` is the core's `ErrorKind::code()` and whose message is the core's
-//! (never a secret); `index.js` maps the code to a class in one table. Panics are caught
-//! (`catch_unwind` on every export, `std::panic::catch_unwind` around the off-thread work) and
-//! become errors instead of crossing the FFI boundary.
+//! (never a secret); `index.js` maps the code to a class in one table, built from the core's
+//! list (`errorKinds()`). Panics are caught (`guarded` around every body, on and off the main
+//! thread, and `catch_unwind` on every export) and become the core's `Internal` kind instead of
+//! crossing the FFI boundary.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -35,19 +36,15 @@ impl From<Fail> for napi::Error<String> {
     }
 }
 
-fn to_napi(e: vsync_core::Error) -> napi::Error<String> {
-    Fail::from(e).into()
+/// Runs `f`, turning a panic into the core's `Internal` kind (the facade's root `VSyncError`,
+/// as in every binding) so that it never unwinds into Node.
+fn guarded<T>(f: impl FnOnce() -> vsync_core::Result<T>) -> Result<T, Fail> {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(vsync_core::Error::caught_panic())).map_err(Fail::from)
 }
 
-/// Runs `f`, turning a panic into an error (code `VSYNC_INTERNAL`, not one of the seven: the
-/// facade makes it a plain `Error`) so that it never unwinds into Node.
-fn guarded<T>(f: impl FnOnce() -> vsync_core::Result<T>) -> Result<T, Fail> {
-    match catch_unwind(AssertUnwindSafe(f)) {
-        Ok(r) => r.map_err(Fail::from),
-        Err(_) => {
-            Err(Fail("VSYNC_INTERNAL".into(), "internal error in the vsync native addon (a panic was caught)".into()))
-        }
-    }
+/// A synchronous export's body: `guarded`, with the error as napi's.
+fn call<T>(f: impl FnOnce() -> vsync_core::Result<T>) -> Result<T> {
+    guarded(f).map_err(Into::into)
 }
 
 /// Rejects a promise with a JS `Error` whose `code` is the core's code (built on the JS thread).
@@ -86,37 +83,37 @@ fn env_of(value: Option<String>) -> impl FnMut(&str) -> Option<String> {
 impl NativeVault {
     #[napi(catch_unwind)]
     pub fn get_env(&self, key: String, env_value: Option<String>) -> Result<Option<String>> {
-        self.inner.get_env(&key, &mut env_of(env_value)).map(|v| v.map(|s| s.to_string())).map_err(to_napi)
+        call(|| self.inner.get_env(&key, &mut env_of(env_value)).map(|v| v.map(|s| s.to_string())))
     }
 
     #[napi(catch_unwind)]
     pub fn has_env(&self, key: String, env_value: Option<String>) -> Result<bool> {
-        self.inner.has_env(&key, &mut env_of(env_value)).map_err(to_napi)
+        call(|| self.inner.has_env(&key, &mut env_of(env_value)))
     }
 
     #[napi(catch_unwind)]
     pub fn env_source(&self, key: String, env_value: Option<String>) -> Result<String> {
-        self.inner.env_source(&key, &mut env_of(env_value)).map(|s| s.label().to_string()).map_err(to_napi)
+        call(|| self.inner.env_source(&key, &mut env_of(env_value)).map(|s| s.label().to_string()))
     }
 
     /// The bytes, or `null` on a lookup miss (the core's `NotFound`).
     #[napi(catch_unwind)]
     pub fn get_as_content(&self, name: String) -> Result<Option<Buffer>> {
-        match self.inner.get_as_content(&name) {
+        call(|| match self.inner.get_as_content(&name) {
             Ok(bytes) => Ok(Some(Buffer::from(bytes.as_slice()))),
             Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(to_napi(e)),
-        }
+            Err(e) => Err(e),
+        })
     }
 
     #[napi(catch_unwind)]
     pub fn keys(&self) -> Result<Vec<String>> {
-        self.inner.keys().map_err(to_napi)
+        call(|| self.inner.keys())
     }
 
     #[napi(catch_unwind)]
     pub fn generation(&self) -> Result<f64> {
-        self.inner.generation().map(|g| g as f64).map_err(to_napi)
+        call(|| self.inner.generation().map(|g| g as f64))
     }
 
     /// One HEAD on the bucket, off the main thread.
@@ -230,9 +227,9 @@ pub fn open_with(
 
 #[napi(catch_unwind)]
 pub fn testing_decrypt_envelope(envelope: Buffer, passphrase: String, salt: String, iterations: u32) -> Result<Buffer> {
-    guarded(|| hooks::decrypt_envelope(&envelope, &passphrase, &salt, iterations))
-        .map(|plain| Buffer::from(plain.as_slice()))
-        .map_err(Into::into)
+    call(|| {
+        hooks::decrypt_envelope(&envelope, &passphrase, &salt, iterations).map(|plain| Buffer::from(plain.as_slice()))
+    })
 }
 
 #[napi(object)]
@@ -243,14 +240,15 @@ pub struct Unsealed {
 
 #[napi(catch_unwind)]
 pub fn testing_unseal_manifest(sealed: Buffer, remote_ts: Option<String>) -> Result<Unsealed> {
-    guarded(|| hooks::unseal(&sealed, remote_ts.as_deref()))
-        .map(|(embedded_ts, payload)| Unsealed { embedded_ts, payload: payload.into() })
-        .map_err(Into::into)
+    call(|| {
+        hooks::unseal(&sealed, remote_ts.as_deref())
+            .map(|(embedded_ts, payload)| Unsealed { embedded_ts, payload: payload.into() })
+    })
 }
 
 #[napi(catch_unwind)]
 pub fn testing_decode_config_json(blob: String) -> Result<String> {
-    guarded(|| hooks::decode_config_json(&blob)).map_err(Into::into)
+    call(|| hooks::decode_config_json(&blob))
 }
 
 #[napi(catch_unwind)]
@@ -260,9 +258,10 @@ pub fn testing_open_payload(
     pointer_ts: Option<String>,
     defaults: Option<HashMap<String, String>>,
 ) -> Result<NativeVault> {
-    guarded(|| Vault::from_payload(&payload, &env_label, pointer_ts.as_deref(), options(defaults, None)))
-        .map(|v| NativeVault { inner: Arc::new(v) })
-        .map_err(Into::into)
+    call(|| {
+        Vault::from_payload(&payload, &env_label, pointer_ts.as_deref(), options(defaults, None))
+            .map(|v| NativeVault { inner: Arc::new(v) })
+    })
 }
 
 #[napi(object)]
@@ -274,33 +273,53 @@ pub struct Bootstrap {
 
 #[napi(catch_unwind)]
 pub fn testing_resolve_bootstrap(env: HashMap<String, String>) -> Result<Bootstrap> {
-    guarded(|| hooks::resolve_bootstrap(&env))
-        .map(|(c, p, warnings)| Bootstrap { config: c.to_string(), passphrase: p.to_string(), warnings })
-        .map_err(Into::into)
+    call(|| {
+        hooks::resolve_bootstrap(&env).map(|(c, p, warnings)| Bootstrap {
+            config: c.to_string(),
+            passphrase: p.to_string(),
+            warnings,
+        })
+    })
 }
 
-/// Every core error kind with its code and class name, so the JS test of the error table
-/// covers each variant the core can produce.
+/// One of the core's error kinds: the facade builds its error classes' codes and its one
+/// table from the core's list instead of spelling codes.
 #[napi(object)]
 pub struct KindInfo {
+    pub number: i32,
     pub code: String,
     pub class_name: String,
     pub taxonomy: bool,
 }
 
+/// Every error kind of the core (`ErrorKind::ALL`), in the core's order.
 #[napi(catch_unwind)]
-pub fn testing_error_kinds() -> Vec<KindInfo> {
+pub fn error_kinds() -> Vec<KindInfo> {
     ErrorKind::ALL
         .into_iter()
-        .map(|k| KindInfo { code: k.code().into(), class_name: k.class_name().into(), taxonomy: k.is_taxonomy() })
+        .map(|k| KindInfo {
+            number: k.number(),
+            code: k.code().into(),
+            class_name: k.class_name().into(),
+            taxonomy: k.is_taxonomy(),
+        })
         .collect()
 }
 
-/// Builds the JS error the addon throws for `kind` (with the core's generic message), so the
-/// JS error table is tested per variant through the real native path.
+/// Throws the JS error the addon throws for the core kind `class_name` (with a test message),
+/// so the facade's table is tested per variant through the real native path.
 #[napi(catch_unwind)]
 pub fn testing_throw(class_name: String) -> Result<()> {
-    let kind = ErrorKind::from_class_name(&class_name)
-        .ok_or_else(|| napi::Error::new("EINVAL".to_string(), format!("unknown kind {class_name}")))?;
-    Err(to_napi(vsync_core::Error::new(kind, format!("test error of kind {class_name}"))))
+    call(|| {
+        let kind = ErrorKind::from_class_name(&class_name)
+            .ok_or_else(|| vsync_core::Error::invalid_argument(format!("no error kind named {class_name:?}")))?;
+        Err(vsync_core::Error::new(kind, format!("test error of kind {class_name}")))
+    })
+}
+
+/// Panics inside the boundary: it must reach JS as the core's `Internal` kind.
+#[napi(catch_unwind)]
+#[allow(clippy::panic)] // the point of this test hook
+pub fn testing_panic() -> Result<()> {
+    call(|| panic!("deliberate test panic"))
 }

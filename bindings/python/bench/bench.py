@@ -99,7 +99,7 @@ def main() -> None:
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import vsync_s3_client"], capture_output=True, text=True
     ).stderr
-    own = [l for l in out.splitlines() if l.rstrip().endswith("vsync_s3_client")]
+    own = [line for line in out.splitlines() if line.rstrip().endswith("vsync_s3_client")]
     cum = own[-1].split("|")[1].strip() if own else "?"
     print(
         f"import vsync_s3_client: {(imp - base) * 1000:.1f} ms over a bare interpreter start "

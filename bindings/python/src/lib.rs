@@ -7,12 +7,14 @@
 //! - **Errors**: a core [`Error`] becomes the Python class that `vsync_s3_client.errors._BY_CODE`
 //!   names for its stable code (the one mapping table, in Python); see [`raise`].
 //! - **Panics** never cross the boundary as `PanicException`: every call runs under
-//!   [`catch_unwind`] and a panic becomes the root `VSyncError` with code `VSYNC_INTERNAL`.
+//!   [`catch_unwind`] and a panic becomes the core's `Internal` kind, which the table maps to
+//!   the root `VSyncError` (as every binding does).
 //! - **The GIL is released around every call that touches the vault** (not only the network
-//!   and key-derivation ones). The core's handle is an `RwLock`; step 2 of the fallback chain
-//!   calls back into Python (`os.environ.get`) while the read lock is held, so a thread that
-//!   waited for that lock while holding the GIL could deadlock against it. Nobody blocks on the
-//!   lock with the GIL held; the env callback re-attaches only for the lookup itself.
+//!   and key-derivation ones). The core's handle is an `RwLock`: `close()` waits on it for the
+//!   readers in flight, and a thread that waited for it while holding the GIL could deadlock
+//!   against a reader that needs the GIL. Step 2 of the fallback chain calls back into Python
+//!   (`os.environ.get`); `Vault::resolve` runs that lookup *without* holding the lock, and the
+//!   env callback re-attaches to the GIL only for the lookup itself.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::time::Duration;
@@ -24,13 +26,10 @@ use pyo3::types::{PyBytes, PyDict, PyType};
 use vsync_core::{hooks, Error, OpenOptions, Vault};
 use zeroize::Zeroizing;
 
-/// The stable code of a panic caught at the boundary (a bug in vsync, not one of the seven).
-const INTERNAL: &str = "VSYNC_INTERNAL";
-
-/// A core result, or a panic caught at the boundary.
+/// A core error (a panic caught at the boundary is the core's `Internal` kind), or a Python
+/// exception raised by a callback, re-raised as is.
 enum Failure {
     Core(Error),
-    Panic,
     Py(PyErr),
 }
 
@@ -42,7 +41,8 @@ impl From<Error> for Failure {
 
 /// Run `f` without the GIL and without letting a panic unwind into Python.
 fn detached<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, Failure> + Send) -> PyResult<T> {
-    let out = py.detach(move || catch_unwind(AssertUnwindSafe(f)).unwrap_or(Err(Failure::Panic)));
+    let out =
+        py.detach(move || catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| Err(Error::caught_panic().into())));
     out.map_err(|f| raise(py, f))
 }
 
@@ -54,7 +54,6 @@ fn raise(py: Python<'_>, failure: Failure) -> PyErr {
     let (code, message) = match failure {
         Failure::Py(e) => return e,
         Failure::Core(e) => (e.code(), e.message().to_string()),
-        Failure::Panic => (INTERNAL, "internal error in the vsync native module (a bug; please report it)".to_string()),
     };
     let class = BY_CODE
         .import(py, "vsync_s3_client.errors", "_BY_CODE")
@@ -228,7 +227,7 @@ fn open(
     let vault = detached(py, || {
         let get = |k: &str| l.lock().ok().and_then(|mut l| l.get(k));
         let out = vsync_core::open(&get, opts);
-        let l = l.into_inner().map_err(|_| Failure::Panic)?;
+        let l = l.into_inner().map_err(|_| Failure::Core(Error::caught_panic()))?;
         l.finish(out)
     })?;
     Ok(Handle { vault })
@@ -313,7 +312,7 @@ fn resolve_bootstrap(
     })
 }
 
-/// Raise a panic inside the boundary (tests check it surfaces as `VSyncError`, code VSYNC_INTERNAL).
+/// Raise a panic inside the boundary (tests check it surfaces as the core's `Internal` kind).
 #[pyfunction]
 #[allow(clippy::panic)] // the point of this test hook
 fn _panic_for_test(py: Python<'_>) -> PyResult<()> {
@@ -342,8 +341,8 @@ mod native {
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
         use pyo3::types::PyModuleMethods;
-        m.add("INTERNAL_CODE", super::INTERNAL)?;
-        // (class name, code) for every core ErrorKind: lets the tests check the table is complete.
+        // (number, class name, code) for every core ErrorKind: `errors.py` builds its table and
+        // the classes' `code` from it, and the tests check the table covers every kind.
         let kinds: Vec<(i32, &str, &str)> =
             vsync_core::ErrorKind::ALL.iter().map(|k| (k.number(), k.class_name(), k.code())).collect();
         m.add("ERROR_KINDS", kinds)?;

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Dict, Iterator, Mapping, Optional
 
 import pytest
-
 import vsync_s3_client
 from vsync_s3_client import _native
 

@@ -7,6 +7,7 @@ this runner does not know fails; live vectors fail (never skip) without VSYNC_CO
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import stat
@@ -15,11 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import pytest
-
 import vsync_s3_client
-from vsync_s3_client import Vsync, _native
-
 from conftest import REPO, canonical, env_only
+from vsync_s3_client import Vsync, _native
 
 CORPUS = Path(os.environ.get("VSYNC_CONFORMANCE_DIR") or REPO / "conformance" / "vectors")
 
@@ -175,16 +174,22 @@ def error_taxonomy(v: Vector, mp, tmp: Path) -> None:
     step = taxonomy_step(v)
     if step == "live":
         cfg = live_config(v)
-        run: Callable[[], Any] = lambda: vsync_s3_client.open_with(cfg, passphrase, i.get("defaults"))
+        run: Callable[[], Any] = functools.partial(vsync_s3_client.open_with, cfg, passphrase, i.get("defaults"))
     elif step == "envelope":
-        run = lambda: _native.decrypt_envelope(v.bin, i["passphrase"], i["salt"], i.get("iterations", 600000))
+        run = functools.partial(
+            _native.decrypt_envelope, v.bin, i["passphrase"], i["salt"], i.get("iterations", 600000)
+        )
     elif step == "config-blob":
-        run = lambda: _native.decode_config_json(v.bin.decode("utf-8"))
+        run = functools.partial(_native.decode_config_json, v.bin.decode("utf-8"))
     elif step == "open-with":
-        run = lambda: vsync_s3_client.open_with(i["config"], passphrase)
+        run = functools.partial(vsync_s3_client.open_with, i["config"], passphrase)
     else:
         env = materialize(i.get("files") or {}, i["env"], tmp)
-        run = lambda: _native.decode_config_json(_native.resolve_bootstrap(env)[0])
+
+        def run() -> Any:
+            # As open() does before any network access: resolve the inputs, then decode the config.
+            return _native.decode_config_json(_native.resolve_bootstrap(env)[0])
+
     check(v, run, lambda _: None)
 
 

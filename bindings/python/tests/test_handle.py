@@ -12,7 +12,6 @@ import pickle
 import threading
 
 import pytest
-
 import vsync_s3_client
 from vsync_s3_client import Vsync, _native
 
@@ -141,15 +140,16 @@ def test_not_constructible_or_mutable() -> None:
 
 
 def test_concurrent_readers_and_a_closer_do_not_deadlock(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Step 2 calls back into Python under the core's read lock; a closer waiting for the write
-    # lock must not stall readers that need the GIL (every lock wait happens without the GIL).
+    # Step 2 calls back into Python (os.environ); a closer waiting for the core's write lock
+    # must not stall readers that need the GIL (every lock wait happens without the GIL, and the
+    # core runs the lookup without holding its lock).
     monkeypatch.setenv("VSYNC_PY_ENVKEY", "e")
     for _round in range(20):
         h = handle()
         errors = []
         start = threading.Barrier(9)
 
-        def reader() -> None:
+        def reader(h: Vsync, start: threading.Barrier, errors: list) -> None:
             start.wait()
             try:
                 for _ in range(300):
@@ -160,7 +160,7 @@ def test_concurrent_readers_and_a_closer_do_not_deadlock(monkeypatch: pytest.Mon
             except BaseException as e:  # pragma: no cover
                 errors.append(e)
 
-        threads = [threading.Thread(target=reader) for _ in range(8)]
+        threads = [threading.Thread(target=reader, args=(h, start, errors)) for _ in range(8)]
         for t in threads:
             t.start()
         start.wait()

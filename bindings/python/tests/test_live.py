@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Callable, List, Optional
 
 import pytest
-
 import vsync_s3_client
+from conftest import S3, runtime_token, salt_of, write_file
 from vsync_s3_client import (
     BundleCorruptError,
     ConfigMissingError,
@@ -22,8 +22,6 @@ from vsync_s3_client import (
     UnsupportedSpecVersionError,
     WrongPassphraseError,
 )
-
-from conftest import S3, runtime_token, salt_of, write_file
 
 KV = {"DATABASE_URL": "postgres://app@db/test", "API_TOKEN": "tok-live-123", "SHARED": "from-vault"}
 CERT = b"-----BEGIN CERT-----\n\x00\x01\xff"

@@ -19,17 +19,8 @@ import os
 import threading
 from typing import Any, List, Literal, Mapping, NoReturn, Optional, Union
 
-from . import _native
-from .errors import (
-    BundleCorruptError,
-    ConfigMissingError,
-    ConfigUnsupportedVersionError,
-    ManifestNotFoundError,
-    S3UnreachableError,
-    UnsupportedSpecVersionError,
-    VSyncError,
-    WrongPassphraseError,
-)
+from . import _native, errors
+from .errors import *  # noqa: F403 - the error classes (errors.__all__) are part of this API
 
 __version__ = "0.1.0"
 
@@ -39,15 +30,8 @@ __all__ = [
     "get_env",
     "Vsync",
     "Source",
-    "VSyncError",
-    "ConfigMissingError",
-    "ConfigUnsupportedVersionError",
-    "S3UnreachableError",
-    "ManifestNotFoundError",
-    "WrongPassphraseError",
-    "BundleCorruptError",
-    "UnsupportedSpecVersionError",
 ]
+__all__ += errors.__all__
 
 #: Where a value came from (:meth:`Vsync.env_source`).
 Source = Literal["vault", "env", "default", "missing"]

@@ -1,12 +1,28 @@
-"""Type stubs of the private native module (Rust, PyO3). Use the public facade instead."""
+"""Type stubs of the private native module (Rust, PyO3). Use the public facade instead.
 
-from typing import Callable, List, Mapping, Optional, Tuple
+Checked against the installed module by ``mypy.stubtest`` (scripts/test-python.sh)."""
+
+from typing import Callable, List, Mapping, Optional, Tuple, final
+
+__all__ = [
+    "_panic_for_test",
+    "_raise_for_test",
+    "decode_config_json",
+    "decrypt_envelope",
+    "open",
+    "open_payload",
+    "open_with",
+    "resolve_bootstrap",
+    "unseal_manifest",
+    "Handle",
+    "ERROR_KINDS",
+]
 
 _Lookup = Callable[[str], Optional[str]]
 
-INTERNAL_CODE: str
 ERROR_KINDS: List[Tuple[int, str, str]]
 
+@final
 class Handle:
     """An open vault (the core's handle)."""
 

@@ -17,7 +17,8 @@ import java.util.function.Function;
  * calls throw {@link IllegalStateException}). The few bytes of the emptied handle are released
  * by a {@link Cleaner} once this object is unreachable, which is the only moment no thread can
  * still be inside a native call with it; every native call is followed by
- * {@link Reference#reachabilityFence} so the object stays reachable for the call's duration.
+ * {@link Reference#reachabilityFence} (one helper, {@code fenced}) so the object stays reachable
+ * for the call's duration.
  * A vault never closed is wiped by the same Cleaner.
  */
 public final class Vsync implements AutoCloseable {
@@ -46,7 +47,26 @@ public final class Vsync implements AutoCloseable {
 
         @Override
         public void run() {
-            Native.free(handle);
+            Natives.free(handle);
+        }
+    }
+
+    /** A native call on this vault's handle. */
+    @FunctionalInterface
+    private interface HandleCall<T> {
+        T apply(long handle);
+    }
+
+    /**
+     * Runs {@code call} with the handle, keeping this object reachable until it returns: the
+     * Cleaner frees the handle only once this object is unreachable, so it cannot run while a
+     * native call still uses the pointer. Every native call on the handle goes through here.
+     */
+    private <T> T fenced(HandleCall<T> call) {
+        try {
+            return call.apply(handle);
+        } finally {
+            Reference.reachabilityFence(this);
         }
     }
 
@@ -54,99 +74,62 @@ public final class Vsync implements AutoCloseable {
     public String getEnv(String key) {
         Objects.requireNonNull(key, "key");
         String fromEnv = envLookup.apply(key);
-        try {
-            return Native.getEnv(handle, key, fromEnv);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return fenced(h -> Natives.getEnv(h, key, fromEnv));
     }
 
     /** True iff {@link #getEnv} would return a value (vault, environment or defaults). */
     public boolean hasEnv(String key) {
         Objects.requireNonNull(key, "key");
         String fromEnv = envLookup.apply(key);
-        try {
-            return Native.hasEnv(handle, key, fromEnv);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return fenced(h -> Natives.hasEnv(h, key, fromEnv));
     }
 
     /** Where {@code key} resolves, without the value; safe to log. */
     public Source envSource(String key) {
         Objects.requireNonNull(key, "key");
         String fromEnv = envLookup.apply(key);
-        try {
-            return Source.fromNumber(Native.envSource(handle, key, fromEnv));
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return fenced(h -> Source.fromNumber(Natives.envSource(h, key, fromEnv)));
     }
 
     /** The bytes of asset {@code name}, else of the key/value of that name (UTF-8), else null.
      *  A fresh array every call: the caller may wipe it ({@code Arrays.fill(b, (byte) 0)}). */
     public byte[] getAsContent(String name) {
         Objects.requireNonNull(name, "name");
-        try {
-            return Native.getAsContent(handle, name);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return fenced(h -> Natives.getAsContent(h, name));
     }
 
     /** The vault's key names in payload order (no values). */
     public List<String> keys() {
-        try {
-            return Collections.unmodifiableList(Arrays.asList(Native.keys(handle)));
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return fenced(h -> Collections.unmodifiableList(Arrays.asList(Natives.keys(h))));
     }
 
     /** The generation read at open time (memory only). */
     public long generation() {
-        try {
-            return Native.generation(handle);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return fenced(Natives::generation);
     }
 
     /** The generation in the bucket now: one HEAD on a bucket our writer wrote. */
     public long remoteGeneration() {
-        try {
-            return Native.remoteGeneration(handle);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return fenced(Natives::remoteGeneration);
     }
 
     /** {@code remoteGeneration() > generation()}. */
     public boolean hasNewVersion() {
-        try {
-            return Native.hasNewVersion(handle);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return fenced(Natives::hasNewVersion);
     }
 
     /** Wipes the plaintext. Idempotent; any accessor afterwards throws {@link IllegalStateException}. */
     @Override
     public void close() {
-        try {
-            Native.close(handle);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        fenced(h -> {
+            Natives.close(h);
+            return null;
+        });
     }
 
     /** {@code <vsync:redacted gen=N env=E>}: never keys or values. */
     @Override
     public String toString() {
-        try {
-            return Native.redacted(handle);
-        } finally {
-            Reference.reachabilityFence(this);
-        }
+        return fenced(Natives::redacted);
     }
 }

@@ -1,6 +1,5 @@
 package io.github.muthuishere.vsync;
 
-import io.github.muthuishere.vsync.internal.Native;
 import java.util.Objects;
 
 /**
@@ -23,7 +22,7 @@ public final class VsyncClient {
     /** Opens from the bootstrap variables, read through {@code options}' env lookup. */
     public static Vsync open(VsyncOptions options) {
         Objects.requireNonNull(options, "options");
-        long h = Native.open(options.getEnvLookup(), options.flatDefaults(), options.timeoutMillis());
+        long h = Natives.open(options.getEnvLookup(), options.flatDefaults(), options.timeoutMillis());
         return new Vsync(h, options.getEnvLookup());
     }
 
@@ -34,7 +33,7 @@ public final class VsyncClient {
 
     public static Vsync openWith(String config, String passphrase, VsyncOptions options) {
         Objects.requireNonNull(options, "options");
-        long h = Native.openWith(config, passphrase, options.flatDefaults(), options.timeoutMillis());
+        long h = Natives.openWith(config, passphrase, options.flatDefaults(), options.timeoutMillis());
         return new Vsync(h, options.getEnvLookup());
     }
 }

@@ -1,5 +1,6 @@
 package io.github.muthuishere.vsync;
 
+import io.github.muthuishere.vsync.internal.NativeArgs;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -58,13 +59,7 @@ public final class VsyncOptions {
 
     /** Defaults as alternating keys and values, for the native side. */
     String[] flatDefaults() {
-        String[] out = new String[defaults.size() * 2];
-        int i = 0;
-        for (Map.Entry<String, String> e : defaults.entrySet()) {
-            out[i++] = e.getKey();
-            out[i++] = e.getValue();
-        }
-        return out;
+        return NativeArgs.flatten(defaults);
     }
 
     /** Milliseconds, or 0 for the library's default. */

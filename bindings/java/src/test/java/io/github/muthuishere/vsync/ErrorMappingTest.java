@@ -2,47 +2,76 @@ package io.github.muthuishere.vsync;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.muthuishere.vsync.internal.Testing;
+import java.util.List;
+import java.util.Map;
 import java.util.NoSuchElementException;
+import java.util.Set;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.api.TestFactory;
 
-/** The Rust-error → Java-class table (bindings/java/src/lib.rs `java_class`), one case per variant. */
+/**
+ * The core-error → Java-class table ({@code ErrorKind.java}), one dynamic test per kind of the
+ * core's own list ({@code Testing.errorKinds()}), each raised through the native error path.
+ */
 class ErrorMappingTest {
 
-    @ParameterizedTest(name = "kind {0} → {1}")
-    @CsvSource({
-        "1, io.github.muthuishere.vsync.ConfigMissingException, VSYNC_CONFIG_MISSING",
-        "2, io.github.muthuishere.vsync.ConfigUnsupportedVersionException, VSYNC_CONFIG_UNSUPPORTED_VERSION",
-        "3, io.github.muthuishere.vsync.S3UnreachableException, VSYNC_S3_UNREACHABLE",
-        "4, io.github.muthuishere.vsync.ManifestNotFoundException, VSYNC_MANIFEST_NOT_FOUND",
-        "5, io.github.muthuishere.vsync.WrongPassphraseException, VSYNC_WRONG_PASSPHRASE",
-        "6, io.github.muthuishere.vsync.BundleCorruptException, VSYNC_BUNDLE_CORRUPT",
-        "7, io.github.muthuishere.vsync.UnsupportedSpecVersionException, VSYNC_UNSUPPORTED_SPEC_VERSION",
-    })
-    void taxonomyKindsMapToTheirClassAndCode(int number, String className, String code) throws Exception {
-        RuntimeException e = assertThrows(RuntimeException.class, () -> Testing.raise(number));
-        assertEquals(Class.forName(className), e.getClass());
-        VSyncException v = assertInstanceOf(VSyncException.class, e);
-        assertEquals(code, v.code());
-        assertTrue(e.getMessage().contains("raised for a test"), e.getMessage());
+    /** How Java raises the kinds outside the taxonomy (the root stands for a caught bug). */
+    private static final Map<String, Class<? extends RuntimeException>> OUTSIDE = Map.of(
+            "InternalError", VSyncException.class,
+            "ClosedError", IllegalStateException.class,
+            "NotFoundError", NoSuchElementException.class,
+            "InvalidArgumentError", IllegalArgumentException.class);
+
+    @TestFactory
+    Stream<DynamicTest> everyCoreKindMapsToItsClassWithTheCoreCode() {
+        List<Testing.Kind> kinds = Testing.errorKinds();
+        assertEquals(7, kinds.stream().filter(Testing.Kind::taxonomy).count());
+        assertEquals(
+                OUTSIDE.keySet(),
+                kinds.stream()
+                        .filter(k -> !k.taxonomy())
+                        .map(Testing.Kind::className)
+                        .collect(Collectors.toSet()));
+        return kinds.stream()
+                .map(k -> DynamicTest.dynamicTest(k.className() + " → " + k.code(), () -> {
+                    RuntimeException e = assertThrows(RuntimeException.class, () -> Testing.raise(k.number()));
+                    assertTrue(e.getMessage().contains("raised for a test"), e.getMessage());
+                    Class<?> expected = k.taxonomy()
+                            ? Class.forName("io.github.muthuishere.vsync."
+                                    + k.className().replaceAll("Error$", "Exception"))
+                            : OUTSIDE.get(k.className());
+                    assertEquals(expected, e.getClass());
+                    assertEquals(k.taxonomy() || k.className().equals("InternalError"), e instanceof VSyncException);
+                    if (e instanceof VSyncException v) {
+                        assertEquals(k.code(), v.code());
+                    }
+                    rowOf(k.className()); // the table names the kind itself, not only by a fallback
+                }));
+    }
+
+    private static ErrorKind rowOf(String coreClassName) {
+        for (ErrorKind k : ErrorKind.values()) {
+            if (k.coreClassName().equals(coreClassName)) {
+                return k;
+            }
+        }
+        throw new AssertionError("ErrorKind.java has no row for the core kind " + coreClassName);
     }
 
     @Test
-    void closedMapsToIllegalStateException() {
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> Testing.raise(8));
-        assertFalse(VSyncException.class.isInstance(e));
-    }
-
-    @Test
-    void notFoundMapsToNoSuchElement() {
-        // Only reachable through the hook: getAsContent turns it into null before it is thrown.
-        assertThrows(NoSuchElementException.class, () -> Testing.raise(9));
+    void theTableHasNoRowTheCoreDoesNotList() {
+        Set<String> core =
+                Testing.errorKinds().stream().map(Testing.Kind::className).collect(Collectors.toSet());
+        for (ErrorKind k : ErrorKind.values()) {
+            assertTrue(core.contains(k.coreClassName()), k.name());
+        }
     }
 
     @Test
@@ -60,13 +89,19 @@ class ErrorMappingTest {
 
     @Test
     void aRustPanicBecomesAnExceptionNotACrash() {
+        String internal = Testing.errorKinds().stream()
+                .filter(k -> k.className().equals("InternalError"))
+                .findFirst()
+                .orElseThrow()
+                .code();
         for (int i = 0; i < 3; i++) {
             VSyncException e = assertThrows(VSyncException.class, Testing::panicInNative);
             assertEquals(VSyncException.class, e.getClass());
-            assertEquals("VSYNC_INTERNAL", e.code());
+            assertEquals(internal, e.code());
+            assertFalse(e.getMessage().contains("deliberate"), "the panic payload is not shown");
         }
         // The JVM and the library keep working afterwards.
-        assertThrows(ConfigMissingException.class, () -> Testing.raise(1));
+        assertThrows(ConfigMissingException.class, () -> VsyncClient.openWith("", "p"));
     }
 
     @Test

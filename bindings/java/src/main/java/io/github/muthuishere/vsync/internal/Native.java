@@ -5,10 +5,9 @@ import java.util.function.BiFunction;
 import java.util.function.Function;
 
 /**
- * The JNI entry points of {@code libvsync_jni} (bindings/java/src/lib.rs). Internal: not an API.
- *
- * <p>Handles are {@code long} pointers owned by {@link Vsync}. Errors arrive as the exception the
- * Rust side chose from the core's error kind (its {@code java_class} table, the only one).
+ * Loads {@code libvsync_jni} once and wraps handles made by the test hooks. Internal: not an
+ * API. It declares no native method: the handle's entry points are package-private in
+ * {@code io.github.muthuishere.vsync.Natives}, the test hooks' private in {@link Testing}.
  */
 public final class Native {
     private static final long LOAD_NANOS;
@@ -29,6 +28,11 @@ public final class Native {
 
     private Native() {}
 
+    /** Loads the native library (once; later calls return at once). */
+    public static void ensureLoaded() {
+        // The static initializer above does the work, exactly once.
+    }
+
     /** Called once, by {@code Vsync}'s static initializer. */
     public static void registerFactory(BiFunction<Long, Function<String, String>, Vsync> f) {
         synchronized (Native.class) {
@@ -47,45 +51,4 @@ public final class Native {
     static long loadNanos() {
         return LOAD_NANOS;
     }
-
-    public static native long open(Function<String, String> lookup, String[] defaults, long timeoutMillis);
-
-    public static native long openWith(String config, String passphrase, String[] defaults, long timeoutMillis);
-
-    public static native String getEnv(long handle, String key, String envValue);
-
-    public static native boolean hasEnv(long handle, String key, String envValue);
-
-    public static native int envSource(long handle, String key, String envValue);
-
-    public static native byte[] getAsContent(long handle, String name);
-
-    public static native String[] keys(long handle);
-
-    public static native long generation(long handle);
-
-    public static native long remoteGeneration(long handle);
-
-    public static native boolean hasNewVersion(long handle);
-
-    public static native String redacted(long handle);
-
-    public static native void close(long handle);
-
-    public static native void free(long handle);
-
-    // Test hooks (conformance/README.md), reached through Testing.
-    static native long fromPayload(byte[] payload, String envLabel, String pointerTs, String[] defaults);
-
-    static native byte[] decryptEnvelope(byte[] envelope, String passphrase, String salt, int iterations);
-
-    static native Object[] unsealManifest(byte[] sealed, String remoteTs);
-
-    static native String decodeConfigJson(String blob);
-
-    static native String[] resolveBootstrap(String[] envPairs);
-
-    static native void raise(int kindNumber);
-
-    static native void panic();
 }

@@ -12,11 +12,15 @@ import java.util.function.Function;
  * conformance runner checks them through this binding's normal error mapping. Not an API.
  */
 public final class Testing {
+    static {
+        Native.ensureLoaded();
+    }
+
     private Testing() {}
 
     /** {@code hooks::decrypt_envelope}. */
     public static byte[] decryptEnvelope(byte[] envelope, String passphrase, String salt, int iterations) {
-        return Native.decryptEnvelope(envelope, passphrase, salt, iterations);
+        return decryptEnvelopeNative(envelope, passphrase, salt, iterations);
     }
 
     /** The result of {@link #unsealManifest}. */
@@ -24,13 +28,13 @@ public final class Testing {
 
     /** {@code hooks::unseal}; {@code remoteTs} null skips the timestamp check. */
     public static Unsealed unsealManifest(byte[] sealed, String remoteTs) {
-        Object[] r = Native.unsealManifest(sealed, remoteTs);
+        Object[] r = unsealManifestNative(sealed, remoteTs);
         return new Unsealed((String) r[0], (byte[]) r[1]);
     }
 
     /** {@code hooks::decode_config_json}: the decoded config as JSON text. */
     public static String decodeConfigJson(String blob) {
-        return Native.decodeConfigJson(blob);
+        return decodeConfigJsonNative(blob);
     }
 
     /** {@code Vault::from_payload}: a handle without S3, over a decrypted payload. */
@@ -40,7 +44,7 @@ public final class Testing {
             String pointerTs,
             Map<String, String> defaults,
             Function<String, String> envLookup) {
-        long h = Native.fromPayload(payload, envLabel, pointerTs, flatten(defaults));
+        long h = fromPayload(payload, envLabel, pointerTs, NativeArgs.flatten(defaults));
         return Native.wrap(h, envLookup);
     }
 
@@ -49,19 +53,32 @@ public final class Testing {
 
     /** {@code hooks::resolve_bootstrap} over an explicit environment. */
     public static Bootstrap resolveBootstrap(Map<String, String> env) {
-        String[] r = Native.resolveBootstrap(flatten(env));
+        String[] r = resolveBootstrapNative(NativeArgs.flatten(env));
         return new Bootstrap(r[0], r[1], new ArrayList<>(Arrays.asList(r).subList(2, r.length)));
     }
 
+    /** One of the core's error kinds ({@code ErrorKind::ALL}). */
+    public record Kind(int number, String code, String className, boolean taxonomy) {}
+
+    /** Every error kind of the core, in the core's order: the per-kind tests iterate it. */
+    public static List<Kind> errorKinds() {
+        String[] flat = errorKindsNative();
+        List<Kind> out = new ArrayList<>();
+        for (int i = 0; i + 3 < flat.length; i += 4) {
+            out.add(new Kind(Integer.parseInt(flat[i]), flat[i + 1], flat[i + 2], Boolean.parseBoolean(flat[i + 3])));
+        }
+        return out;
+    }
+
     /** Throws what the binding throws for the core's error kind numbered {@code kindNumber}
-     *  (1..9, {@code ErrorKind::number}). */
+     *  ({@code ErrorKind::number}, see {@link #errorKinds}). */
     public static void raise(int kindNumber) {
-        Native.raise(kindNumber);
+        raiseNative(kindNumber);
     }
 
     /** Panics inside a native method (the boundary must turn it into an exception). */
     public static void panicInNative() {
-        Native.panic();
+        panicNative();
     }
 
     /** Nanoseconds the native library took to locate, extract and load. */
@@ -69,13 +86,21 @@ public final class Testing {
         return Native.loadNanos();
     }
 
-    private static String[] flatten(Map<String, String> m) {
-        String[] out = new String[m.size() * 2];
-        int i = 0;
-        for (Map.Entry<String, String> e : m.entrySet()) {
-            out[i++] = e.getKey();
-            out[i++] = e.getValue();
-        }
-        return out;
-    }
+    // The natives behind the hooks: private, reached only through the methods above (none
+    // takes a raw handle; fromPayload's result is wrapped before it leaves this class).
+    private static native long fromPayload(byte[] payload, String envLabel, String pointerTs, String[] defaults);
+
+    private static native byte[] decryptEnvelopeNative(byte[] envelope, String passphrase, String salt, int iterations);
+
+    private static native Object[] unsealManifestNative(byte[] sealed, String remoteTs);
+
+    private static native String decodeConfigJsonNative(String blob);
+
+    private static native String[] resolveBootstrapNative(String[] envPairs);
+
+    private static native String[] errorKindsNative();
+
+    private static native void raiseNative(int kindNumber);
+
+    private static native void panicNative();
 }
