@@ -209,6 +209,7 @@ pub fn encode_json_payload(data: &VaultData) -> Zeroizing<Vec<u8>> {
 /// "seal": {"ts": "<ts>"}}`. The family's readers parse the whole plaintext as one JSON object
 /// and skip `seal`; ours require `seal.ts` to equal the manifest's timestamp, which is what an
 /// RQEM0001 wrapper did before (and what made the family's readers fail on our bundles).
+#[cfg(feature = "writer")]
 pub fn encode_runtime_bundle(data: &VaultData, ts: &str) -> Zeroizing<Vec<u8>> {
     let body = encode_json_payload(data);
     // `seal` is appended as the object's last member, so the secrets are serialized once. The
@@ -247,6 +248,7 @@ pub fn encode_zip_payload(root: &str, env: &str, dotenv: &str, assets: &[(&str, 
 mod tests {
     use super::*;
     use crate::error::ErrorKind;
+    use serde_json::Map;
 
     fn kv(d: &VaultData) -> Vec<(String, String)> {
         d.kv.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()
