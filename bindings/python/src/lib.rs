@@ -342,6 +342,8 @@ mod native {
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
         use pyo3::types::PyModuleMethods;
+        // The one version of the project (workspace Cargo.toml); the facade re-exports it.
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         m.add("INTERNAL_CODE", super::INTERNAL)?;
         // (class name, code) for every core ErrorKind: lets the tests check the table is complete.
         let kinds: Vec<(i32, &str, &str)> =

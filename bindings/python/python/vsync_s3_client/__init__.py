@@ -31,7 +31,8 @@ from .errors import (
     WrongPassphraseError,
 )
 
-__version__ = "0.1.0"
+# The native module carries the workspace version (Cargo.toml): one version for every package.
+__version__: str = _native.__version__
 
 __all__ = [
     "open",

@@ -4,6 +4,7 @@ from typing import Callable, List, Mapping, Optional, Tuple
 
 _Lookup = Callable[[str], Optional[str]]
 
+__version__: str
 INTERNAL_CODE: str
 ERROR_KINDS: List[Tuple[int, str, str]]
 
