@@ -198,6 +198,15 @@ mkdir -p "$jv/src/main/java/app"
   <repositories>
     <repository><id>dist</id><url>file://$DIST/java/repo</url></repository>
   </repositories>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-compiler-plugin</artifactId>
+        <version>3.13.0</version>
+      </plugin>
+    </plugins>
+  </build>
   <dependencies>
 XML
   readme_block Java | sed 's/^/    /'
