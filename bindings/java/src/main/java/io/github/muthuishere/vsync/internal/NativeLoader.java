@@ -3,8 +3,10 @@ package io.github.muthuishere.vsync.internal;
 import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,22 +73,23 @@ final class NativeLoader {
 
     private static void extractAndLoad(InputStream in, String file) throws IOException {
         boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
-        Path dir;
-        if (posix) {
-            dir = Files.createTempDirectory(
-                    "vsync-jni-", PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
-        } else {
-            dir = Files.createTempDirectory("vsync-jni-");
-        }
+        Path dir = createPrivateDirectory(Path.of(System.getProperty("java.io.tmpdir")), posix);
         Path lib = posix
                 ? Files.createFile(
                         dir.resolve(file),
                         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))
                 : Files.createFile(dir.resolve(file));
         try {
-            try (OutputStream out =
-                    Files.newOutputStream(lib, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                in.transferTo(out);
+            // One large buffer: a few reads of the (stored, uncompressed) jar entry instead of
+            // hundreds of small ones, which a JVM that has not compiled anything yet pays for.
+            try (FileChannel out = FileChannel.open(lib, StandardOpenOption.WRITE)) {
+                byte[] buf = new byte[1 << 20];
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
+                    while (b.hasRemaining()) {
+                        out.write(b);
+                    }
+                }
             }
             System.load(lib.toString());
         } finally {
@@ -97,6 +100,30 @@ final class NativeLoader {
                 // Windows keeps a loaded DLL locked: delete at exit.
                 lib.toFile().deleteOnExit();
                 dir.toFile().deleteOnExit();
+            }
+        }
+    }
+
+    /**
+     * A new directory that only this process created (mode 0700 on POSIX). {@code mkdir} fails when
+     * the path exists, so a name someone else guessed and created first is never used: we just try
+     * the next one. (Files.createTempDirectory would do the same with a SecureRandom name, whose
+     * first use costs a cold JVM tens of milliseconds.)
+     */
+    private static Path createPrivateDirectory(Path parent, boolean posix) throws IOException {
+        String prefix = "vsync-jni-" + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
+        for (int attempt = 0; ; attempt++) {
+            Path dir = parent.resolve(prefix + "-" + attempt);
+            try {
+                return posix
+                        ? Files.createDirectory(
+                                dir,
+                                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")))
+                        : Files.createDirectory(dir);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt >= 100) {
+                    throw e;
+                }
             }
         }
     }
