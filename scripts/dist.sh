@@ -30,8 +30,6 @@ took() { timings+=("$1 ${SECONDS}s"); SECONDS=0; }
 # smoke tests) of one target are built by ONE cargo invocation: features are unified once, so the
 # core and every dependency compile once per target. (maturin's own build resolves features for
 # vsync-python alone, which differ, and would compile the core and most dependencies again.)
-# zig links with lld, which takes a second version script: hide what dependencies export.
-export VSYNC_DIST_EXPORTS_MAP="$ROOT/scripts/dist-exports.map"
 for t in "${targets[@]}"; do
   zig=$(plat "$t" zig)
   # musl: a cdylib must link libc dynamically (the host process's musl), not carry its own.

@@ -125,10 +125,12 @@ in_consumer() {
 mkdir -p "$work/home"
 in_consumer bash -c '! command -v cargo && ! command -v rustc' >/dev/null \
   || { echo "cargo/rustc still on the consumer PATH ($consumer_path)" >&2; exit 1; }
+step_start=$SECONDS
 check_output() {
   local lang=$1 out=$2
   grep -qxF "$expected" "$out" || { echo "[$lang] expected '$expected', got:" >&2; cat "$out" >&2; exit 1; }
-  pass "$lang: $(head -n 1 "$out")"
+  pass "$lang: $(head -n 1 "$out")  [$((SECONDS - step_start)) s]"
+  step_start=$SECONDS
 }
 
 # ---- Python: pip install vsync-s3-client into a fresh venv --------------------------------------
