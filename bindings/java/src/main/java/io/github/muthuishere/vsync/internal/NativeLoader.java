@@ -117,8 +117,7 @@ final class NativeLoader {
             try {
                 return posix
                         ? Files.createDirectory(
-                                dir,
-                                PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")))
+                                dir, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")))
                         : Files.createDirectory(dir);
             } catch (FileAlreadyExistsException e) {
                 if (attempt >= 100) {
