@@ -341,6 +341,8 @@ mod native {
     #[pymodule_init]
     fn init(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
         use pyo3::types::PyModuleMethods;
+        // The one version of the project (workspace Cargo.toml); the facade re-exports it.
+        m.add("__version__", env!("CARGO_PKG_VERSION"))?;
         // (number, class name, code) for every core ErrorKind: `errors.py` builds its table and
         // the classes' `code` from it, and the tests check the table covers every kind.
         let kinds: Vec<(i32, &str, &str)> =

@@ -22,7 +22,8 @@ from typing import Any, List, Literal, Mapping, NoReturn, Optional, Union
 from . import _native, errors
 from .errors import *  # noqa: F403 - the error classes (errors.__all__) are part of this API
 
-__version__ = "0.1.0"
+# The native module carries the workspace version (Cargo.toml): one version for every package.
+__version__: str = _native.__version__
 
 __all__ = [
     "open",

@@ -16,10 +16,12 @@ __all__ = [
     "unseal_manifest",
     "Handle",
     "ERROR_KINDS",
+    "__version__",
 ]
 
 _Lookup = Callable[[str], Optional[str]]
 
+__version__: str
 ERROR_KINDS: List[Tuple[int, str, str]]
 
 @final

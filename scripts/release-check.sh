@@ -1,0 +1,335 @@
+#!/usr/bin/env bash
+# `./scripts/task release:check`: installs dist/ as a user would and reads a real vault with it.
+# Runs under scripts/with-s3.sh (the S3 server and the vsync CLI that pushes the vault). It
+#   - starts the registries: a pip directory (--find-links dist/python), verdaccio on 127.0.0.1
+#     (a real npm registry; every dist/node tarball is published to it), the file Maven
+#     repository dist/java/repo and the file GOPROXY dist/go/proxy;
+#   - then, with a fresh HOME and no cargo/rustc on PATH, runs exactly the install lines of the
+#     README's "Install" section in four fresh consumer projects, each of which opens the vault
+#     with open() and prints a value and its source;
+#   - when dist/ holds the aarch64 / musl builds (a full `task dist`), runs the C ABI test program
+#     and the Go consumer under qemu-aarch64, and loads the musl libraries with musl's loader.
+# When dist/ lacks this machine's platform, it first runs `scripts/dist.sh <host target>`.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+source "$ROOT/scripts/dist-lib.sh"
+cd "$ROOT"
+: "${VSYNC_TEST_ENDPOINT:?run through scripts/with-s3.sh (./scripts/task release:check)}"
+
+version=$(python3 scripts/versions.py get)
+DIST="$ROOT/dist"
+host=$(host_target)
+if ! ls "$DIST"/node/*-"$(plat "$host" npm)"-"$version".tgz >/dev/null 2>&1 \
+  || ! ls "$DIST"/python/*"$(plat "$host" audit)"*.whl >/dev/null 2>&1; then
+  log "dist/ has no $host build of $version: scripts/dist.sh $host"
+  "$ROOT/scripts/dist.sh" "$host"
+fi
+
+work=$(mktemp -d)
+verdaccio_pid=""
+cleanup() {
+  if [ -n "$verdaccio_pid" ]; then kill "$verdaccio_pid" 2>/dev/null || true; wait "$verdaccio_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+results=()
+pass() { results+=("ok   $1"); log "ok: $1"; }
+
+# ---- the vault every consumer reads ----------------------------------------------------------
+prefix="release-check/$$-$RANDOM/"
+token=$("$VSYNC_BIN" runtime-token --endpoint "$VSYNC_TEST_ENDPOINT" --region us-east-1 --bucket "$VSYNC_TEST_BUCKET" \
+  --prefix "$prefix" --env release-check --access-key-id "$VSYNC_TEST_ACCESS_KEY" \
+  --secret-access-key "$VSYNC_TEST_SECRET_KEY" 2>/dev/null)
+passphrase="release check passphrase $RANDOM$RANDOM"
+printf 'DATABASE_URL=postgres://release-check@db:5432/app\n' >"$work/vault.env"
+VSYNC_CONFIG="$token" VSYNC_PASSPHRASE="$passphrase" "$VSYNC_BIN" push --env-file "$work/vault.env" >/dev/null 2>&1
+expected="DATABASE_URL=postgres://release-check@db:5432/app (vault)"
+
+# ---- the README's install lines ----------------------------------------------------------------
+# The fenced block that follows "### <lang>" inside "## Install" of README.md.
+readme_block() {
+  awk -v want="### $1" '
+    /^## / { in_install = ($0 == "## Install") }
+    in_install && /^### / { in_lang = ($0 == want); next }
+    in_install && in_lang && /^```/ { if (open) exit; open = 1; next }
+    in_install && in_lang && open { print }
+  ' README.md
+}
+for lang in Python Node.js Java Go; do
+  [ -n "$(readme_block "$lang")" ] || { echo "README.md: no install block for $lang under '## Install'" >&2; exit 1; }
+done
+
+# ---- registries ---------------------------------------------------------------------------------
+# verdaccio (npm registry) from the npm registry itself, pinned, into .tools/verdaccio.
+vdir="$ROOT/.tools/verdaccio"
+if [ ! -x "$vdir/node_modules/.bin/verdaccio" ]; then
+  log "npm install verdaccio@6.8.0 into .tools/verdaccio"
+  mkdir -p "$vdir"
+  cat >"$vdir/package.json" <<'JSON'
+{ "private": true, "dependencies": { "verdaccio": "6.8.0" }, "overrides": { "node-fetch": "2.7.0" } }
+JSON
+  (cd "$vdir" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+fi
+vport=$(free_port)
+mkdir -p "$work/verdaccio"
+cat >"$work/verdaccio/config.yaml" <<YAML
+storage: $work/verdaccio/storage
+auth:
+  htpasswd:
+    file: $work/verdaccio/htpasswd
+    max_users: 10
+uplinks: {}
+packages:
+  '**':
+    access: \$all
+    publish: \$authenticated
+log: { type: stdout, format: pretty, level: warn }
+YAML
+"$vdir/node_modules/.bin/verdaccio" --config "$work/verdaccio/config.yaml" --listen "127.0.0.1:$vport" \
+  >"$work/verdaccio.log" 2>&1 &
+verdaccio_pid=$!
+registry="http://127.0.0.1:$vport/"
+for _ in $(seq 1 200); do curl -fsS "${registry}-/ping" >/dev/null 2>&1 && break; sleep 0.1; done
+curl -fsS "${registry}-/ping" >/dev/null || { cat "$work/verdaccio.log" >&2; exit 1; }
+npm_token=$(curl -fsS -X PUT -H 'content-type: application/json' \
+  -d '{"name":"release-check","password":"release-check-pw"}' \
+  "${registry}-/user/org.couchdb.user:release-check" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).token))')
+printf '//127.0.0.1:%s/:_authToken=%s\n' "$vport" "$npm_token" >"$work/publish.npmrc"
+# Platform packages first, then the main package that names them.
+main_tgz="$DIST/node/muthuishere-vsync-s3-client-$version.tgz"
+main_seen=0
+for tgz in "$DIST"/node/*.tgz "$main_tgz"; do
+  if [ "$tgz" = "$main_tgz" ] && [ $main_seen -eq 0 ]; then main_seen=1; continue; fi
+  npm publish "$tgz" --registry "$registry" --userconfig "$work/publish.npmrc" --loglevel=error >/dev/null
+done
+log "verdaccio on $registry with the dist/node packages"
+
+# ---- the consumer environment: fresh HOME, no Rust ----------------------------------------------
+consumer_path=""
+IFS=: read -r -a path_dirs <<<"$PATH"
+for d in "${path_dirs[@]}"; do
+  [ -n "$d" ] || continue
+  case "$d" in "$RELEASE_VENV"/*) continue ;; esac
+  if [ -e "$d/cargo" ] || [ -e "$d/rustc" ] || [ -e "$d/rustup" ]; then continue; fi
+  consumer_path="$consumer_path${consumer_path:+:}$d"
+done
+in_consumer() {
+  # A clean environment: the vault inputs, the registries, nothing of the build.
+  env -i HOME="$work/home" PATH="$consumer_path" LANG=C.UTF-8 TMPDIR="${TMPDIR:-/tmp}" \
+    VSYNC_CONFIG="$token" VSYNC_PASSPHRASE="$passphrase" \
+    PIP_NO_INDEX=1 PIP_FIND_LINKS="$DIST/python" PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    npm_config_registry="$registry" npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false \
+    GOPROXY="file://$DIST/go/proxy" GOSUMDB=off GOTOOLCHAIN=local GOFLAGS=-modcacherw \
+    "$@"
+}
+mkdir -p "$work/home"
+in_consumer bash -c '! command -v cargo && ! command -v rustc' >/dev/null \
+  || { echo "cargo/rustc still on the consumer PATH ($consumer_path)" >&2; exit 1; }
+step_start=$SECONDS
+check_output() {
+  local lang=$1 out=$2
+  grep -qxF "$expected" "$out" || { echo "[$lang] expected '$expected', got:" >&2; cat "$out" >&2; exit 1; }
+  pass "$lang: $(head -n 1 "$out")  [$((SECONDS - step_start)) s]"
+  step_start=$SECONDS
+}
+
+# ---- Python: pip install vsync-s3-client into a fresh venv --------------------------------------
+py="$work/python"
+mkdir -p "$py"
+in_consumer python3 -m venv "$py/venv"
+block=$(readme_block Python)
+while IFS= read -r line; do
+  [ -n "$line" ] || continue
+  log "[python] \$ $line"
+  (cd "$py" && in_consumer bash -euo pipefail -c "source venv/bin/activate && $line") >"$work/python-install.log" 2>&1 \
+    || { cat "$work/python-install.log" >&2; exit 1; }
+done <<<"$block"
+grep -q 'vsync_s3_client-.*abi3.*\.whl' "$work/python-install.log" \
+  || { cat "$work/python-install.log" >&2; echo "[python] pip did not install a wheel" >&2; exit 1; }
+cat >"$py/app.py" <<'PY'
+import vsync_s3_client as vsync
+
+with vsync.open() as v:
+    print(f"DATABASE_URL={v.get_env('DATABASE_URL')} ({v.env_source('DATABASE_URL')})")
+    print(f"version {vsync.__version__}")
+PY
+(cd "$py" && in_consumer venv/bin/python app.py) >"$work/python.out"
+grep -qx "version $version" "$work/python.out" || { cat "$work/python.out" >&2; exit 1; }
+check_output python "$work/python.out"
+
+# ---- Node: npm i @muthuishere/vsync-s3-client from the local registry --------------------------
+nd="$work/node"
+mkdir -p "$nd"
+(cd "$nd" && in_consumer npm init -y >/dev/null)
+while IFS= read -r line; do
+  [ -n "$line" ] || continue
+  log "[node] \$ $line"
+  (cd "$nd" && in_consumer bash -euo pipefail -c "$line") >"$work/node-install.log" 2>&1 \
+    || { cat "$work/node-install.log" >&2; exit 1; }
+done <<<"$(readme_block Node.js)"
+[ -f "$nd/node_modules/@muthuishere/vsync-s3-client-$(plat "$host" npm)/vsync.$(plat "$host" npm).node" ] \
+  || { echo "[node] the platform package was not installed" >&2; ls -R "$nd/node_modules/@muthuishere" >&2; exit 1; }
+if [ -n "$(find "$nd/node_modules/@muthuishere/vsync-s3-client" -name '*.node')" ]; then
+  echo "[node] the main package carries an addon" >&2; exit 1
+fi
+installed=$(ls "$nd/node_modules/@muthuishere")
+cat >"$nd/app.mjs" <<'JS'
+import { open } from '@muthuishere/vsync-s3-client';
+const v = await open();
+console.log(`DATABASE_URL=${v.getEnv('DATABASE_URL')} (${v.envSource('DATABASE_URL')})`);
+v.close();
+JS
+(cd "$nd" && in_consumer node app.mjs) >"$work/node.out"
+check_output node "$work/node.out"
+results+=("     node_modules/@muthuishere: $(echo "$installed" | tr '\n' ' ')")
+
+# ---- Java: the README's dependency, resolved from dist/java/repo ---------------------------------
+jv="$work/java"
+mkdir -p "$jv/src/main/java/app"
+{
+  cat <<XML
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>app</groupId>
+  <artifactId>consumer</artifactId>
+  <version>1</version>
+  <properties>
+    <maven.compiler.release>17</maven.compiler.release>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+  <repositories>
+    <repository><id>dist</id><url>file://$DIST/java/repo</url></repository>
+  </repositories>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-compiler-plugin</artifactId>
+        <version>3.13.0</version>
+      </plugin>
+    </plugins>
+  </build>
+  <dependencies>
+XML
+  readme_block Java | sed 's/^/    /'
+  cat <<'XML'
+  </dependencies>
+</project>
+XML
+} >"$jv/pom.xml"
+cat >"$jv/src/main/java/app/App.java" <<'JAVA'
+package app;
+
+import io.github.muthuishere.vsync.Vsync;
+import io.github.muthuishere.vsync.VsyncClient;
+
+public class App {
+    public static void main(String[] args) {
+        try (Vsync v = VsyncClient.open()) {
+            System.out.println("DATABASE_URL=" + v.getEnv("DATABASE_URL") + " (" + v.envSource("DATABASE_URL").label() + ")");
+        }
+    }
+}
+JAVA
+log "[java] mvn package dependency:copy-dependencies (fresh ~/.m2; the jar from dist/java/repo)"
+(cd "$jv" && in_consumer mvn -B -q --no-transfer-progress package dependency:copy-dependencies -DincludeScope=runtime) \
+  >"$work/java-build.log" 2>&1 || { cat "$work/java-build.log" >&2; exit 1; }
+jar=$(ls "$jv"/target/dependency/vsync-s3-client-*.jar)
+cmp -s "$jar" "$DIST/java/repo/io/github/muthuishere/vsync-s3-client/$version/vsync-s3-client-$version.jar" \
+  || { echo "[java] the resolved jar is not dist's" >&2; exit 1; }
+(cd "$jv" && in_consumer java -cp "target/classes:$jar" app.App) >"$work/java.out"
+check_output java "$work/java.out"
+
+# ---- Go: go get through the file GOPROXY, cgo, no Rust -----------------------------------------
+gd="$work/go"
+mkdir -p "$gd"
+(cd "$gd" && in_consumer go mod init example.com/consumer >/dev/null 2>&1)
+cat >"$gd/main.go" <<'GO'
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"time"
+
+	vsync "github.com/muthuishere/vsync-s3-client/bindings/go"
+)
+
+func main() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	v, err := vsync.Open(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer v.Close()
+	db, _ := v.GetEnv("DATABASE_URL")
+	fmt.Printf("DATABASE_URL=%s (%s)\n", db, v.EnvSource("DATABASE_URL"))
+}
+GO
+while IFS= read -r line; do
+  [ -n "$line" ] || continue
+  log "[go] \$ $line"
+  (cd "$gd" && in_consumer bash -euo pipefail -c "$line") >"$work/go-install.log" 2>&1 \
+    || { cat "$work/go-install.log" >&2; exit 1; }
+done <<<"$(readme_block Go)"
+(cd "$gd" && in_consumer go build -o consumer .) >"$work/go-build.log" 2>&1 || { cat "$work/go-build.log" >&2; exit 1; }
+(cd "$gd" && in_consumer ./consumer) >"$work/go.out"
+check_output go "$work/go.out"
+results+=("     go binary: $(stat -c %s "$gd/consumer") bytes, needs $(readelf -d "$gd/consumer" | grep -o 'NEEDED.*' | grep -oE '\[[^]]+\]' | tr -d '[]' | tr '\n' ' ')")
+
+# ---- aarch64 under qemu-user, musl with musl's loader (only when dist/ has them) ---------------
+if ls "$DIST"/node/*-linux-arm64-gnu-"$version".tgz >/dev/null 2>&1; then
+  ensure_smoke_packages
+  modzip="$DIST/go/proxy/github.com/muthuishere/vsync-s3-client/bindings/go/@v/v$version.zip"
+  mkdir -p "$work/arm64"
+  (cd "$work/arm64" && python3 -m zipfile -e "$modzip" .)
+  mod="$work/arm64/github.com/muthuishere/vsync-s3-client/bindings/go@v$version"
+  log "[aarch64] C ABI test program (the module's lib/linux_arm64/libvsync.a) under qemu-aarch64"
+  aarch64-linux-gnu-gcc -std=c11 -Wall -Wextra -Werror -pedantic -I"$mod/include" bindings/c/tests/abi_test.c \
+    "$mod/lib/linux_arm64/libvsync.a" -lgcc_s -lutil -lrt -lpthread -lm -ldl -o "$work/arm64/abi_test"
+  qemu-aarch64 -L /usr/aarch64-linux-gnu "$work/arm64/abi_test" >"$work/arm64/abi.out" 2>&1 \
+    || { cat "$work/arm64/abi.out" >&2; exit 1; }
+  pass "aarch64 C ABI test program: $(tail -n 1 "$work/arm64/abi.out")"
+  log "[aarch64] the Go consumer, cross-built from the GOPROXY module, under qemu-aarch64"
+  (cd "$gd" && in_consumer env CGO_ENABLED=1 GOARCH=arm64 CC=aarch64-linux-gnu-gcc go build -o consumer-arm64 .) \
+    >"$work/go-arm64.log" 2>&1 || { cat "$work/go-arm64.log" >&2; exit 1; }
+  file "$gd/consumer-arm64" | grep -q aarch64 || { file "$gd/consumer-arm64" >&2; exit 1; }
+  (cd "$gd" && in_consumer qemu-aarch64 -L /usr/aarch64-linux-gnu ./consumer-arm64) >"$work/go-arm64.out"
+  check_output "go (aarch64, qemu)" "$work/go-arm64.out"
+fi
+if ls "$DIST"/node/*-linux-x64-musl-"$version".tgz >/dev/null 2>&1; then
+  ensure_smoke_packages
+  log "[musl] load the shipped musl JNI library and Node addon with musl's dynamic loader"
+  mkdir -p "$work/musl"
+  tar -xzf "$DIST/node/muthuishere-vsync-s3-client-linux-x64-musl-$version.tgz" -C "$work/musl"
+  (cd "$work/musl" && python3 -m zipfile -e \
+    "$DIST/java/repo/io/github/muthuishere/vsync-s3-client/$version/vsync-s3-client-$version.jar" jar)
+  cat >"$work/musl/load.c" <<'C'
+#include <dlfcn.h>
+#include <stdio.h>
+/* dlopen each library (RTLD_NOW: every NEEDED and data relocation resolved; napi_* functions are
+   bound lazily, they come from node) and find the symbol its host looks up first. */
+int main(int argc, char **argv) {
+    for (int i = 1; i + 2 < argc; i += 3) {
+        void *h = dlopen(argv[i], argv[i + 2][0] == 'n' ? RTLD_NOW : RTLD_LAZY);
+        if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
+        if (!dlsym(h, argv[i + 1])) { fprintf(stderr, "%s: no %s\n", argv[i], argv[i + 1]); return 1; }
+        printf("loaded %s (%s)\n", argv[i], argv[i + 1]);
+    }
+    return 0;
+}
+C
+  musl-gcc -O1 -o "$work/musl/load" "$work/musl/load.c"
+  readelf -l "$work/musl/load" | grep -q 'ld-musl' || { echo "musl-gcc did not make a musl program" >&2; exit 1; }
+  jni="$work/musl/jar/native/linux-x86_64-musl/libvsync_jni.so"
+  jni_sym=$(nm -D --defined-only "$jni" | awk '$3 ~ /^Java_/ {print $3; exit}')
+  "$work/musl/load" "$jni" "$jni_sym" now \
+    "$work/musl/package/vsync.linux-x64-musl.node" napi_register_module_v1 lazy >"$work/musl/load.out" 2>&1 \
+    || { cat "$work/musl/load.out" >&2; exit 1; }
+  pass "musl: JNI library and Node addon load under ld-musl"
+fi
+
+log "release:check ($version)"
+printf '  %s\n' "${results[@]}"
