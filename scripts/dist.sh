@@ -137,7 +137,9 @@ stamp=$(git log -1 --format=%cI 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
 took "go"
 
 # ---- 7. checksums -----------------------------------------------------------------------------
-(cd "$DIST" && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum >SHA256SUMS)
+# Written beside dist/ first: the listing must not see the file it is about to become.
+(cd "$DIST" && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum) >"$DIST.SHA256SUMS"
+mv "$DIST.SHA256SUMS" "$DIST/SHA256SUMS"
 
 log "dist/ (version $version; ${targets[*]})"
 (cd "$DIST" && find . -type f \( -name '*.whl' -o -name '*.tar.gz' -o -name '*.tgz' -o -name '*.jar' -o -name '*.zip' \) \

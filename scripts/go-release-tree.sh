@@ -42,6 +42,7 @@ write_link_files() {
     echo '// from the C library. With -tags vsync_system, CGO_CFLAGS/CGO_LDFLAGS name them instead.'
     echo
     echo '/*'
+    # shellcheck disable=SC2016 # ${SRCDIR} is cgo's, written literally
     echo '#cgo CFLAGS: -I${SRCDIR}/include'
     printf '%s\n' "${ldflags[@]}"
     # What `rustc --print native-static-libs` lists for these targets.
@@ -73,6 +74,7 @@ write_link_files() {
     echo
     echo 'package vsync'
     echo
+    # shellcheck disable=SC2016 # backquotes of a Go comment, written literally
     echo '// `go mod vendor` copies only directories that hold imported packages: importing the lib'
     echo '// packages under a tag that no build sets keeps the prebuilt libraries in vendor/.'
     echo 'import ('
