@@ -1,3 +1,0 @@
-module github.com/muthuishere/vsync-s3-client/bindings/go
-
-go 1.22
