@@ -15,10 +15,6 @@ build_workspace() {
   export VSYNC_BIN="$CARGO_TARGET_DIR/release/vsync"
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # Python venv for the Python binding, its tests and the demo (pip packages only).
 ensure_venv() {
   if [ ! -x "$ROOT/.venv/bin/python" ]; then
