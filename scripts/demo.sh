@@ -36,7 +36,12 @@ say "1. a local S3-compatible server"
 echo "\$ vsync dev-server --bucket vsync-demo &"
 "$VSYNC" dev-server --bucket vsync-demo --data "$work/s3" >"$work/server.env" 2>"$work/server.log" &
 server=$!
-for _ in $(seq 1 100); do grep -q '^VSYNC_DEV_SECRET_KEY=' "$work/server.env" 2>/dev/null && break; sleep 0.05; done
+# Wait for the event (its variables printed), bounded; stop early if the server died.
+for _ in $(seq 1 1200); do
+  grep -q '^VSYNC_DEV_SECRET_KEY=' "$work/server.env" 2>/dev/null && break
+  kill -0 "$server" 2>/dev/null || break
+  sleep 0.05
+done
 set -a
 # The dev server wrote this file just above.
 # shellcheck source=/dev/null

@@ -34,10 +34,6 @@ ensure_node_modules() {
   fi
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # Python venv for the Python binding, its tests and the demo (pip packages only).
 ensure_venv() {
   if [ ! -x "$ROOT/.venv/bin/python" ]; then
@@ -45,4 +41,8 @@ ensure_venv() {
     python3 -m venv "$ROOT/.venv"
   fi
   export VENV="$ROOT/.venv"
+}
+# A free TCP port on 127.0.0.1, for servers that cannot bind port 0 and announce it (verdaccio).
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }

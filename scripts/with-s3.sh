@@ -5,7 +5,7 @@
 # live conformance scenarios, exports the variables below, runs COMMAND, then stops the server.
 # When VSYNC_TEST_ENDPOINT is already set (a parent run started a server), it just runs COMMAND.
 #
-#   VSYNC_TEST_ENDPOINT    http://127.0.0.1:<port>
+#   VSYNC_TEST_ENDPOINT    http://127.0.0.1:<port> (a free port the server bound)
 #   VSYNC_TEST_ACCESS_KEY / VSYNC_TEST_SECRET_KEY   the server's credentials
 #   VSYNC_TEST_BUCKET      a bucket tests may write anywhere in (use a unique prefix per test)
 #   VSYNC_CONFORMANCE_LIVE directory of seeded scenario configs: <category>/<name>.config
@@ -14,25 +14,29 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 if [ -n "${VSYNC_TEST_ENDPOINT:-}" ]; then exec "$@"; fi
 build_cli
-port=$(free_port)
 state=$(mktemp -d)
 mkdir -p "$state/data" "$state/live"
 export VSYNC_TEST_ACCESS_KEY=vsync-test-access
 export VSYNC_TEST_SECRET_KEY=vsync-test-secret-$RANDOM$RANDOM
 export VSYNC_TEST_BUCKET=vsync-test
-export VSYNC_TEST_ENDPOINT="http://127.0.0.1:$port"
 export VSYNC_CONFORMANCE_LIVE="$state/live"
-"$VSYNC_BIN" dev-server --port "$port" --data "$state/data" --bucket vsync-test --bucket vsync-conformance \
-  --access-key "$VSYNC_TEST_ACCESS_KEY" --secret-key "$VSYNC_TEST_SECRET_KEY" >"$state/server.log" 2>&1 &
+# Port 0: the kernel picks a free port when the server binds (no window in which another process
+# takes a port picked beforehand); the server prints the endpoint once it listens and watches its
+# signals, which is the event waited for below (bounded: a server that died or hangs fails fast).
+"$VSYNC_BIN" dev-server --port 0 --data "$state/data" --bucket vsync-test --bucket vsync-conformance \
+  --access-key "$VSYNC_TEST_ACCESS_KEY" --secret-key "$VSYNC_TEST_SECRET_KEY" >"$state/server.out" 2>"$state/server.log" &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$state"; }
 trap cleanup EXIT
-for _ in $(seq 1 100); do
-  (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
+for _ in $(seq 1 1200); do
+  # The access-key line comes after the endpoint's: once it is there, the endpoint line is whole.
+  grep -q '^VSYNC_DEV_ACCESS_KEY=' "$state/server.out" && break
+  kill -0 "$server" 2>/dev/null || break
   sleep 0.05
 done
-grep -q VSYNC_DEV_ENDPOINT "$state/server.log" || { sleep 1; grep -q VSYNC_DEV_ENDPOINT "$state/server.log"; } \
-  || { cat "$state/server.log" >&2; log "the S3 server did not start"; exit 1; }
+VSYNC_TEST_ENDPOINT=$(sed -n 's/^VSYNC_DEV_ENDPOINT=//p' "$state/server.out")
+[ -n "$VSYNC_TEST_ENDPOINT" ] || { cat "$state/server.log" >&2; log "the S3 server did not start within 60 s"; exit 1; }
+export VSYNC_TEST_ENDPOINT
 log "S3 server (vsync dev-server) on $VSYNC_TEST_ENDPOINT"
 # Seed the project's corpus (the bindings' integration tests use some of its scenarios) and,
 # when VSYNC_CONFORMANCE_DIR names another corpus, that one too.

@@ -62,6 +62,7 @@ import "C"
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"runtime"
@@ -116,7 +117,7 @@ func WithDefaults(m map[string]string) Option {
 }
 
 // WithTimeout bounds Open (and each RemoteGeneration / HasNewVersion). Default 30 s; a ctx
-// deadline that comes sooner wins.
+// deadline that comes sooner wins, a later one does not extend it (docs/deadlines.md).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
 
 // WithEnvLookup replaces os.LookupEnv, both for the bootstrap variables Open reads
@@ -221,7 +222,8 @@ func (o *options) cOptions(a *cArena, timeout time.Duration, bootstrap bool) (C.
 	return c, nil
 }
 
-// effectiveTimeout is min(WithTimeout, time left before ctx's deadline).
+// effectiveTimeout is min(WithTimeout, time left before ctx's deadline). cOptions rounds it up
+// to whole milliseconds, so the native deadline never expires before ctx's (see ctxCause).
 func (o *options) effectiveTimeout(ctx context.Context) (time.Duration, error) {
 	t := o.timeout
 	if dl, ok := ctx.Deadline(); ok {
@@ -240,7 +242,7 @@ type openFn func(*C.vsync_options, **C.vsync_handle, **C.vsync_error) C.int32_t
 
 // open runs one C open bounded by ctx: the remaining deadline goes down as the timeout, and a
 // cancelled ctx returns at once (the abandoned call finishes in the background and its handle,
-// if any, is closed and freed).
+// if any, is closed and freed). Errors follow the deadline rule (withCtx).
 // The arena a (the call's C arguments) is freed on every path, once the C call returned.
 func open(ctx context.Context, what string, o *options, bootstrap bool, a *cArena, call openFn) (*Vsync, error) {
 	if err := ctx.Err(); err != nil {
@@ -268,22 +270,26 @@ func open(ctx context.Context, what string, o *options, bootstrap bool, a *cAren
 		rc := call(&copts, &h, &e)
 		return result{h, takeError(rc, e)}
 	}
-	if ctx.Done() == nil {
-		r := do()
+	finish := func(r result) (*Vsync, error) {
 		if r.err != nil {
-			return nil, r.err
+			return nil, withCtx(ctx, r.err)
 		}
 		return newVsync(r.h, o.lookup), nil
+	}
+	if ctx.Done() == nil {
+		return finish(do())
 	}
 	done := make(chan result, 1)
 	go func() { done <- do() }()
 	select {
 	case r := <-done:
-		if r.err != nil {
-			return nil, r.err
-		}
-		return newVsync(r.h, o.lookup), nil
+		return finish(r)
 	case <-ctx.Done():
+		select {
+		case r := <-done: // it finished too: what the call did is the answer, not a coin toss
+			return finish(r)
+		default:
+		}
 		go func() {
 			if r := <-done; r.h != nil {
 				C.vsync_free(r.h)
@@ -291,6 +297,32 @@ func open(ctx context.Context, what string, o *options, bootstrap bool, a *cAren
 		}()
 		return nil, contextError(what, ctx.Err())
 	}
+}
+
+// withCtx applies the deadline rule (docs/deadlines.md) to an error a native call returned:
+// an S3-unreachable error of a call that ctx bounded also wraps ctx's error, whichever of
+// the native deadline and ctx's own timer fired first.
+func withCtx(ctx context.Context, err error) error {
+	var e *Error
+	if !errors.As(err, &e) || e.class == nil || e.class.sentinel != ErrS3Unreachable || e.cause != nil {
+		return err
+	}
+	e.cause = ctxCause(ctx)
+	return err
+}
+
+// ctxCause is ctx.Err(), or context.DeadlineExceeded once ctx's deadline has passed even if
+// ctx's timer has not run yet: the native deadline is ctx's rounded up to the millisecond
+// (both on the monotonic clock), so a native time-out at ctx's deadline comes here first
+// whenever the Go timer goroutine is scheduled late. nil when ctx did not bound the call.
+func ctxCause(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // Open reads VSYNC_CONFIG / VSYNC_CONFIG_FILE and VSYNC_PASSPHRASE / VSYNC_PASSPHRASE_FILE
@@ -500,6 +532,7 @@ func (v *Vsync) HasNewVersion(ctx context.Context) (bool, error) {
 	return err == nil && bool(b), err
 }
 
+// network runs one remote call bounded by ctx (see open); errors follow the deadline rule.
 func (v *Vsync) network(ctx context.Context, what string, call func(**C.vsync_error) C.int32_t) error {
 	if err := ctx.Err(); err != nil {
 		return contextError(what, err)
@@ -511,7 +544,7 @@ func (v *Vsync) network(ctx context.Context, what string, call func(**C.vsync_er
 		defer v.release()
 		var e *C.vsync_error
 		rc := call(&e)
-		return takeError(rc, e)
+		return withCtx(ctx, takeError(rc, e))
 	}
 	if ctx.Done() == nil {
 		return do()
@@ -522,18 +555,25 @@ func (v *Vsync) network(ctx context.Context, what string, call func(**C.vsync_er
 	case err := <-done:
 		return err
 	case <-ctx.Done():
+		select {
+		case err := <-done: // it finished too: what the call did is the answer
+			return err
+		default:
+		}
 		return contextError(what, ctx.Err())
 	}
 }
 
-// deadlineMillis passes ctx's deadline down to the native call (0: the open's timeout), so a
-// call abandoned on cancellation does not outlive the deadline in the background.
+// deadlineMillis passes ctx's deadline down to the native call (0: the open's timeout; the
+// core takes the sooner of the two), so a call abandoned on cancellation does not outlive the
+// deadline in the background. Rounded up, so the native deadline never expires before ctx's.
 func deadlineMillis(ctx context.Context) C.uint64_t {
 	d, ok := ctx.Deadline()
 	if !ok {
 		return 0
 	}
-	ms := time.Until(d).Milliseconds()
+	left := time.Until(d)
+	ms := (left + time.Millisecond - 1) / time.Millisecond
 	if ms < 1 {
 		ms = 1
 	}

@@ -90,6 +90,12 @@ async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
     };
     let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port)).await.map_err(io("cannot listen"))?;
     let addr = listener.local_addr().map_err(io("cannot read the listening address"))?;
+    // Watch SIGTERM and SIGINT before announcing readiness below: a caller that stops the server
+    // as soon as it read those lines must get the clean stop, never the default action.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .map_err(io("cannot watch SIGTERM"))?;
+    let mut interrupt =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).map_err(io("cannot watch SIGINT"))?;
     {
         let mut out = String::new();
         out.push_str(&format!("VSYNC_DEV_ENDPOINT=http://{addr}\nVSYNC_DEV_REGION=us-east-1\n"));
@@ -104,9 +110,6 @@ async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
     eprintln!("vsync: dev S3 server on http://{addr}, data in {} (Ctrl-C to stop)", root.display());
 
     let http = ConnBuilder::new(TokioExecutor::new());
-    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .map_err(io("cannot watch SIGTERM"))?;
-    let mut interrupt = std::pin::pin!(tokio::signal::ctrl_c());
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -119,7 +122,7 @@ async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
                     let _ = conn.await;
                 });
             }
-            _ = interrupt.as_mut() => break,
+            _ = interrupt.recv() => break,
             _ = terminate.recv() => break,
         }
     }

@@ -640,32 +640,142 @@ fn dev_server_serves_a_vault_end_to_end() -> TestResult {
     Ok(())
 }
 
-/// The interactive prompt, through a real pseudo-terminal (`script` from util-linux): asked
-/// twice for a new vault, without echo; two different answers are refused.
+/// A caller may stop the dev server as soon as it read the variables it prints: SIGTERM is then
+/// the clean stop (exit 0, the temporary data directory deleted), never the signal's default
+/// action, because the server watches its signals before it announces itself.
+#[test]
+fn dev_server_stops_cleanly_right_after_it_announced_itself() -> TestResult {
+    use std::io::{BufRead, BufReader, Read};
+    for _ in 0..5 {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vsync"))
+            .env_clear()
+            .arg("dev-server")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let announced: Vec<String> = BufReader::new(stdout).lines().take(5).collect::<Result<_, _>>()?;
+        assert!(announced.iter().any(|l| l.starts_with("VSYNC_DEV_ENDPOINT=http://")), "{announced:?}");
+        // SAFETY: kill(2) on our own child's pid.
+        assert_eq!(unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) }, 0);
+        let status = child.wait()?;
+        let mut err = String::new();
+        child.stderr.take().ok_or("no stderr")?.read_to_string(&mut err)?;
+        assert_eq!(status.code(), Some(0), "{status:?} {err}");
+        assert!(err.contains("dev S3 server stopped"), "{err}");
+        let data = err.split("data in ").nth(1).and_then(|r| r.split(" (Ctrl-C").next()).ok_or(err.clone())?;
+        assert!(!Path::new(data).exists(), "the temporary data directory {data} is still there");
+    }
+    Ok(())
+}
+
+/// Runs the vsync binary with `args` on a fresh pseudo-terminal, its controlling terminal, and
+/// types each answer once its prompt is on the screen AND the terminal's echo is off: rpassword
+/// writes the prompt before it turns echo off, so a line typed in between would be echoed by the
+/// terminal through no fault of the program (the old `sleep 1; printf ...` feed raced with that).
+/// Returns the exit code and everything the terminal showed.
+fn on_terminal(args: &[&str], steps: &[(&str, &str)]) -> Result<(Option<i32>, String), Box<dyn std::error::Error>> {
+    use std::io::{Read, Write};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let (mut master_fd, mut slave_fd) = (-1, -1);
+    // SAFETY: openpty writes two new descriptors; NULL name, termios and window size are allowed.
+    let rc = unsafe {
+        libc::openpty(&mut master_fd, &mut slave_fd, std::ptr::null_mut(), std::ptr::null(), std::ptr::null())
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error().into());
+    }
+    // SAFETY: both descriptors are fresh and owned by nothing else.
+    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master_fd), OwnedFd::from_raw_fd(slave_fd)) };
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vsync"));
+    cmd.args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .stdin(slave.try_clone()?)
+        .stdout(slave.try_clone()?)
+        .stderr(slave.try_clone()?);
+    // SAFETY: between fork and exec only async-signal-safe calls: a new session whose controlling
+    // terminal is the pty (so /dev/tty, where rpassword prompts, is it).
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    drop(cmd); // its copies of the slave: the reader below ends once the child's are closed too
+    let screen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let screen = screen.clone();
+        let mut from = std::fs::File::from(master.try_clone()?);
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = from.read(&mut buf) {
+                screen.lock().unwrap_or_else(|p| p.into_inner()).extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let mut to = std::fs::File::from(master);
+    let echo_is_off = || {
+        // SAFETY: tcgetattr fills a termios of the pty (the same one for every descriptor of it).
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        unsafe { libc::tcgetattr(slave.as_raw_fd(), &mut t) == 0 && t.c_lflag & libc::ECHO == 0 }
+    };
+    // Waits for events (the prompt, then echo off), polled; the bound only turns a hang into a failure.
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
+    let mut seen = 0;
+    'steps: for (prompt, answer) in steps {
+        loop {
+            // The prompt first, then the terminal state: once the prompt is shown, an echo that is
+            // off is this prompt's (rpassword restores echo before it writes the next prompt).
+            let shown = {
+                let screen = screen.lock().unwrap_or_else(|p| p.into_inner());
+                text(&screen[seen..]).find(prompt).map(|at| seen + at + prompt.len())
+            };
+            if let Some(end) = shown {
+                if echo_is_off() {
+                    seen = end;
+                    break;
+                }
+            }
+            if child.try_wait()?.is_some() {
+                break 'steps; // it ended early: the caller's assertions say why
+            }
+            if std::time::Instant::now() > give_up {
+                let _ = child.kill();
+                return Err(format!("no prompt {prompt:?} with echo off within 60 s").into());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        to.write_all(format!("{answer}\n").as_bytes())?;
+    }
+    let status = child.wait()?;
+    drop(slave); // with no slave descriptor left, the reader gets EIO and stops
+    reader.join().map_err(|_| "the terminal reader panicked")?;
+    let shown = text(&screen.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok((status.code(), shown))
+}
+
+/// The interactive prompt, through a real pseudo-terminal: asked twice for a new vault, without
+/// echo; two different answers are refused.
 #[test]
 fn passphrase_prompt_on_a_terminal_does_not_echo() -> TestResult {
     let s = Scratch::new("prompt")?;
     let typed = "typed-at-the-prompt";
-    let push =
-        format!("{} push --config-file {} --env-file {}", env!("CARGO_BIN_EXE_vsync"), s.p("token"), s.p(".env"));
-    let session = |answers: [&str; 2]| -> Result<Output, std::io::Error> {
-        let feed =
-            format!("sleep 1; printf '%s\\n' '{}'; sleep 0.5; printf '%s\\n' '{}'; sleep 0.5", answers[0], answers[1]);
-        std::process::Command::new("bash")
-            .args(["-c", &format!("({feed}) | script -qec \"$0\" /dev/null"), &push])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .output()
-    };
-    let out = session([typed, "something-else"])?;
-    let all = text(&out.stdout) + &text(&out.stderr);
-    assert_eq!(out.status.code(), Some(3), "{all}");
+    let (token, env) = (s.p("token"), s.p(".env"));
+    let push = ["push", "--config-file", token.as_str(), "--env-file", env.as_str()];
+    let prompts = |answers: [&'static str; 2]| [("Vault passphrase: ", answers[0]), ("(again): ", answers[1])];
+
+    let (code, all) = on_terminal(&push, &prompts([typed, "something-else"]))?;
+    assert_eq!(code, Some(3), "{all}");
     assert!(all.contains("Vault passphrase (again):") && all.contains("differ"), "{all}");
     assert!(!all.contains(typed), "the passphrase was echoed: {all}");
 
-    let out = session([typed, typed])?;
-    let all = text(&out.stdout) + &text(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{all}");
+    let (code, all) = on_terminal(&push, &prompts([typed, typed]))?;
+    assert_eq!(code, Some(0), "{all}");
     assert!(all.contains("pushed gen=1"), "{all}");
     assert!(!all.contains(typed), "the passphrase was echoed: {all}");
     assert_eq!(open_with(&s.token, typed, OpenOptions::default())?.generation()?, 1);

@@ -338,19 +338,23 @@ impl Vault {
         self.remote_generation_within(self.timeout)
     }
 
-    /// `remote_generation` with its own deadline (Go passes its context's).
+    /// `remote_generation` with a deadline of the caller's (Go passes its context's): the sooner
+    /// of `timeout` and the handle's own timeout bounds the call; a later one never extends it
+    /// (docs/deadlines.md).
     pub fn remote_generation_within(&self, timeout: Duration) -> Result<u64> {
         let config = self.read(|c| c.config.clone())?.ok_or_else(|| {
             Error::config_missing("this handle was built from a payload and has no remote; open it with a config")
         })?;
-        s3::run(&config, timeout, |store| async move { remote_generation_of(&store).await.map(|(g, _)| g) })
+        s3::run(&config, timeout.min(self.timeout), |store| async move {
+            remote_generation_of(&store).await.map(|(g, _)| g)
+        })
     }
 
     pub fn has_new_version(&self) -> Result<bool> {
         self.has_new_version_within(self.timeout)
     }
 
-    /// `has_new_version` with its own deadline.
+    /// `has_new_version` with a deadline of the caller's, as `remote_generation_within`.
     pub fn has_new_version_within(&self, timeout: Duration) -> Result<bool> {
         let local = self.generation()?;
         Ok(self.remote_generation_within(timeout)? > local)

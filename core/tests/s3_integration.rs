@@ -162,24 +162,117 @@ fn every_s3_failure_class() {
     assert!(e.message().contains(&ts));
 }
 
+/// A TCP listener that accepts connections and never answers, holding them until dropped.
+/// Connections to it hang for as long as the test lives: only a deadline can end a call.
+struct Silent {
+    port: u16,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Silent {
+    fn start() -> Silent {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                held.extend(conn.ok());
+            }
+        });
+        Silent { port, stop }
+    }
+}
+
+impl Drop for Silent {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so that it sees the flag and drops what it holds.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// A TCP proxy to `target` that forwards until frozen, then holds new connections unanswered.
+struct FreezableProxy {
+    port: u16,
+    frozen: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FreezableProxy {
+    fn start(target: String) -> FreezableProxy {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let frozen = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = frozen.clone();
+        std::thread::spawn(move || {
+            let mut held = Vec::new();
+            for conn in listener.incoming() {
+                let Ok(client) = conn else { continue };
+                if flag.load(Ordering::SeqCst) {
+                    held.push(client); // never answered, never closed while the test runs
+                    continue;
+                }
+                let Ok(upstream) = std::net::TcpStream::connect(&target) else { continue };
+                let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
+                let (mut client, mut upstream) = (client, upstream);
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut client, &mut upstream);
+                    let _ = upstream.shutdown(std::net::Shutdown::Both);
+                });
+                std::thread::spawn(move || {
+                    let _ = std::io::copy(&mut u2, &mut c2);
+                    let _ = c2.shutdown(std::net::Shutdown::Both);
+                });
+            }
+        });
+        FreezableProxy { port, frozen }
+    }
+
+    fn freeze(&self) {
+        self.frozen.store(true, Ordering::SeqCst);
+    }
+}
+
 #[test]
 fn open_is_bounded_by_its_deadline() {
-    // A server that accepts connections and never answers.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let hold = std::thread::spawn(move || {
-        let conns: Vec<_> = listener.incoming().take(4).filter_map(Result::ok).collect();
-        std::thread::sleep(Duration::from_secs(3));
-        drop(conns);
-    });
+    let silent = Silent::start();
     let mut c = config();
-    c.endpoint = format!("http://127.0.0.1:{port}");
+    c.endpoint = format!("http://127.0.0.1:{}", silent.port);
     let opts = OpenOptions { timeout: Duration::from_millis(400), ..OpenOptions::default() };
     let start = Instant::now();
     let e = open_with(&c.encode(), PASS, opts).map(|_| ()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::S3Unreachable);
-    assert!(start.elapsed() < Duration::from_secs(3), "the deadline bounds open()");
-    drop(hold);
+    // The server never answers, so only the deadline can have ended the call: the message says so.
+    assert!(e.message().contains("did not answer within 400ms"), "{}", e.message());
+    // The bound protects against hanging for as long as the server holds the connection (the
+    // whole test): the deadline + 10 s of slack for a loaded machine (key derivation included).
+    assert!(start.elapsed() < Duration::from_millis(400) + Duration::from_secs(10), "{:?}", start.elapsed());
+}
+
+/// The per-call deadline (Go passes its context's) can shorten a remote call, never extend
+/// it past the handle's own timeout (docs/deadlines.md).
+#[test]
+fn a_per_call_deadline_never_extends_the_handle_timeout() {
+    let c = config();
+    push(&c, &data(&[("K", "v")]));
+    let proxy = FreezableProxy::start(c.endpoint.trim_start_matches("http://").to_string());
+    let mut through = c.clone();
+    through.endpoint = format!("http://127.0.0.1:{}", proxy.port);
+    let opts = OpenOptions { timeout: Duration::from_secs(3), ..OpenOptions::default() };
+    let v = open_with(&through.encode(), PASS, opts).unwrap();
+    assert_eq!(v.remote_generation_within(Duration::from_secs(60)).unwrap(), 1);
+    proxy.freeze();
+    // The proxy now holds every connection: only a deadline ends a call, and its message names it.
+    let longer = v.remote_generation_within(Duration::from_secs(60)).unwrap_err();
+    assert_eq!(longer.kind(), ErrorKind::S3Unreachable);
+    assert!(longer.message().contains("did not answer within 3s"), "{}", longer.message());
+    let sooner = v.has_new_version_within(Duration::from_millis(300)).unwrap_err();
+    assert_eq!(sooner.kind(), ErrorKind::S3Unreachable);
+    assert!(sooner.message().contains("did not answer within 300ms"), "{}", sooner.message());
 }
 
 #[test]
@@ -216,11 +309,15 @@ fn concurrent_readers_and_close() {
     let c = config();
     push(&c, &data(&[("K", "v")]));
     let v = Arc::new(open_with(&c.encode(), PASS, OpenOptions::default()).unwrap());
+    // Close once every reader is in its loop (an event, not a sleep): it races with the reads.
+    let reading = Arc::new(std::sync::Barrier::new(5));
     let readers: Vec<_> = (0..4)
         .map(|_| {
             let v = v.clone();
+            let reading = reading.clone();
             std::thread::spawn(move || {
                 let mut ok = 0;
+                reading.wait();
                 for _ in 0..20_000 {
                     match v.get_env("K", &mut |_| None) {
                         Ok(Some(x)) => {
@@ -235,7 +332,7 @@ fn concurrent_readers_and_close() {
             })
         })
         .collect();
-    std::thread::sleep(Duration::from_millis(5));
+    reading.wait();
     v.close();
     let total: usize = readers.into_iter().map(|r| r.join().unwrap()).sum();
     assert!(total <= 80_000);

@@ -318,8 +318,8 @@ int32_t vsync_generation(const struct vsync_handle *handle,
                          struct vsync_error **out_error);
 
 /**
- * The generation in the bucket now (one HEAD). Bounded by timeout_ms, or by the open's
- * timeout when timeout_ms is 0.
+ * The generation in the bucket now (one HEAD). Bounded by the open's timeout, or by
+ * timeout_ms when it is non-zero and sooner (a longer timeout_ms does not extend it).
  */
 int32_t vsync_remote_generation(const struct vsync_handle *handle,
                                 uint64_t timeout_ms,

@@ -600,8 +600,8 @@ unsafe fn remote<T>(
     })
 }
 
-/// The generation in the bucket now (one HEAD). Bounded by timeout_ms, or by the open's
-/// timeout when timeout_ms is 0.
+/// The generation in the bucket now (one HEAD). Bounded by the open's timeout, or by
+/// timeout_ms when it is non-zero and sooner (a longer timeout_ms does not extend it).
 #[no_mangle]
 pub unsafe extern "C" fn vsync_remote_generation(
     handle: *const vsync_handle,

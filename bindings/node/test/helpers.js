@@ -35,11 +35,13 @@ function uniquePrefix() {
   return `node-${crypto.randomUUID()}/`;
 }
 
-/** A runtime token for a fresh prefix (or the given one), with optional credential overrides. */
-function runtimeToken({ prefix = uniquePrefix(), env = 'test', bucket, endpoint, secretKey } = {}) {
+/** A runtime token for a fresh prefix (or the given one), with optional credential overrides
+ * (`salt`: the same salt for two tokens of one vault, e.g. the same bucket through a proxy). */
+function runtimeToken({ prefix = uniquePrefix(), env = 'test', bucket, endpoint, secretKey, salt } = {}) {
   const s = s3();
   return cli([
     'runtime-token',
+    ...(salt ? ['--salt', salt] : []),
     '--endpoint',
     endpoint ?? s.endpoint,
     '--region',

@@ -7,6 +7,7 @@ import select
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable, List, Optional
 
@@ -128,32 +129,39 @@ def test_wrong_secret_key_is_s3_unreachable_403(s3: S3, new_vault) -> None:
     assert "wrong-secret-key-xyz" not in str(info.value) and s3.secret_key not in str(info.value)
 
 
-def closed_port() -> int:
+@pytest.fixture
+def refusing_port() -> Iterator[int]:
+    """A port whose connections are refused: a bound socket that does not listen. Keeping it bound
+    for the test keeps another process from taking the port meanwhile."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    try:
+        yield s.getsockname()[1]
+    finally:
+        s.close()
 
 
-def test_closed_port_is_s3_unreachable(s3: S3) -> None:
-    cfg = runtime_token(s3, "py-closed/", endpoint=f"http://127.0.0.1:{closed_port()}")
+def test_closed_port_is_s3_unreachable(s3: S3, refusing_port: int) -> None:
+    cfg = runtime_token(s3, "py-closed/", endpoint=f"http://127.0.0.1:{refusing_port}")
     t0 = time.monotonic()
     with pytest.raises(S3UnreachableError):
-        vsync_s3_client.open_with(cfg, "whatever", timeout=10)
-    assert time.monotonic() - t0 < 8
+        vsync_s3_client.open_with(cfg, "whatever", timeout=60)
+    # A refused connection fails at once: it does not wait for the deadline (half of it, as slack).
+    assert time.monotonic() - t0 < 30
 
 
 def test_silent_server_times_out_as_s3_unreachable(s3: S3) -> None:
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
-    silent.listen(16)  # accepts the connection, never answers
+    silent.listen(16)  # accepts the connection, never answers: only the deadline ends the call
     try:
         cfg = runtime_token(s3, "py-silent/", endpoint=f"http://127.0.0.1:{silent.getsockname()[1]}")
         t0 = time.monotonic()
-        with pytest.raises(S3UnreachableError):
+        with pytest.raises(S3UnreachableError, match="did not answer within 500ms"):
             vsync_s3_client.open_with(cfg, "whatever", timeout=0.5)
-        assert 0.4 < time.monotonic() - t0 < 5
+        elapsed = time.monotonic() - t0
+        # Not before the deadline; and within the deadline + 10 s (key derivation on a loaded machine).
+        assert 0.5 <= elapsed < 0.5 + 10, elapsed
     finally:
         silent.close()
 
@@ -288,6 +296,8 @@ class Proxy:
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(16)
         self.connections = 0
+        self.frozen = False  # when set, new connections are held unanswered (only a deadline ends them)
+        self.held: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
     @property
@@ -301,6 +311,9 @@ class Proxy:
             except OSError:
                 return
             self.connections += 1
+            if self.frozen:
+                self.held.append(client)
+                continue
             threading.Thread(target=self._pump, args=(client,), daemon=True).start()
 
     def _pump(self, client: socket.socket) -> None:
@@ -322,6 +335,8 @@ class Proxy:
 
     def close(self) -> None:
         self.sock.close()
+        for c in self.held:
+            c.close()
 
 
 def test_gil_is_released_during_network_calls(s3: S3, new_vault) -> None:
@@ -336,6 +351,26 @@ def test_gil_is_released_during_network_calls(s3: S3, new_vault) -> None:
         assert v.has_new_version() is False
         assert proxy.connections >= 3
         v.close()
+    finally:
+        proxy.close()
+
+
+def test_timeout_bounds_remote_calls(s3: S3, new_vault) -> None:
+    """docs/deadlines.md: remote_generation / has_new_version are bounded by the open's timeout;
+    expiry is S3UnreachableError naming it. The frozen proxy holds the connection, so only that
+    deadline can end the call, whichever thread the scheduler runs first."""
+    vault = new_vault(KV)
+    proxy = Proxy(s3.endpoint)
+    try:
+        cfg = runtime_token(s3, vault.prefix, endpoint=proxy.endpoint, salt=salt_of(vault.config))
+        with vsync_s3_client.open_with(cfg, vault.passphrase, timeout=3) as v:
+            assert v.remote_generation() == 1
+            proxy.frozen = True
+            for call in (v.remote_generation, v.has_new_version):
+                t0 = time.monotonic()
+                with pytest.raises(S3UnreachableError, match="did not answer within 3s"):
+                    call()
+                assert time.monotonic() - t0 >= 3  # it waited for the deadline, not less
     finally:
         proxy.close()
 

@@ -10,8 +10,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -288,23 +291,78 @@ class IntegrationTest {
 
     @Test
     void s3UnreachableOnARefusedConnection() throws Exception {
-        int port;
-        try (ServerSocket s = new ServerSocket(0)) {
-            port = s.getLocalPort();
+        // A bound socket that does not listen refuses connections; holding it bound keeps another
+        // process from taking the port during the test.
+        try (Socket bound = new Socket()) {
+            bound.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
+            String config = token(uniquePrefix(), "staging", "http://127.0.0.1:" + bound.getLocalPort(), secretKey);
+            assertRaises("S3UnreachableError", () -> VsyncClient.openWith(config, PASS));
         }
-        String config = token(uniquePrefix(), "staging", "http://127.0.0.1:" + port, secretKey);
-        assertRaises("S3UnreachableError", () -> VsyncClient.openWith(config, PASS));
     }
 
     @Test
     void s3UnreachableWhenTheTimeOutExpires() throws Exception {
-        // A server that accepts connections and never answers.
-        try (ServerSocket silent = new ServerSocket(0)) {
-            List<Socket> held = new ArrayList<>();
+        // A server that accepts connections and never answers: only the deadline ends the call.
+        try (FreezableProxy silent = new FreezableProxy(null)) {
+            String config = token(uniquePrefix(), "staging", silent.endpoint(), secretKey);
+            VsyncOptions opts =
+                    VsyncOptions.builder().timeout(Duration.ofMillis(700)).build();
+            long t0 = System.nanoTime();
+            VSyncException e = assertRaises("S3UnreachableError", () -> VsyncClient.openWith(config, PASS, opts));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertTrue(e.getMessage().contains("did not answer within 700ms"), e.getMessage());
+            // The deadline + 10 s: key derivation on a loaded machine included, far from "forever".
+            assertTrue(ms < 700 + 10_000, "open() is bounded by its time-out; took " + ms + " ms");
+        }
+    }
+
+    /**
+     * docs/deadlines.md: the open's time-out also bounds remoteGeneration() and hasNewVersion(); its
+     * expiry is S3UnreachableError naming it. The frozen proxy holds the connection, so only that
+     * deadline can end the call, whichever thread the scheduler runs first.
+     */
+    @Test
+    void timeoutBoundsRemoteCalls() throws Exception {
+        try (FreezableProxy proxy = new FreezableProxy(endpoint)) {
+            String config = token(uniquePrefix(), "staging", proxy.endpoint(), secretKey);
+            assertEquals(1, push(config, ENV_FILE));
+            VsyncOptions opts =
+                    VsyncOptions.builder().timeout(Duration.ofSeconds(3)).build();
+            try (Vsync v = VsyncClient.openWith(config, PASS, opts)) {
+                assertEquals(1, v.remoteGeneration());
+                proxy.freeze();
+                VSyncException e = assertRaises("S3UnreachableError", v::remoteGeneration);
+                assertTrue(e.getMessage().contains("did not answer within 3s"), e.getMessage());
+                e = assertRaises("S3UnreachableError", v::hasNewVersion);
+                assertTrue(e.getMessage().contains("did not answer within 3s"), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * A local TCP proxy to {@code target} (host:port of an http:// URL) that forwards until frozen,
+     * then holds new connections unanswered; with a null target it holds every connection.
+     */
+    static final class FreezableProxy implements AutoCloseable {
+        private final ServerSocket listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        private final List<Socket> sockets = new ArrayList<>();
+        private volatile boolean frozen;
+
+        FreezableProxy(String target) throws IOException {
+            frozen = target == null;
+            URI upstream = target == null ? null : URI.create(target);
             Thread acceptor = new Thread(() -> {
                 try {
                     while (true) {
-                        held.add(silent.accept());
+                        Socket client = listener.accept();
+                        track(client);
+                        if (frozen) {
+                            continue; // held, never answered
+                        }
+                        Socket up = new Socket(upstream.getHost(), upstream.getPort());
+                        track(up);
+                        pump(client, up);
+                        pump(up, client);
                     }
                 } catch (IOException closed) {
                     // the test is over
@@ -312,13 +370,44 @@ class IntegrationTest {
             });
             acceptor.setDaemon(true);
             acceptor.start();
-            String config = token(uniquePrefix(), "staging", "http://127.0.0.1:" + silent.getLocalPort(), secretKey);
-            VsyncOptions opts =
-                    VsyncOptions.builder().timeout(Duration.ofMillis(700)).build();
-            long t0 = System.nanoTime();
-            assertRaises("S3UnreachableError", () -> VsyncClient.openWith(config, PASS, opts));
-            long ms = (System.nanoTime() - t0) / 1_000_000;
-            assertTrue(ms < 5_000, "open() is bounded by its time-out; took " + ms + " ms");
+        }
+
+        String endpoint() {
+            return "http://127.0.0.1:" + listener.getLocalPort();
+        }
+
+        void freeze() {
+            frozen = true;
+        }
+
+        private synchronized void track(Socket s) {
+            sockets.add(s);
+        }
+
+        private static void pump(Socket from, Socket to) {
+            Thread t = new Thread(() -> {
+                try {
+                    from.getInputStream().transferTo(to.getOutputStream());
+                } catch (IOException ignored) {
+                    // a side closed
+                } finally {
+                    try {
+                        to.close();
+                    } catch (IOException ignored) {
+                        // already closed
+                    }
+                }
+            });
+            t.setDaemon(true);
+            t.start();
+        }
+
+        @Override
+        public synchronized void close() throws IOException {
+            listener.close();
+            for (Socket s : sockets) {
+                s.close();
+            }
         }
     }
 
