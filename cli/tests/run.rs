@@ -8,7 +8,7 @@
 #![cfg(unix)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -535,6 +535,51 @@ fn errors_name_the_cause_without_secrets() -> TestResult {
         ["--defaults-file", "--asset", "--only", "--keep-bootstrap", "--exec", "128+N", "SIGKILL", "ENTRYPOINT"]
     {
         assert!(help.contains(needle), "`vsync run --help` does not mention {needle}");
+    }
+    Ok(())
+}
+
+/// `vsync run -- <wrapper> sh -c CHILD` in a real pseudo-terminal (`script` from util-linux);
+/// returns it once CHILD printed "ready <vsync's pid>".
+fn in_a_terminal(p: &Pushed, wrapper: &str) -> Result<(Running, Pid), Box<dyn std::error::Error>> {
+    let child = "for s in INT USR1; do trap \"echo got $s\" $s; done; echo ready $PPID; \
+                 i=0; while [ $i -lt 600 ]; do sleep 0.1 >/dev/null & wait $!; i=$((i+1)); done";
+    // `exec`: the session's shell would itself die of the ^C and hang the terminal up.
+    let session = format!("exec {} run -- {wrapper} sh -c '{child}'", env!("CARGO_BIN_EXE_vsync"));
+    let mut script = Command::new("script");
+    script.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).process_group(0);
+    script.env("VSYNC_CONFIG_FILE", p.path("token")).env("VSYNC_PASSPHRASE_FILE", p.path("pw"));
+    script.args(["-qec", &session, "/dev/null"]);
+    let mut r = Running::start(script)?;
+    loop {
+        let l = r.line()?;
+        if let Some(pid) = l.split_whitespace().skip_while(|w| *w != "ready").nth(1) {
+            let pid = Pid::from_raw(pid.parse()?);
+            return Ok((r, pid));
+        }
+    }
+}
+
+/// A terminal's ^C goes to the whole foreground process group — `vsync run` and the command —
+/// so vsync does not relay it (many programs read a second ^C as "quit now"); a command that
+/// left that group gets it only through vsync. Whether a relayed duplicate would show up as a
+/// second "got INT" depends on scheduling (two pending SIGINTs coalesce), so the duplicate
+/// itself is guarded by the unit test of the decision (`terminal_signals_are_told_from_kill`).
+#[test]
+fn a_terminals_ctrl_c_reaches_the_command_once() -> TestResult {
+    let p = Pushed::new("ctrl-c", &format!("DATABASE_URL={DB_URL}\n"))?;
+    for wrapper in ["", "setsid"] {
+        let (mut r, vsync_pid) = in_a_terminal(&p, wrapper)?;
+        let stdin = r.stdin.as_mut().ok_or("no stdin")?;
+        stdin.write_all(b"\x03")?;
+        stdin.flush()?;
+        assert!(r.line()?.ends_with("got INT"), "^C did not reach the command ({wrapper:?})");
+        // A marker through vsync (kill(2), relayed): a relayed second SIGINT would come before it.
+        kill(vsync_pid, Signal::SIGUSR1)?;
+        assert_eq!(r.line()?, "got USR1", "the command got the terminal's ^C twice ({wrapper:?})");
+        kill(vsync_pid, Signal::SIGTERM)?;
+        let (code, _, err) = r.finish()?;
+        assert_eq!(code, Some(143), "script -e passes vsync run's exit code on: {err}");
     }
     Ok(())
 }
