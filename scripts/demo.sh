@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The demo (`./scripts/task demo`): start a local S3-compatible server (`vsync dev-server`), mint
-# a runtime token, push a sample vault (key/values and a binary asset), open it from every
-# language, push a second generation and show the open handles' has_new_version() turn true.
+# a runtime token, push a sample vault (key/values and a binary asset), read it from a shell
+# command through `vsync run`, open it from every language, push a second generation and show
+# the open handles' has_new_version() turn true.
 # Needs cargo, plus each reader's own toolchain.
 #
 # Readers — add a language by adding one of these (nothing else changes):
@@ -72,7 +73,19 @@ echo "\$ vsync push --env-file .env --asset logo.png=./logo.png"
 echo "\$ vsync status"
 "$VSYNC" status 2>/dev/null | sed -n '/^remote/,$p' | indent
 
-say "4. every language opens it from VSYNC_CONFIG + VSYNC_PASSPHRASE"
+say "4. any program, zero code: vsync run puts the vault in a command's environment"
+# shellcheck disable=SC2016 # the command's own shell expands these, not this script
+{
+  echo "\$ vsync run -- sh -c 'echo \"\$DATABASE_URL\"'"
+  db_url=$("$VSYNC" run -- sh -c 'echo "$DATABASE_URL"')
+  indent <<<"$db_url"
+  grep -q '^DATABASE_URL=' "$work/.env" && [ "DATABASE_URL=$db_url" = "$(grep '^DATABASE_URL=' "$work/.env")" ] \
+    || { say "FAILED: vsync run did not give the command the vault's DATABASE_URL"; exit 1; }
+  echo "\$ vsync run -- sh -c 'echo \"passphrase: \${VSYNC_PASSPHRASE:-not given to the command}\"'"
+  "$VSYNC" run -- sh -c 'echo "passphrase: ${VSYNC_PASSPHRASE:-not given to the command}"' | indent
+}
+
+say "5. every language opens it from VSYNC_CONFIG + VSYNC_PASSPHRASE"
 echo "  (LOG_LEVEL comes from the process environment, PORT from open()'s defaults, SENTRY_DSN is missing)"
 keys="DATABASE_URL API_TOKEN FEATURE_FLAGS LOG_LEVEL PORT SENTRY_DSN"
 export LOG_LEVEL=info DEMO_ASSET=logo.png DEMO_KEYS="$keys" \
@@ -127,7 +140,7 @@ for i in "${!names[@]}"; do
   fi
 done
 
-say "5. push generation 2 while the long-lived handles are open"
+say "6. push generation 2 while the long-lived handles are open"
 printf 'FEATURE_FLAGS=search,checkout,wishlist\n' >>"$work/.env"
 echo "\$ vsync push --env-file .env --asset logo.png=./logo.png --expect-gen 1"
 "$VSYNC" push --env-file "$work/.env" --asset "logo.png=$work/logo.png" --expect-gen 1 2>/dev/null | indent

@@ -9,6 +9,10 @@ pub const EXIT_INTERNAL: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_INPUT: i32 = 3;
 pub const EXIT_CONFLICT: i32 = 20;
+/// `run`: the command was found but could not be executed (the shells' convention).
+pub const EXIT_CANNOT_EXECUTE: i32 = 126;
+/// `run`: the command was not found (the shells' convention).
+pub const EXIT_COMMAND_NOT_FOUND: i32 = 127;
 
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -24,7 +28,10 @@ Exit codes:
   16  BundleCorruptError: a damaged token or bundle
   17  UnsupportedSpecVersionError: written by a newer format version
   19  NotFoundError: `get` found no such key or asset
-  20  ConflictError: the lost-update guard (--expect-gen) refused the write";
+  20  ConflictError: the lost-update guard (--expect-gen) refused the write
+ 126  CommandError: `run` found the command but could not execute it
+ 127  CommandError: `run` did not find the command
+`run` otherwise exits with its command's code (128+N when a signal N ended it).";
 
 #[derive(Debug)]
 pub enum CliError {
@@ -34,6 +41,8 @@ pub enum CliError {
     Input(String),
     /// The lost-update guard.
     Conflict { expected: u64, found: u64 },
+    /// `run`: the command could not be started; `code` is 126 or 127.
+    Command { code: i32, message: String },
     /// Something that should not happen.
     Internal(String),
 }
@@ -66,6 +75,7 @@ impl CliError {
             CliError::Vsync { error, .. } => 10 + error.kind().number(),
             CliError::Input(_) => EXIT_INPUT,
             CliError::Conflict { .. } => EXIT_CONFLICT,
+            CliError::Command { code, .. } => *code,
             CliError::Internal(_) => EXIT_INTERNAL,
         }
     }
@@ -75,6 +85,7 @@ impl CliError {
             CliError::Vsync { error, .. } => error.kind().class_name(),
             CliError::Input(_) => "InputError",
             CliError::Conflict { .. } => "ConflictError",
+            CliError::Command { .. } => "CommandError",
             CliError::Internal(_) => ErrorKind::Internal.class_name(),
         }
     }
@@ -84,6 +95,7 @@ impl CliError {
             CliError::Vsync { error, .. } => error.code(),
             CliError::Input(_) => "VSYNC_INPUT",
             CliError::Conflict { .. } => "VSYNC_CONFLICT",
+            CliError::Command { .. } => "VSYNC_COMMAND",
             CliError::Internal(_) => ErrorKind::Internal.code(),
         }
     }
@@ -91,7 +103,7 @@ impl CliError {
     pub fn message(&self) -> String {
         match self {
             CliError::Vsync { error, .. } => error.message().to_string(),
-            CliError::Input(m) | CliError::Internal(m) => m.clone(),
+            CliError::Input(m) | CliError::Internal(m) | CliError::Command { message: m, .. } => m.clone(),
             CliError::Conflict { expected, found } => {
                 format!("the remote generation is {found}, not the expected {expected}: someone pushed meanwhile")
             }
@@ -106,6 +118,10 @@ impl CliError {
             CliError::Conflict { found, .. } => {
                 format!("look at what is there now (`vsync status`), then push again with --expect-gen {found}")
             }
+            CliError::Command { code, .. } if *code == EXIT_COMMAND_NOT_FOUND => {
+                "check the command's name, or give its path; it is looked up in the PATH of its own environment".into()
+            }
+            CliError::Command { .. } => "check that the file is an executable program or script (mode, #! line)".into(),
             CliError::Internal(_) => BUG_HINT.into(),
         }
     }
@@ -161,7 +177,7 @@ mod tests {
             .filter(|k| !k.is_boundary())
             .map(|k| CliError::from(Error::new(*k, "m")).exit_code())
             .collect();
-        codes.extend([EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_CONFLICT]);
+        codes.extend([EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_CONFLICT, EXIT_CANNOT_EXECUTE, EXIT_COMMAND_NOT_FOUND]);
         let n = codes.len();
         codes.sort_unstable();
         codes.dedup();

@@ -6,6 +6,7 @@ mod commands;
 mod dev_server;
 mod fail;
 mod inputs;
+mod run;
 
 use std::process::ExitCode;
 
@@ -54,6 +55,7 @@ enum Command {
     Status(commands::StatusArgs),
     Get(commands::GetArgs),
     Export(commands::ExportArgs),
+    Run(run::RunArgs),
     DecodeConfig(commands::DecodeArgs),
     #[command(subcommand)]
     Vectors(commands::VectorsCommand),
@@ -69,21 +71,24 @@ fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(fail::EXIT_USAGE as u8) } else { ExitCode::SUCCESS };
         }
     };
+    // `run` exits with its command's code; every other command exits 0 on success.
+    let done = |r: fail::CliResult| r.map(|()| ExitCode::SUCCESS);
     let result = std::panic::catch_unwind(|| match cli.command {
-        Command::RuntimeToken(a) => commands::runtime_token(a),
-        Command::Push(a) => commands::push(a),
-        Command::RotatePassphrase(a) => commands::rotate(a),
-        Command::Status(a) => commands::status(a),
-        Command::Get(a) => commands::get(a),
-        Command::Export(a) => commands::export(a),
-        Command::DecodeConfig(a) => commands::decode_config(a),
-        Command::Vectors(c) => commands::vectors(c),
+        Command::RuntimeToken(a) => done(commands::runtime_token(a)),
+        Command::Push(a) => done(commands::push(a)),
+        Command::RotatePassphrase(a) => done(commands::rotate(a)),
+        Command::Status(a) => done(commands::status(a)),
+        Command::Get(a) => done(commands::get(a)),
+        Command::Export(a) => done(commands::export(a)),
+        Command::Run(a) => run::run(a),
+        Command::DecodeConfig(a) => done(commands::decode_config(a)),
+        Command::Vectors(c) => done(commands::vectors(c)),
         #[cfg(feature = "dev-server")]
-        Command::DevServer(a) => dev_server::run(a),
+        Command::DevServer(a) => done(dev_server::run(a)),
     });
     let result = result.unwrap_or_else(|_| Err(fail::CliError::Internal("vsync panicked".into())));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("{}", e.report());
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
