@@ -177,7 +177,14 @@ mod tests {
             .filter(|k| !k.is_boundary())
             .map(|k| CliError::from(Error::new(*k, "m")).exit_code())
             .collect();
-        codes.extend([EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_CONFLICT, EXIT_CANNOT_EXECUTE, EXIT_COMMAND_NOT_FOUND]);
+        codes.extend([
+            EXIT_INTERNAL,
+            EXIT_USAGE,
+            EXIT_INPUT,
+            EXIT_CONFLICT,
+            EXIT_CANNOT_EXECUTE,
+            EXIT_COMMAND_NOT_FOUND,
+        ]);
         let n = codes.len();
         codes.sort_unstable();
         codes.dedup();
