@@ -15,7 +15,6 @@ use std::ffi::{c_char, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use indexmap::IndexMap;
 use vsync_core::{bootstrap, hooks, Error, OpenOptions, Vault};
@@ -181,8 +180,9 @@ unsafe fn options(o: *const vsync_options) -> Res<OpenOptions> {
         defaults.insert(k, v.ok_or(Fail::Invalid("a default value is NULL"))?);
     }
     opts.defaults = defaults;
-    if o.timeout_ms > 0 {
-        opts.timeout = Duration::from_millis(o.timeout_ms);
+    // 0 means "the default"; huge values are clamped by the core.
+    if let Some(t) = vsync_core::limits::timeout_from_millis(i128::from(o.timeout_ms)) {
+        opts.timeout = t;
     }
     Ok(opts)
 }
@@ -448,9 +448,9 @@ pub unsafe extern "C" fn vsync_remote_generation(
     unsafe { put(out_gen, 0) };
     guard(out_error, || {
         let v = unsafe { handle(h) }?;
-        let g = match timeout_ms {
-            0 => v.remote_generation()?,
-            ms => v.remote_generation_within(std::time::Duration::from_millis(ms))?,
+        let g = match vsync_core::limits::timeout_from_millis(i128::from(timeout_ms)) {
+            None => v.remote_generation()?,
+            Some(t) => v.remote_generation_within(t)?,
         };
         unsafe { put(out_gen, g) };
         Ok(())
@@ -467,9 +467,9 @@ pub unsafe extern "C" fn vsync_has_new_version(
     unsafe { put(out_new, false) };
     guard(out_error, || {
         let v = unsafe { handle(h) }?;
-        let n = match timeout_ms {
-            0 => v.has_new_version()?,
-            ms => v.has_new_version_within(std::time::Duration::from_millis(ms))?,
+        let n = match vsync_core::limits::timeout_from_millis(i128::from(timeout_ms)) {
+            None => v.has_new_version()?,
+            Some(t) => v.has_new_version_within(t)?,
         };
         unsafe { put(out_new, n) };
         Ok(())
