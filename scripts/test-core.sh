@@ -6,5 +6,6 @@ cd "$ROOT"
 if [ "${1:-}" = conformance ]; then
   exec cargo test --release -p vsync-core --test conformance
 fi
+ensure_system_test_tools
 cargo clippy --release --workspace --all-targets --quiet -- -D warnings
 cargo test --release -p vsync-core --lib --tests

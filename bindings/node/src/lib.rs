@@ -75,7 +75,7 @@ fn options(defaults: Option<HashMap<String, String>>, timeout_ms: Option<f64>) -
 
 /// Runs `work` on a new thread (not the libuv pool) and returns a promise settled with its
 /// result on the JS thread. A panic in `work` becomes a `VSYNC_INTERNAL` rejection.
-fn off_pool<T, W>(env: &Env, name: &str, work: W) -> napi::Result<Object<'_>>
+fn off_pool<'e, T, W>(env: &'e Env, name: &str, work: W) -> napi::Result<Object<'e>>
 where
     T: Send + 'static,
     W: FnOnce() -> Result<T, Fail> + Send + 'static,
