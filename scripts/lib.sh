@@ -46,3 +46,20 @@ ensure_venv() {
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# System tools some core tests drive (util-linux `unshare` and iproute2 `ip` for the DNS test,
+# glibc's locale sources and translations for the localized-error test), installed with apt
+# when missing.
+ensure_system_test_tools() {
+  local missing=()
+  command -v unshare >/dev/null || missing+=(util-linux)
+  command -v ip >/dev/null || missing+=(iproute2)
+  [ -f /usr/share/i18n/locales/ru_RU ] && command -v localedef >/dev/null || missing+=(locales)
+  [ -f /usr/share/locale/ru/LC_MESSAGES/libc.mo ] || missing+=(libc-l10n)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "apt-get install ${missing[*]}"
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}

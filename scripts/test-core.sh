@@ -7,4 +7,5 @@ if [ "${1:-}" = conformance ]; then
   exec cargo test --release -p vsync-core --test conformance
 fi
 # (clippy runs in scripts/test-lint.sh, once for the whole workspace)
+ensure_system_test_tools
 cargo test --release -p vsync-core --lib --tests

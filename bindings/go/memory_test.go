@@ -76,6 +76,15 @@ func TestErrorTableMatchesLibrary(t *testing.T) {
 	}
 }
 
+// Issue 12 #7: the longest time.Duration (292 years) reaches the core as milliseconds and is
+// clamped to its maximum deadline (24 h): the open goes on and fails on the config itself.
+func TestHugeTimeoutIsClamped(t *testing.T) {
+	_, err := OpenWith(context.Background(), "vsync-cfg-v1:x", "p", WithTimeout(time.Duration(1<<63-1)))
+	if !errors.Is(err, ErrBundleCorrupt) {
+		t.Fatalf("got %v, want ErrBundleCorrupt", err)
+	}
+}
+
 func rss(t testing.TB) int64 {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {

@@ -204,7 +204,11 @@ func (o *options) cOptions(a *cArena, timeout time.Duration, bootstrap bool) (C.
 		c.default_keys, c.default_values, c.defaults_len = keys, vals, C.size_t(n)
 	}
 	if timeout > 0 {
-		ms := (timeout + time.Millisecond - 1) / time.Millisecond
+		// Rounded up without overflowing near the largest Duration; the core clamps huge values.
+		ms := timeout / time.Millisecond
+		if timeout%time.Millisecond != 0 {
+			ms++
+		}
 		c.timeout_ms = C.uint64_t(ms)
 	}
 	if bootstrap {

@@ -160,6 +160,15 @@ pub fn runtime_token(a: RuntimeTokenArgs) -> CliResult {
         salt,
         iterations: a.iterations,
     };
+    // The readers' own check (a CR/LF in a region or key id would panic their request signer):
+    // a token they would refuse is never minted.
+    if let Some((field, problem)) = config.field_problem() {
+        let flag = match field {
+            "accessKeyId" => "access-key-id",
+            other => other,
+        };
+        return Err(CliError::input(format!("--{flag} {problem}; no token was printed")));
+    }
     if a.check {
         s3::run(&config, Duration::from_secs(a.timeout.max(1)), |store| async move { store.check_bucket().await })
             .map_err(|e| {

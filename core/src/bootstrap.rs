@@ -86,11 +86,25 @@ pub fn read_secret_file(path: &str, file_var: &str, warnings: &mut Vec<String>) 
     }
     #[cfg(not(unix))]
     let _ = warnings;
-    let mut bytes = Zeroizing::new(Vec::new());
-    (&mut file).take(MAX_FILE + 1).read_to_end(&mut bytes).map_err(|_| missing("the file cannot be read"))?;
-    if bytes.len() as u64 > MAX_FILE {
+    if meta.len() > MAX_FILE {
         return Err(missing("the file is larger than 1 MiB; it is not a vsync input"));
     }
+    // One zeroizing buffer sized from the file, filled by plain reads: `read_to_end` would probe
+    // through a stack buffer and regrow the vector, leaving unwiped copies of the secret.
+    let mut bytes = Zeroizing::new(vec![0u8; usize::try_from(meta.len()).unwrap_or(0) + 1]);
+    let mut len = 0;
+    loop {
+        match file.read(&mut bytes[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(missing("the file cannot be read")),
+        }
+        if len == bytes.len() {
+            return Err(missing("the file grew while it was read; write it once, then start the process"));
+        }
+    }
+    let bytes = &bytes[..len];
     let end = bytes.iter().rposition(|b| !matches!(b, b'\r' | b'\n' | b'\t' | b' ')).map_or(0, |i| i + 1);
     if end == 0 {
         return Err(missing("the file is empty"));

@@ -124,7 +124,7 @@ impl Config {
             None => None,
         }
         .ok_or_else(|| Error::corrupt("VSYNC_CONFIG field `iterations` is absent or not a positive integer"))?;
-        Ok(Config {
+        let config = Config {
             endpoint: required_str(&obj, "endpoint")?,
             region: required_str(&obj, "region")?,
             bucket: required_str(&obj, "bucket")?,
@@ -134,7 +134,49 @@ impl Config {
             env: required_str(&obj, "env")?,
             salt,
             iterations,
-        })
+        };
+        config.validate_fields()?;
+        Ok(config)
+    }
+
+    /// Field contents that could never work and could break the request signer (which panics on
+    /// a CR/LF in a header value): `BundleCorruptError` (SPEC §2 rule 8, a field of the wrong
+    /// shape), naming the field, never its value. Run at decode; `vsync runtime-token` runs
+    /// [`Config::field_problem`] before minting.
+    pub fn validate_fields(&self) -> Result<()> {
+        match self.field_problem() {
+            None => Ok(()),
+            Some((field, problem)) => Err(Error::corrupt(format!(
+                "VSYNC_CONFIG field `{field}` {problem}; mint a new token with `vsync runtime-token`"
+            ))),
+        }
+    }
+
+    /// The first field whose content is unusable, with what is wrong with it:
+    /// - `endpoint`, `region`, `bucket`, `accessKeyId` go into the URL and the signed headers:
+    ///   non-empty, no whitespace, no control character;
+    /// - `prefix` and `env` go into object keys and messages: no control character (a prefix may
+    ///   be empty and, used verbatim, may contain spaces).
+    pub fn field_problem(&self) -> Option<(&'static str, &'static str)> {
+        for (field, value) in [
+            ("endpoint", self.endpoint.as_str()),
+            ("region", self.region.as_str()),
+            ("bucket", self.bucket.as_str()),
+            ("accessKeyId", self.access_key_id.as_str()),
+        ] {
+            if value.is_empty() {
+                return Some((field, "is empty"));
+            }
+            if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Some((field, "contains whitespace or a control character (such as a line break)"));
+            }
+        }
+        for (field, value) in [("prefix", self.prefix.as_str()), ("env", self.env.as_str())] {
+            if value.chars().any(char::is_control) {
+                return Some((field, "contains a control character (such as a line break)"));
+            }
+        }
+        None
     }
 
     /// The blob's JSON object, fields in the family's order. Contains the secret key: for the
@@ -271,6 +313,39 @@ mod tests {
         let mut j = sample().to_json();
         j["extra"] = json!({"ignored": true});
         assert!(Config::decode(&encode_json_blob(&j)).is_ok());
+    }
+
+    #[test]
+    fn hostile_fields_are_refused_at_decode() {
+        let hostile = [
+            ("region", "us-east-1\r\nX-Injected: 1"),
+            ("region", "us east 1"),
+            ("region", ""),
+            ("accessKeyId", "AK\r\n"),
+            ("accessKeyId", "AK\u{0}"),
+            ("accessKeyId", "AK\u{85}"),
+            ("endpoint", "http://127.0.0.1:9\n"),
+            ("endpoint", "http://h ost"),
+            ("bucket", "b\tb"),
+            ("prefix", "app/\r\n"),
+            ("env", "prod\u{1b}[31m"),
+        ];
+        for (field, value) in hostile {
+            let mut j = sample().to_json();
+            j[field] = json!(value);
+            let e = Config::decode(&encode_json_blob(&j)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::BundleCorrupt, "{field}={value:?}");
+            assert!(e.message().contains(field), "{}", e.message());
+            assert!(!e.message().contains(value) || value.is_empty(), "the value is not echoed: {}", e.message());
+        }
+        // What stays accepted: an empty prefix, spaces in a prefix, non-ASCII in env and prefix.
+        let mut j = sample().to_json();
+        j["prefix"] = json!("");
+        assert!(Config::decode(&encode_json_blob(&j)).is_ok());
+        j["prefix"] = json!("my app/é/");
+        j["env"] = json!("prød");
+        assert!(Config::decode(&encode_json_blob(&j)).is_ok());
+        assert!(sample().validate_fields().is_ok());
     }
 
     #[test]

@@ -25,12 +25,53 @@ pub type Key = Zeroizing<[u8; 32]>;
 /// (never base64-decoded: SPEC §2's load-bearing convention).
 pub fn derive_key(passphrase: &str, salt: &str, iterations: u32) -> Key {
     let mut key = Zeroizing::new([0u8; 32]);
-    pbkdf2::pbkdf2_hmac::<Sha256>(passphrase.as_bytes(), salt.as_bytes(), iterations, &mut *key);
+    pbkdf2_into(passphrase.as_bytes(), salt.as_bytes(), iterations, &mut key);
+    // HMAC builds its key block (the passphrase, padded) and per-iteration states on the stack
+    // and does not wipe them; a thread's stack outlives the call (issue 12 #9). The frames of
+    // `pbkdf2_into` were below this one: overwrite that region now that it is done.
+    scrub_stack();
     key
+}
+
+/// [`derive_key`] into a heap allocation that is never moved, only its pointer: a `Key` returned
+/// by value is copied on every move (out of the KDF thread, through `join`, into the caller),
+/// and each moved-from copy stays behind unwiped. `open()` derives its key this way.
+pub fn derive_key_boxed(passphrase: &str, salt: &str, iterations: u32) -> Box<Key> {
+    let mut key = Box::new(Zeroizing::new([0u8; 32]));
+    pbkdf2_into(passphrase.as_bytes(), salt.as_bytes(), iterations, &mut key);
+    scrub_stack();
+    key
+}
+
+#[inline(never)]
+fn pbkdf2_into(password: &[u8], salt: &[u8], iterations: u32, out: &mut [u8; 32]) {
+    pbkdf2::pbkdf2_hmac::<Sha256>(password, salt, iterations, out);
+}
+
+/// How much stack below the caller `scrub_stack` overwrites: far more than the key derivation
+/// and AES-GCM frames use (a few KiB), far less than any thread's stack.
+const SCRUB_BYTES: usize = 32 << 10;
+
+/// Overwrite the stack area below the caller's frame with zeros (volatile writes, so the
+/// compiler keeps them): what a just-returned callee left there is gone.
+#[inline(never)]
+pub(crate) fn scrub_stack() {
+    use zeroize::Zeroize;
+    let mut area = [0u8; SCRUB_BYTES];
+    area.zeroize();
+    std::hint::black_box(&area);
 }
 
 /// Open an RQE1 envelope, with SPEC §3's checks in order.
 pub fn open_envelope(key: &Key, envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
+    let out = open_envelope_inner(key, envelope);
+    // The AES key schedule (which starts with the key itself) lived in the callee's frames.
+    scrub_stack();
+    out
+}
+
+#[inline(never)]
+fn open_envelope_inner(key: &Key, envelope: &[u8]) -> Result<Zeroizing<Vec<u8>>> {
     check_envelope_header(envelope)?;
     let cipher = Aes256Gcm::new_from_slice(&key[..]).map_err(|_| Error::wrong_passphrase())?;
     let nonce = Nonce::try_from(&envelope[4..HEADER_LEN]).map_err(|_| Error::corrupt("bad RQE1 nonce"))?;

@@ -13,6 +13,7 @@ pub mod corpus;
 pub mod envelope;
 pub mod error;
 pub mod hooks;
+pub mod limits;
 pub mod payload;
 pub mod s3;
 pub mod vault;

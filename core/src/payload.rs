@@ -2,12 +2,13 @@
 //! `seal`) or a flat object, an RQEM0001-wrapped payload, or a zip of the vault folder with
 //! `.env.<env>` plus asset files.
 
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Write};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use indexmap::IndexMap;
-use serde_json::Value;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use crate::envelope::{seal_mismatch, unseal_manifest, RQEM_MAGIC};
@@ -26,24 +27,29 @@ impl std::fmt::Debug for VaultData {
     }
 }
 
-/// Largest single zip entry we inflate (a guard against zip bombs in a tampered bundle).
-const MAX_ZIP_ENTRY: u64 = 256 << 20;
-
 /// Decode a decrypted payload. `pointer_ts` is the timestamp the pointer named: an RQEM0001
 /// wrapper's timestamp and a JSON payload's `seal.ts` must equal it (SPEC §5, §6); `None` skips
-/// both checks. `env` picks the `.env.<env>` entry of a zip.
+/// both checks. `env` picks the `.env.<env>` entry of a zip. The decoded contents are capped at
+/// `limits::DEFAULT_MAX_BUNDLE_BYTES` (see [`decode_payload_capped`]).
 pub fn decode_payload(plain: &[u8], pointer_ts: Option<&str>, env: &str) -> Result<VaultData> {
+    decode_payload_capped(plain, pointer_ts, env, crate::limits::DEFAULT_MAX_BUNDLE_BYTES)
+}
+
+/// [`decode_payload`] with a cap on the decoded contents: the sum of a zip's inflated entries may
+/// not exceed `max_bytes` (a zip bomb in a tampered bundle stops there). JSON needs no separate
+/// cap: its decoded contents are never larger than the plaintext, itself capped by the bundle's.
+pub fn decode_payload_capped(plain: &[u8], pointer_ts: Option<&str>, env: &str, max_bytes: u64) -> Result<VaultData> {
     if plain.starts_with(RQEM_MAGIC) || plain.starts_with(b"RQEM") {
         let (_, inner) = unseal_manifest(plain, pointer_ts)?;
         // One level of wrapping only: an inner seal is not a payload shape.
-        return decode_unwrapped(inner, pointer_ts, env);
+        return decode_unwrapped(inner, pointer_ts, env, max_bytes);
     }
-    decode_unwrapped(plain, pointer_ts, env)
+    decode_unwrapped(plain, pointer_ts, env, max_bytes)
 }
 
-fn decode_unwrapped(plain: &[u8], pointer_ts: Option<&str>, env: &str) -> Result<VaultData> {
+fn decode_unwrapped(plain: &[u8], pointer_ts: Option<&str>, env: &str, max_bytes: u64) -> Result<VaultData> {
     if plain.starts_with(b"PK\x03\x04") || plain.starts_with(b"PK\x05\x06") {
-        decode_zip(plain, env)
+        decode_zip(plain, env, max_bytes)
     } else if plain.first() == Some(&b'{') {
         decode_json(plain, pointer_ts)
     } else {
@@ -52,29 +58,33 @@ fn decode_unwrapped(plain: &[u8], pointer_ts: Option<&str>, env: &str) -> Result
 }
 
 fn decode_json(plain: &[u8], pointer_ts: Option<&str>) -> Result<VaultData> {
-    let root: Value = serde_json::from_slice(plain)
-        .map_err(|_| Error::corrupt("the vault payload is not valid UTF-8 JSON; push the vault again"))?;
-    let Value::Object(mut root) = root else {
-        return Err(Error::corrupt("the vault payload JSON is not an object; push the vault again"));
-    };
+    // Members are kept as raw JSON slices of `plain` (zeroized by the caller) and only string
+    // values are unescaped, by `unescape_into`, into zeroizing buffers: serde_json would unescape
+    // a value with an escape (`\"`, `\n`, `\u..`) in its scratch buffer, which it frees unwiped
+    // (issue 12 #9). serde_json still parses and validates; keys go through its scratch, and key
+    // names are not secret (SPEC §9).
+    let mut root = raw_object(plain)
+        .map_err(|_| Error::corrupt("the vault payload is not valid UTF-8 JSON; push the vault again"))?
+        .ok_or_else(|| Error::corrupt("the vault payload JSON is not an object; push the vault again"))?;
     let mut data = VaultData::default();
     if root.contains_key("kv") || root.contains_key("assets") {
         if let Some(seal) = root.get("seal") {
             check_json_seal(seal, pointer_ts)?;
         }
-        if let Some(kv) = root.remove("kv") {
+        if let Some(kv) = root.shift_remove("kv") {
             data.kv = string_map(kv, "kv")?;
         }
-        if let Some(assets) = root.remove("assets") {
+        if let Some(assets) = root.shift_remove("assets") {
             for (name, b64) in string_map(assets, "assets")? {
-                let bytes = STANDARD.decode(b64.as_bytes()).map_err(|_| {
+                let mut bytes = Zeroizing::new(Vec::with_capacity(b64.len() / 4 * 3 + 3));
+                STANDARD.decode_vec(b64.as_bytes(), &mut bytes).map_err(|_| {
                     Error::corrupt(format!("asset {name:?} is not valid standard base64; push the vault again"))
                 })?;
-                data.assets.insert(name, Zeroizing::new(bytes));
+                data.assets.insert(name, bytes);
             }
         }
     } else {
-        data.kv = string_map(Value::Object(root), "the payload")?;
+        data.kv = string_map_of(root, "the payload")?;
     }
     Ok(data)
 }
@@ -82,7 +92,9 @@ fn decode_json(plain: &[u8], pointer_ts: Option<&str>) -> Result<VaultData> {
 /// The bare-JSON bundle's binding to its pointer (SPEC §5): `seal` must be `{"ts": "<ts>"}` and,
 /// when the pointer's timestamp is known, name it. A seal that cannot be checked is refused
 /// rather than skipped: skipping it would let a rolled-back bundle through.
-fn check_json_seal(seal: &Value, pointer_ts: Option<&str>) -> Result<()> {
+fn check_json_seal(seal: &RawValue, pointer_ts: Option<&str>) -> Result<()> {
+    // The seal is not secret: a plain serde_json value is fine here.
+    let seal: Value = serde_json::from_str(seal.get()).unwrap_or(Value::Null);
     let Some(ts) = seal.get("ts").and_then(Value::as_str) else {
         return Err(Error::corrupt(
             "the bundle's seal is not {\"ts\": \"<timestamp>\"}, so it cannot be checked against the pointer; push again",
@@ -94,67 +106,195 @@ fn check_json_seal(seal: &Value, pointer_ts: Option<&str>) -> Result<()> {
     }
 }
 
-fn string_map(v: Value, what: &str) -> Result<IndexMap<String, Zeroizing<String>>> {
-    let Value::Object(m) = v else {
-        return Err(Error::corrupt(format!("{what} in the vault payload is not an object; push the vault again")));
-    };
-    let mut out = IndexMap::with_capacity(m.len());
-    for (k, v) in m {
-        match v {
-            Value::String(s) => {
-                out.insert(k, Zeroizing::new(s));
-            }
-            _ => {
-                return Err(Error::corrupt(format!("{what}: the value of {k:?} is not a string; push the vault again")))
-            }
+/// A JSON document's members in document order as raw JSON text (a later duplicate replaces the
+/// earlier value in the earlier position, as serde_json's ordered map does). `Ok(None)` when the
+/// JSON is valid but not an object.
+fn raw_object(json: &[u8]) -> std::result::Result<Option<IndexMap<String, &RawValue>>, serde_json::Error> {
+    serde_json::from_slice::<RawMembers<'_>>(json).map(|m| m.0)
+}
+
+/// What `raw_object` deserializes: the members of an object, or `None` for any other value.
+struct RawMembers<'a>(Option<IndexMap<String, &'a RawValue>>);
+
+impl<'de> serde::Deserialize<'de> for RawMembers<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(RawMembersVisitor)
+    }
+}
+
+struct RawMembersVisitor;
+
+impl<'de> serde::de::Visitor<'de> for RawMembersVisitor {
+    type Value = RawMembers<'de>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut m: A) -> std::result::Result<Self::Value, A::Error> {
+        let mut out = IndexMap::new();
+        while let Some((k, v)) = m.next_entry::<String, &'de RawValue>()? {
+            out.insert(k, v);
         }
+        Ok(RawMembers(Some(out)))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut s: A) -> std::result::Result<Self::Value, A::Error> {
+        while s.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(RawMembers(None))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> std::result::Result<Self::Value, E> {
+        Ok(RawMembers(None))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> std::result::Result<Self::Value, E> {
+        Ok(RawMembers(None))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> std::result::Result<Self::Value, E> {
+        Ok(RawMembers(None))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> std::result::Result<Self::Value, E> {
+        Ok(RawMembers(None))
+    }
+
+    fn visit_str<E>(self, _: &str) -> std::result::Result<Self::Value, E> {
+        Ok(RawMembers(None))
+    }
+
+    fn visit_unit<E>(self) -> std::result::Result<Self::Value, E> {
+        Ok(RawMembers(None))
+    }
+}
+
+/// A raw member that must be an object of string → string.
+fn string_map(v: &RawValue, what: &str) -> Result<IndexMap<String, Zeroizing<String>>> {
+    let members = raw_object(v.get().as_bytes())
+        .ok()
+        .flatten()
+        .ok_or_else(|| Error::corrupt(format!("{what} in the vault payload is not an object; push the vault again")))?;
+    string_map_of(members, what)
+}
+
+fn string_map_of(members: IndexMap<String, &RawValue>, what: &str) -> Result<IndexMap<String, Zeroizing<String>>> {
+    let mut out = IndexMap::with_capacity(members.len());
+    for (k, v) in members {
+        let Some(value) = unescape_into(v.get()) else {
+            return Err(Error::corrupt(format!("{what}: the value of {k:?} is not a string; push the vault again")));
+        };
+        out.insert(k, value);
     }
     Ok(out)
 }
 
-fn decode_zip(plain: &[u8], env: &str) -> Result<VaultData> {
+/// The value of a raw JSON string literal (already validated by serde_json), unescaped into a
+/// zeroizing buffer sized once (a value is never longer than its literal). `None` when `raw` is
+/// not a string literal or holds a lone surrogate escape.
+fn unescape_into(raw: &str) -> Option<Zeroizing<String>> {
+    let body = raw.strip_prefix('"')?.strip_suffix('"')?;
+    let mut out = Zeroizing::new(String::with_capacity(body.len()));
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let decoded = match chars.next()? {
+            '"' => '"',
+            '\\' => '\\',
+            '/' => '/',
+            'b' => '\u{8}',
+            'f' => '\u{c}',
+            'n' => '\n',
+            'r' => '\r',
+            't' => '\t',
+            'u' => {
+                let hi = hex4(&mut chars)?;
+                let code = if (0xD800..0xDC00).contains(&hi) {
+                    if chars.next()? != '\\' || chars.next()? != 'u' {
+                        return None;
+                    }
+                    let lo = hex4(&mut chars)?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return None;
+                    }
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                } else {
+                    hi
+                };
+                char::from_u32(code)?
+            }
+            _ => return None,
+        };
+        out.push(decoded);
+    }
+    Some(out)
+}
+
+fn hex4(chars: &mut std::str::Chars<'_>) -> Option<u32> {
+    let mut n = 0;
+    for _ in 0..4 {
+        n = n * 16 + chars.next()?.to_digit(16)?;
+    }
+    Some(n)
+}
+
+fn decode_zip(plain: &[u8], env: &str, max_bytes: u64) -> Result<VaultData> {
     fn bad<E>(_: E) -> Error {
         Error::corrupt("the vault zip is unreadable; push the vault again")
     }
     let mut zip = zip::ZipArchive::new(Cursor::new(plain)).map_err(bad)?;
     let env_file = format!(".env.{env}");
-    // The `.env.<env>` entry closest to the top decides the vault root.
-    let mut env_entry: Option<(usize, String)> = None;
+    // Every entry's metadata, and the `.env.<env>` entry closest to the top (it decides the root).
+    let mut entries = Vec::with_capacity(zip.len());
+    let mut env_entry: Option<(usize, usize)> = None;
     for i in 0..zip.len() {
         let f = zip.by_index_raw(i).map_err(bad)?;
-        if !f.is_file() {
-            continue;
-        }
-        let name = f.name().map_err(bad)?.to_string();
-        if name.rsplit('/').next() == Some(env_file.as_str()) {
-            let depth = name.matches('/').count();
-            if env_entry.as_ref().is_none_or(|(_, n)| depth < n.matches('/').count()) {
-                env_entry = Some((i, name));
+        let entry = ZipEntry {
+            name: f.name().map_err(bad)?.to_string(),
+            regular: f.is_file() && !f.is_symlink(),
+            method: f.compression(),
+            data_start: f.data_start().ok_or_else(|| bad(()))?,
+            compressed: f.compressed_size(),
+            size: f.size(),
+            crc32: f.crc32(),
+        };
+        if entry.regular && entry.name.rsplit('/').next() == Some(env_file.as_str()) {
+            let depth = entry.name.matches('/').count();
+            if env_entry.is_none_or(|(_, d)| depth < d) {
+                env_entry = Some((i, depth));
             }
         }
+        entries.push(entry);
     }
-    let Some((env_index, env_name)) = env_entry else {
+    let Some((env_index, _)) = env_entry else {
         return Err(Error::corrupt(format!(
             "the vault zip has no {env_file} file; push a vault folder that contains it"
         )));
     };
+    let env_name = entries[env_index].name.clone();
     let root = &env_name[..env_name.len() - env_file.len()];
     let mut data = VaultData::default();
-    for i in 0..zip.len() {
-        let mut f = zip.by_index(i).map_err(bad)?;
-        if !f.is_file() || f.is_symlink() {
+    // What is left of the cap on the inflated total; every entry draws from it.
+    let mut budget = max_bytes;
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(rel) = entry.name.strip_prefix(root).filter(|r| entry.regular && !r.is_empty()) else {
             continue;
+        };
+        if entry.size > budget {
+            return Err(Error::corrupt(format!(
+                "the vault zip inflates to more than {max_bytes} bytes (at entry {:?}); it is damaged or a zip \
+                 bomb; push again, or raise {} if the vault is really this large",
+                entry.name,
+                crate::limits::MAX_BUNDLE_ENV
+            )));
         }
-        let name = f.name().map_err(bad)?.to_string();
-        let Some(rel) = name.strip_prefix(root) else { continue };
-        if rel.is_empty() {
-            continue;
-        }
-        let mut bytes = Zeroizing::new(Vec::new());
-        (&mut f).take(MAX_ZIP_ENTRY + 1).read_to_end(&mut bytes).map_err(bad)?;
-        if bytes.len() as u64 > MAX_ZIP_ENTRY {
-            return Err(Error::corrupt(format!("zip entry {name:?} is larger than 256 MiB")));
-        }
+        let bytes = inflate_entry(plain, entry).ok_or_else(|| {
+            Error::corrupt(format!("zip entry {:?} is damaged (size or checksum mismatch); push again", entry.name))
+        })?;
+        budget -= entry.size;
         if i == env_index {
             let text = std::str::from_utf8(&bytes)
                 .map_err(|_| Error::corrupt(format!("{env_name} is not UTF-8; push the vault again")))?;
@@ -164,6 +304,44 @@ fn decode_zip(plain: &[u8], env: &str) -> Result<VaultData> {
         }
     }
     Ok(data)
+}
+
+/// What the central directory says about one zip entry.
+struct ZipEntry {
+    name: String,
+    regular: bool,
+    method: zip::CompressionMethod,
+    data_start: u64,
+    compressed: u64,
+    size: u64,
+    crc32: u32,
+}
+
+/// An entry's contents, inflated straight from the (zeroizing) plaintext into one zeroizing
+/// buffer of exactly the declared size, then checked against the declared size and CRC-32.
+/// Not through `zip`'s reader: its inflater keeps a 32 KiB window of plaintext in a buffer it
+/// frees unwiped, and its `read_to_end` callers regrow buffers (issue 12 #9). With a
+/// non-wrapping output buffer, miniz_oxide uses the output itself as the window.
+fn inflate_entry(plain: &[u8], entry: &ZipEntry) -> Option<Zeroizing<Vec<u8>>> {
+    let start = usize::try_from(entry.data_start).ok()?;
+    let raw = plain.get(start..start.checked_add(usize::try_from(entry.compressed).ok()?)?)?;
+    let size = usize::try_from(entry.size).ok()?;
+    let mut out = Zeroizing::new(vec![0u8; size]);
+    match entry.method {
+        zip::CompressionMethod::Stored if raw.len() == size => out.copy_from_slice(raw),
+        zip::CompressionMethod::Deflated => {
+            use miniz_oxide::inflate::core::{decompress, inflate_flags, DecompressorOxide};
+            use miniz_oxide::inflate::TINFLStatus;
+            let mut state = Box::<DecompressorOxide>::default();
+            let (status, _, written) =
+                decompress(&mut state, raw, &mut out, 0, inflate_flags::TINFL_FLAG_USING_NON_WRAPPING_OUTPUT_BUF);
+            if status != TINFLStatus::Done || written != size {
+                return None;
+            }
+        }
+        _ => return None,
+    }
+    (crc32fast::hash(&out) == entry.crc32).then_some(out)
 }
 
 /// `.env` rules of SPEC §6: split on `\r?\n`, trim, skip blanks and `#` comments, split at the
@@ -335,6 +513,79 @@ mod tests {
         }
         // Bundles without a seal (older writers, other tools) still read; unknown members are skipped.
         assert!(decode_payload(br#"{"kv":{"A":"1"},"assets":{},"written_by":{"x":1}}"#, ts, "dev").is_ok());
+    }
+
+    #[test]
+    fn json_escapes_are_decoded_like_serde_json() {
+        let doc = r#"{"kv":{"Q":"a\"b","NL":"l1\nl2\t\r\b\f\/\\","U":"\u00e9\ud83d\ude00\u0000","P":"plain"}}"#;
+        let d = decode_payload(doc.as_bytes(), None, "dev").unwrap_or_default();
+        let reference: Value = serde_json::from_str(doc).unwrap_or_default();
+        for (k, v) in &d.kv {
+            assert_eq!(Some(v.as_str()), reference["kv"][k].as_str(), "{k}");
+        }
+        assert_eq!(d.kv.len(), 4);
+        // Duplicates: the later value, in the earlier position (serde_json's ordered map does so).
+        let d = decode_payload(br#"{"A":"1","B":"2","A":"3"}"#, None, "dev").unwrap_or_default();
+        assert_eq!(kv(&d), vec![("A".into(), "3".into()), ("B".into(), "2".into())]);
+        // Escaped asset base64 (`\/` is a legal escape of `/`).
+        let d = decode_payload(br#"{"assets":{"a":"\/w=="}}"#, None, "dev").unwrap_or_default();
+        assert_eq!(d.assets.get("a").map(|b| b.to_vec()), Some(vec![0xff]));
+        for bad in [
+            &br#"{"kv":{"A":"\ud83d"}}"#[..],
+            br#"{"kv":{"A":"\ude00x"}}"#,
+            br#"{"kv":{"A":"\ud83d\u0041"}}"#,
+            br#"{"kv":{"A":"\x"}}"#,
+            br#"{"kv":{"A":["x"]}}"#,
+            br#"{"kv":"x"}"#,
+            br#"{"kv":{"A":"x"}"#,
+            br#"["kv"]"#,
+            br#"{"A":"x"} trailing"#,
+            b"{\"A\":\"\xff\"}",
+        ] {
+            assert_eq!(
+                decode_payload(bad, None, "dev").unwrap_err().kind(),
+                ErrorKind::BundleCorrupt,
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn zip_inflation_is_capped_in_total() {
+        // Five 1 MiB entries of zeros: each deflates to about 1 KiB, each is under any per-entry
+        // bound, together they inflate to 5 MiB.
+        let zeros = vec![0u8; 1 << 20];
+        let assets: Vec<(String, &[u8])> = (0..5).map(|i| (format!("blob{i}"), &zeros[..])).collect();
+        let refs: Vec<(&str, &[u8])> = assets.iter().map(|(n, b)| (n.as_str(), *b)).collect();
+        let z = encode_zip_payload("", "prod", "A=1\n", &refs);
+        assert!(z.len() < 64 << 10, "the zip is small: {}", z.len());
+        let e = decode_payload_capped(&z, None, "prod", 3 << 20).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BundleCorrupt);
+        assert!(e.message().contains("inflates to more than 3145728 bytes"), "{}", e.message());
+        let d = decode_payload_capped(&z, None, "prod", 6 << 20).unwrap_or_default();
+        assert_eq!(d.assets.len(), 5);
+        assert!(d.assets.values().all(|b| b.len() == 1 << 20 && b.iter().all(|x| *x == 0)));
+        // The default cap (64 MiB) lets it through too.
+        assert_eq!(decode_payload(&z, None, "prod").map(|d| d.assets.len()).ok(), Some(5));
+    }
+
+    #[test]
+    fn zip_entries_are_checked_against_size_and_crc() {
+        let z = encode_zip_payload("v/", "prod", "SECRET=abc\n", &[("f", b"0123456789")]);
+        // Flip one byte of the stored CRC-32 of the first entry in the central directory.
+        let cd = z.windows(4).rposition(|w| w == b"PK\x01\x02").unwrap_or(0);
+        let mut bad = z.clone();
+        bad[cd + 16] ^= 0xff;
+        assert_eq!(decode_payload(&bad, None, "prod").unwrap_err().kind(), ErrorKind::BundleCorrupt);
+        // Stored (uncompressed) entries are read too.
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        let _ = w.start_file(".env.prod", opts);
+        let _ = w.write_all(b"K=stored\n");
+        let stored = w.finish().map(|c| c.into_inner()).unwrap_or_default();
+        let d = decode_payload(&stored, None, "prod").unwrap_or_default();
+        assert_eq!(kv(&d), vec![("K".into(), "stored".into())]);
     }
 
     #[test]

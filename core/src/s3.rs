@@ -2,6 +2,12 @@
 //! AWS credential chain. Every public entry point builds a current-thread Tokio runtime and a
 //! client for the duration of one call and drops both before returning, so no thread, runtime
 //! or socket outlives a call (a process may fork after `open()`).
+//!
+//! Reads are bounded three ways (docs/robustness.md): by the call's deadline (DNS included), by
+//! a size cap per object kind (checked against `Content-Length`, enforced while streaming), and
+//! by a retry budget: transient failures are retried with jittered exponential backoff inside
+//! the deadline; TLS failures, 403 and 404 are final at once. The network environment is the
+//! AWS SDKs': `HTTPS_PROXY`/`HTTP_PROXY`/`ALL_PROXY`/`NO_PROXY` and `AWS_CA_BUNDLE` are honoured.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -9,18 +15,60 @@ use std::time::Duration;
 
 use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+use aws_smithy_http_client::proxy::ProxyConfig;
+use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+use aws_smithy_http_client::Connector;
+use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use aws_smithy_runtime_api::http::Response as HttpResponse;
 use aws_smithy_types::retry::RetryConfig;
 use aws_smithy_types::timeout::TimeoutConfig;
+use tokio::time::Instant;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::limits::{self, ObjectKind};
 
 /// Default bound on one call (`open`, `remote_generation`, a push).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The user-metadata key that carries the generation (`x-amz-meta-gen`).
 pub const GEN_METADATA: &str = "gen";
+/// A PEM file of the certificate authorities to trust instead of the system's, as the AWS CLI
+/// and boto3 read it (SPEC §5 network environment; docs/robustness.md).
+pub const CA_BUNDLE_ENV: &str = "AWS_CA_BUNDLE";
+/// Largest `AWS_CA_BUNDLE` file read (the Mozilla bundle is ~220 KiB).
+const MAX_CA_BUNDLE: u64 = 16 << 20;
+/// Longest an error detail from the network stack is kept in a message.
+const MAX_DETAIL: usize = 300;
+
+/// How long `run` waits, once the call is over, for the runtime's blocking threads to exit.
+/// Idle ones exit at once; a thread stuck in `getaddrinfo` (a resolver that never answers) is
+/// left to finish on its own instead of holding the call past its deadline (issue 12 #3).
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(100);
+
+/// Retries of reads (GET, HEAD): attempts in all, and the exponential backoff's base and cap.
+/// Each wait is drawn uniformly from [0, min(cap, base * 2^(attempt-1))] ("full jitter"), so a
+/// fleet booting together spreads out instead of retrying in lockstep; a wait that would end
+/// past the deadline is not started (the last real error is reported instead).
+#[derive(Clone, Copy, Debug)]
+pub struct RetryPolicy {
+    pub max_attempts: u32,
+    pub base: Duration,
+    pub cap: Duration,
+}
+
+/// 10 attempts: with 20% of GETs answered 503, a GET still fails only with probability
+/// 0.2^10 ≈ 1e-7, so a fleet of 200 booting together (400 GETs) gets through.
+pub const READ_RETRY: RetryPolicy =
+    RetryPolicy { max_attempts: 10, base: Duration::from_millis(50), cap: Duration::from_secs(1) };
+
+impl RetryPolicy {
+    /// The jittered wait before attempt `attempt + 1`.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let ceiling = self.base.saturating_mul(1u32 << attempt.saturating_sub(1).min(16)).min(self.cap);
+        let micros = u64::try_from(ceiling.as_micros()).unwrap_or(u64::MAX);
+        Duration::from_micros(rand::random_range(0..=micros))
+    }
+}
 
 /// A bucket + prefix with a client; only lives inside [`run`].
 pub struct Store {
@@ -28,6 +76,10 @@ pub struct Store {
     bucket: String,
     prefix: String,
     endpoint: String,
+    /// The call's deadline: retries never wait past it.
+    deadline: Instant,
+    /// The cap on bundle objects in force for this call.
+    max_bundle: u64,
 }
 
 /// A fetched object: its bytes and its `gen` user metadata when present and numeric.
@@ -41,36 +93,66 @@ pub struct Head {
     pub gen: Option<u64>,
 }
 
+/// The reads the fetch path needs (SPEC §5), so that it runs unchanged over S3 ([`Store`]) and
+/// over an in-memory object map (`hooks::open_from_memory`, for fuzzing and tests).
+#[allow(async_fn_in_trait)] // only used on one thread (a current-thread runtime, or polled inline)
+pub trait ObjectSource {
+    /// `<prefix><name>` (for messages).
+    fn key(&self, name: &str) -> String;
+    /// The object, `None` when it does not exist; over its kind's cap is `BundleCorruptError`.
+    async fn get(&self, name: &str) -> Result<Option<Object>>;
+    /// The object's metadata, `None` when it does not exist.
+    async fn head(&self, name: &str) -> Result<Option<Head>>;
+}
+
 /// Run `f` against the store described by `config` on a fresh current-thread runtime, bounded
 /// by `timeout` (exceeding it is `S3UnreachableError`). The runtime and client are dropped
-/// before this returns.
+/// before this returns. The bundle cap is `VSYNC_MAX_BUNDLE_BYTES` or the default.
 pub fn run<T, F, Fut>(config: &Config, timeout: Duration, f: F) -> Result<T>
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = Result<T>>,
 {
+    run_capped(config, timeout, None, f)
+}
+
+/// [`run`] with an explicit bundle cap (`OpenOptions::max_bundle_bytes`); `None` reads
+/// `VSYNC_MAX_BUNDLE_BYTES`, else the default.
+pub fn run_capped<T, F, Fut>(config: &Config, timeout: Duration, max_bundle: Option<u64>, f: F) -> Result<T>
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let timeout = limits::clamp_timeout(timeout);
+    let max_bundle = limits::max_bundle_bytes(max_bundle)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|_| Error::unreachable("could not start the I/O runtime for the S3 request"))?;
-    let store = Store::new(config);
     let endpoint = config.endpoint.clone();
     let out = rt.block_on(async move {
+        let store = Store::new(config, Instant::now() + timeout, max_bundle)?;
         match tokio::time::timeout(timeout, f(store)).await {
             Ok(r) => r,
             Err(_) => Err(Error::unreachable(format!(
-                "S3 at {endpoint} did not answer within {timeout:?}; check the endpoint and network, or raise the timeout"
+                "S3 at {endpoint} did not answer within {timeout:?}; check the endpoint, DNS and network, or raise the timeout"
             ))),
         }
     });
-    drop(rt);
+    // Not `drop(rt)`: that waits for every blocking thread, including a `getaddrinfo` that the
+    // system resolver may hold for 10-20 s after the deadline has passed.
+    rt.shutdown_timeout(SHUTDOWN_GRACE);
     out
 }
 
+/// One attempt of a read: final (success, a missing key, or a permanent failure) or transient.
+enum Attempt<T> {
+    Done(Result<T>),
+    Transient(Error),
+}
+
 impl Store {
-    fn new(config: &Config) -> Store {
-        let http =
-            aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
+    fn new(config: &Config, deadline: Instant, max_bundle: u64) -> Result<Store> {
         let creds = Credentials::new(
             config.access_key_id.as_str(),
             config.secret_access_key.as_str(),
@@ -84,19 +166,22 @@ impl Store {
             .endpoint_url(config.endpoint.clone())
             .force_path_style(true)
             .credentials_provider(creds)
-            .http_client(http)
+            .http_client(http_client(ca_bundle()?))
             // S3-compatible stores (R2, B2, older MinIO) reject the SDK's default checksums.
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-            .retry_config(RetryConfig::standard().with_max_attempts(2))
+            // Retries are ours (`READ_RETRY`): they know the deadline and which failures are final.
+            .retry_config(RetryConfig::disabled())
             .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).build())
             .build();
-        Store {
+        Ok(Store {
             client: aws_sdk_s3::Client::from_conf(conf),
             bucket: config.bucket.clone(),
             prefix: config.prefix.clone(),
             endpoint: config.endpoint.clone(),
-        }
+            deadline,
+            max_bundle,
+        })
     }
 
     /// `<prefix><name>`: no separator is added (SPEC §5).
@@ -104,32 +189,96 @@ impl Store {
         format!("{}{}", self.prefix, name)
     }
 
-    /// GET `<prefix><name>`; `Ok(None)` when the key does not exist.
+    /// GET `<prefix><name>`; `Ok(None)` when the key does not exist. The body is capped by the
+    /// object's kind (`limits::ObjectKind`); transient failures are retried (`READ_RETRY`).
     pub async fn get(&self, name: &str) -> Result<Option<Object>> {
         let key = self.key(name);
-        let res = self.client.get_object().bucket(&self.bucket).key(&key).send().await;
-        match res {
-            Ok(out) => {
-                let gen = gen_from_metadata(out.metadata());
-                let body = out.body.collect().await.map_err(|_| {
-                    Error::unreachable(format!(
-                        "the download of s3://{}/{key} from {} was interrupted; retry",
-                        self.bucket, self.endpoint
-                    ))
-                })?;
-                Ok(Some(Object { body: body.into_bytes().to_vec(), gen }))
+        let kind = ObjectKind::of(name);
+        let cap = kind.cap(self.max_bundle);
+        self.retrying(|| self.get_once(&key, kind, cap)).await
+    }
+
+    async fn get_once(&self, key: &str, kind: ObjectKind, cap: u64) -> Attempt<Option<Object>> {
+        let out = match self.client.get_object().bucket(&self.bucket).key(key).send().await {
+            Ok(out) => out,
+            Err(e) => return self.failed(&e, key),
+        };
+        let gen = gen_from_metadata(out.metadata());
+        let declared = out.content_length().and_then(|n| u64::try_from(n).ok());
+        if let Some(n) = declared.filter(|n| *n > cap) {
+            return Attempt::Done(Err(limits::too_large(&self.uri(key), Some(n), cap, kind)));
+        }
+        // Pre-sized from Content-Length (bounded by the cap): no regrowth while streaming.
+        let mut body = Vec::with_capacity(usize::try_from(declared.unwrap_or(0)).unwrap_or(0));
+        let mut stream: ByteStream = out.body;
+        loop {
+            match stream.next().await {
+                None => break,
+                Some(Ok(chunk)) => {
+                    if (body.len() + chunk.len()) as u64 > cap {
+                        return Attempt::Done(Err(limits::too_large(&self.uri(key), None, cap, kind)));
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                // A reset or truncated body: the object is fine, the transfer was not.
+                Some(Err(_)) => {
+                    return Attempt::Transient(Error::unreachable(format!(
+                        "the download of {} from {} was interrupted; retry",
+                        self.uri(key),
+                        self.endpoint
+                    )))
+                }
             }
-            Err(e) => self.classify(&e, &key).map(|()| None),
+        }
+        Attempt::Done(Ok(Some(Object { body, gen })))
+    }
+
+    /// HEAD `<prefix><name>`; `Ok(None)` when the key does not exist. Retried like `get`.
+    pub async fn head(&self, name: &str) -> Result<Option<Head>> {
+        let key = self.key(name);
+        self.retrying(|| async {
+            match self.client.head_object().bucket(&self.bucket).key(&key).send().await {
+                Ok(out) => Attempt::Done(Ok(Some(Head { gen: gen_from_metadata(out.metadata()) }))),
+                Err(e) => self.failed(&e, &key),
+            }
+        })
+        .await
+    }
+
+    /// Runs `attempt` until it is final, the retry budget is spent, or the next wait would end
+    /// past the deadline; then the last error is reported as it was (plus the attempt count).
+    async fn retrying<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Attempt<T>>,
+    {
+        let mut n = 1;
+        loop {
+            match attempt().await {
+                Attempt::Done(r) => return r,
+                Attempt::Transient(e) => {
+                    let wait = READ_RETRY.backoff(n);
+                    if n >= READ_RETRY.max_attempts || Instant::now() + wait >= self.deadline {
+                        return Err(Error::new(e.kind(), format!("{} (gave up after {n} attempts)", e.message())));
+                    }
+                    tokio::time::sleep(wait).await;
+                    n += 1;
+                }
+            }
         }
     }
 
-    /// HEAD `<prefix><name>`; `Ok(None)` when the key does not exist.
-    pub async fn head(&self, name: &str) -> Result<Option<Head>> {
-        let key = self.key(name);
-        match self.client.head_object().bucket(&self.bucket).key(&key).send().await {
-            Ok(out) => Ok(Some(Head { gen: gen_from_metadata(out.metadata()) })),
-            Err(e) => self.classify(&e, &key).map(|()| None),
+    /// A failed request as an attempt: 404 is a missing key, transient failures may be retried.
+    fn failed<E: ProvideErrorMetadata, T>(&self, err: &SdkError<E, HttpResponse>, key: &str) -> Attempt<Option<T>> {
+        match self.classify(err, key) {
+            Ok(()) => Attempt::Done(Ok(None)),
+            Err(e) if is_transient(err) => Attempt::Transient(e),
+            Err(e) => Attempt::Done(Err(e)),
         }
+    }
+
+    fn uri(&self, key: &str) -> String {
+        format!("s3://{}/{key}", self.bucket)
     }
 
     /// PUT `<prefix><name>`, with `gen` user metadata when given.
@@ -205,12 +354,30 @@ impl Store {
         let detail = match err {
             SdkError::DispatchFailure(d) => d.as_connector_error().map(|c| {
                 let mut s = aws_smithy_types::error::display::DisplayErrorContext(c).to_string();
-                s.truncate(300);
+                // Char-boundary cut: OS error text is localized (multi-byte under ru_RU, ja_JP).
+                limits::truncate_at_char_boundary(&mut s, MAX_DETAIL);
+                if is_tls_failure(c) {
+                    s.push_str(
+                        "; if the endpoint uses a private certificate authority, point AWS_CA_BUNDLE at its PEM file",
+                    );
+                }
                 s
             }),
             _ => None,
         };
         classify_failure(status, code.as_deref(), &self.bucket, key, &self.endpoint, detail.as_deref())
+    }
+}
+
+impl ObjectSource for Store {
+    fn key(&self, name: &str) -> String {
+        Store::key(self, name)
+    }
+    async fn get(&self, name: &str) -> Result<Option<Object>> {
+        Store::get(self, name).await
+    }
+    async fn head(&self, name: &str) -> Result<Option<Head>> {
+        Store::head(self, name).await
     }
 }
 
@@ -246,6 +413,118 @@ pub fn classify_failure(
             detail.unwrap_or("no response")
         ))),
     }
+}
+
+/// Failures worth another attempt: the store said "try again" (5xx, 429, SlowDown and the like),
+/// or the connection failed, timed out or broke mid-reply. TLS failures are final: a bad
+/// certificate does not get better by asking again.
+fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
+    match err {
+        SdkError::ServiceError(se) => transient_status(se.raw().status().as_u16(), se.err().code()),
+        // An answer whose body could not be read: a success cut short, or a server error.
+        SdkError::ResponseError(re) => {
+            let status = re.raw().status().as_u16();
+            transient_status(status, None) || (200..300).contains(&status)
+        }
+        SdkError::TimeoutError(_) => true,
+        SdkError::DispatchFailure(d) => d.as_connector_error().is_some_and(|c| {
+            (c.is_io() || c.is_timeout() || c.as_other() == Some(aws_smithy_types::retry::ErrorKind::TransientError))
+                && !is_tls_failure(c)
+        }),
+        _ => false,
+    }
+}
+
+fn transient_status(status: u16, code: Option<&str>) -> bool {
+    matches!(status, 429 | 500 | 502 | 503 | 504)
+        || matches!(
+            code,
+            Some(
+                "SlowDown"
+                    | "RequestTimeout"
+                    | "InternalError"
+                    | "ServiceUnavailable"
+                    | "Throttling"
+                    | "ThrottlingException"
+                    | "RequestLimitExceeded"
+            )
+        )
+}
+
+/// True when a rustls error (a certificate that does not verify, a handshake failure) is in the
+/// chain. `io::Error::source` skips its payload, so the payload is inspected explicitly.
+fn is_tls_failure(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(inner) = e.downcast_ref::<std::io::Error>().and_then(std::io::Error::get_ref) {
+            if is_tls_failure(inner) {
+                return true;
+            }
+        }
+        next = e.source();
+    }
+    false
+}
+
+/// The HTTP client: rustls (ring), the proxy environment the AWS SDKs honour, and the trust
+/// store (`AWS_CA_BUNDLE` or the system's). Connectors are cached per settings by the builder.
+fn http_client(tls: TlsContext) -> SharedHttpClient {
+    // `HTTPS_PROXY`/`https_proxy`, `HTTP_PROXY`/`http_proxy`, `ALL_PROXY`, `NO_PROXY` (hyper-util's
+    // matcher: host suffixes, IPs, CIDRs, `*`), read when the connector is built, i.e. per call.
+    let proxy = ProxyConfig::from_env();
+    aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut b = Connector::builder();
+        b.set_connector_settings(settings.cloned());
+        if let Some(sleep) = components.and_then(|c| c.sleep_impl()) {
+            b = b.sleep_impl(sleep);
+        }
+        b.proxy_config(proxy.clone())
+            .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+            .tls_context(tls.clone())
+            .build()
+    })
+}
+
+/// The trust store: the PEM certificates of `AWS_CA_BUNDLE` *instead of* the system roots when it
+/// is set (as the AWS CLI and boto3 use it), else the system roots (which honour `SSL_CERT_FILE`
+/// and `SSL_CERT_DIR`). The bundle is validated here the way the TLS layer will parse it, because
+/// that layer panics on a certificate it cannot parse.
+fn ca_bundle() -> Result<TlsContext> {
+    let Some(path) = std::env::var_os(CA_BUNDLE_ENV).filter(|p| !p.is_empty()) else {
+        return Ok(TlsContext::default());
+    };
+    let shown = path.to_string_lossy().into_owned();
+    let bad = |why: &str| Error::unreachable(format!("{CA_BUNDLE_ENV}={shown}: {why}"));
+    let mut pem = Vec::new();
+    {
+        use std::io::Read;
+        let file = std::fs::File::open(&path).map_err(|_| bad("the file cannot be opened"))?;
+        file.take(MAX_CA_BUNDLE + 1).read_to_end(&mut pem).map_err(|_| bad("the file cannot be read"))?;
+    }
+    if pem.len() as u64 > MAX_CA_BUNDLE {
+        return Err(bad("the file is larger than 16 MiB; it is not a CA bundle"));
+    }
+    {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| bad("the file is not valid PEM"))?;
+        if certs.is_empty() {
+            return Err(bad("the file contains no PEM certificate"));
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in certs {
+            roots.add(cert).map_err(|_| bad("a certificate in the file cannot be parsed"))?;
+        }
+    }
+    TlsContext::builder()
+        .with_trust_store(TrustStore::empty().with_pem_certificate(pem))
+        .build()
+        .map_err(|_| bad("the certificates cannot be used as a trust store"))
 }
 
 fn gen_from_metadata(meta: Option<&HashMap<String, String>>) -> Option<u64> {

@@ -11,10 +11,11 @@ use zeroize::Zeroizing;
 
 use crate::bootstrap;
 use crate::config::Config;
-use crate::envelope::{check_envelope_header, derive_key, open_envelope, unseal_manifest, TS_LEN};
+use crate::envelope::{check_envelope_header, derive_key_boxed, open_envelope, unseal_manifest, Key, TS_LEN};
 use crate::error::{Error, Result};
-use crate::payload::{decode_payload, VaultData};
-use crate::s3::{self, Store, DEFAULT_TIMEOUT};
+use crate::limits;
+use crate::payload::{decode_payload_capped, VaultData};
+use crate::s3::{self, ObjectSource, DEFAULT_TIMEOUT};
 
 /// Where a value came from. The order of the variants is the order of the chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,13 +43,17 @@ impl Source {
 pub struct OpenOptions {
     /// Step 3 of the chain. Values are wiped on close like the vault's.
     pub defaults: IndexMap<String, String>,
-    /// Bound on the whole open (and on each `remote_generation`).
+    /// Bound on the whole open (and on each `remote_generation`). Clamped to
+    /// `limits::MAX_TIMEOUT`.
     pub timeout: Duration,
+    /// Cap on the bundle object and on the payload's decoded contents, in bytes. `None`: the
+    /// `VSYNC_MAX_BUNDLE_BYTES` environment variable, else `limits::DEFAULT_MAX_BUNDLE_BYTES`.
+    pub max_bundle_bytes: Option<u64>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { defaults: IndexMap::new(), timeout: DEFAULT_TIMEOUT }
+        OpenOptions { defaults: IndexMap::new(), timeout: DEFAULT_TIMEOUT, max_bundle_bytes: None }
     }
 }
 
@@ -111,35 +116,43 @@ pub fn open_with(config: &str, passphrase: &str, options: OpenOptions) -> Result
         return Err(Error::config_missing("open_with: the passphrase is empty"));
     }
     let config = Config::decode(config)?;
+    let max_bundle = limits::max_bundle_bytes(options.max_bundle_bytes)?;
     // The key derivation needs nothing fetched: run it beside the S3 requests so that open()
     // costs max(KDF, network), not the sum. The thread is joined before returning.
     let (fetched, key) = std::thread::scope(|scope| {
-        let kdf = scope.spawn(|| derive_key(passphrase, &config.salt, config.iterations));
-        let fetched = s3::run(&config, options.timeout, fetch);
+        let kdf = scope.spawn(|| derive_key_boxed(passphrase, &config.salt, config.iterations));
+        let fetched =
+            s3::run_capped(&config, options.timeout, Some(max_bundle), |store| async move { fetch(&store).await });
         (fetched, kdf.join())
     });
     let fetched = fetched?;
     let key = key.map_err(|_| Error::wrong_passphrase())?;
-    check_envelope_header(&fetched.bundle)?;
-    let plain = open_envelope(&key, &fetched.bundle)?;
-    let data = decode_payload(&plain, Some(&fetched.ts), &config.env)?;
+    let data = decrypt_fetched(&fetched, &key, &config.env, max_bundle)?;
     Ok(Vault::new(data, config.env.clone(), fetched.gen, Some(config), options, Some(fetched.layout)))
 }
 
-struct Fetched {
-    ts: String,
-    bundle: Vec<u8>,
-    gen: u64,
-    layout: Layout,
+/// What the fetch path found: the pointer's timestamp, the bundle, the generation, the layout.
+pub(crate) struct Fetched {
+    pub ts: String,
+    pub bundle: Vec<u8>,
+    pub gen: u64,
+    pub layout: Layout,
+}
+
+/// Decrypt and decode a fetched bundle (SPEC §3 then §6), the payload capped at `max_bundle`.
+pub(crate) fn decrypt_fetched(fetched: &Fetched, key: &Key, env: &str, max_bundle: u64) -> Result<VaultData> {
+    check_envelope_header(&fetched.bundle)?;
+    let plain = open_envelope(key, &fetched.bundle)?;
+    decode_payload_capped(&plain, Some(&fetched.ts), env, max_bundle)
 }
 
 /// The SPEC §5 fetch path: runtime layout first, the CLI layout when `manifest` is absent.
-async fn fetch(store: Store) -> Result<Fetched> {
+pub(crate) async fn fetch<S: ObjectSource>(store: &S) -> Result<Fetched> {
     if let Some(manifest) = store.get("manifest").await? {
         let (ts, payload) = unseal_manifest(&manifest.body, None)?;
         let ts = ts.to_string();
         let payload_gen = manifest_payload_gen(payload)?;
-        let bundle = store.get(&format!("v={ts}")).await?.ok_or_else(|| torn(&store, &format!("v={ts}")))?;
+        let bundle = store.get(&format!("v={ts}")).await?.ok_or_else(|| torn(store, &format!("v={ts}")))?;
         let gen = match manifest.gen.or(payload_gen) {
             Some(g) => g,
             None => json_gen(store.get("latest.meta").await?)?.unwrap_or(0),
@@ -147,11 +160,11 @@ async fn fetch(store: Store) -> Result<Fetched> {
         return Ok(Fetched { ts, bundle: bundle.body, gen, layout: Layout::Runtime });
     }
     let Some(latest) = store.get("latest").await? else {
-        return Err(not_pushed(&store));
+        return Err(not_pushed(store));
     };
     let ts = pointer_ts(&latest.body)?;
     let name = format!("versions/{ts}.enc");
-    let bundle = store.get(&name).await?.ok_or_else(|| torn(&store, &name))?;
+    let bundle = store.get(&name).await?.ok_or_else(|| torn(store, &name))?;
     let gen = match latest.gen {
         Some(g) => g,
         None => json_gen(store.get("latest.manifest").await?)?.unwrap_or(0),
@@ -161,7 +174,7 @@ async fn fetch(store: Store) -> Result<Fetched> {
 
 /// The remote generation: one HEAD when the pointer carries `gen` metadata (our writer always
 /// sets it); the slower sources only when it does not.
-pub async fn remote_generation_of(store: &Store) -> Result<(u64, Layout)> {
+pub async fn remote_generation_of<S: ObjectSource>(store: &S) -> Result<(u64, Layout)> {
     if let Some(head) = store.head("manifest").await? {
         if let Some(g) = head.gen {
             return Ok((g, Layout::Runtime));
@@ -186,7 +199,7 @@ pub async fn remote_generation_of(store: &Store) -> Result<(u64, Layout)> {
     Ok((gen, Layout::Cli))
 }
 
-fn not_pushed(store: &Store) -> Error {
+fn not_pushed<S: ObjectSource>(store: &S) -> Error {
     Error::manifest_not_found(format!(
         "no vault at {} or {}: run `vsync push` for this env first (check bucket and prefix in VSYNC_CONFIG)",
         store.key("manifest"),
@@ -194,7 +207,7 @@ fn not_pushed(store: &Store) -> Error {
     ))
 }
 
-fn torn(store: &Store, name: &str) -> Error {
+fn torn<S: ObjectSource>(store: &S, name: &str) -> Error {
     Error::corrupt(format!(
         "the pointer names {} but that object is missing (a torn or partly deleted bucket); push again",
         store.key(name)
@@ -229,7 +242,7 @@ fn json_gen(obj: Option<s3::Object>) -> Result<Option<u64>> {
 }
 
 impl Vault {
-    fn new(
+    pub(crate) fn new(
         data: VaultData,
         env: String,
         generation: u64,
@@ -250,7 +263,8 @@ impl Vault {
     /// A vault from a decrypted payload, without S3 (the corpus runners' fallback-chain and
     /// payload categories). `remote_generation` on it is a `ConfigMissingError`.
     pub fn from_payload(payload: &[u8], env: &str, pointer_ts: Option<&str>, options: OpenOptions) -> Result<Vault> {
-        let data = decode_payload(payload, pointer_ts, env)?;
+        let max_bundle = limits::max_bundle_bytes(options.max_bundle_bytes)?;
+        let data = decode_payload_capped(payload, pointer_ts, env, max_bundle)?;
         Ok(Vault::new(data, env.to_string(), 0, None, options, None))
     }
 

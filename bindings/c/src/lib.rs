@@ -19,7 +19,6 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::OnceLock;
-use std::time::Duration;
 
 use indexmap::IndexMap;
 use vsync_core::{bootstrap, hooks, Error, ErrorKind, OpenOptions, Source, Vault};
@@ -299,8 +298,9 @@ unsafe fn options(o: *const vsync_options) -> Res<OpenOptions> {
         defaults.insert(k, v.ok_or_else(|| Error::invalid_argument("a default value is NULL"))?);
     }
     opts.defaults = defaults;
-    if o.timeout_ms > 0 {
-        opts.timeout = Duration::from_millis(o.timeout_ms);
+    // 0 means "the default"; huge values are clamped by the core.
+    if let Some(t) = vsync_core::limits::timeout_from_millis(i128::from(o.timeout_ms)) {
+        opts.timeout = t;
     }
     Ok(opts)
 }
@@ -594,7 +594,8 @@ unsafe fn remote<T>(
     unsafe { put(out, zero) };
     guard(out_error, || {
         let v = unsafe { vault_of(handle) }?;
-        let r = call(v, Some(Duration::from_millis(timeout_ms)).filter(|d| !d.is_zero()))?;
+        // 0 means "the open's timeout"; huge values are clamped by the core.
+        let r = call(v, vsync_core::limits::timeout_from_millis(i128::from(timeout_ms)))?;
         unsafe { put(out, r) };
         Ok(())
     })

@@ -20,7 +20,6 @@
 //!   object is unreachable, so no reader can still hold the pointer (see `Vsync.java`).
 
 use std::cell::RefCell;
-use std::time::Duration;
 
 use jni::errors::ErrorPolicy;
 use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString, JThrowable, JValue};
@@ -178,8 +177,9 @@ fn options(env: &mut Env<'_>, defaults: &JObjectArray<'_>, timeout_ms: jlong) ->
     for (k, v) in pairs(env, defaults)? {
         o.defaults.insert(k, v.to_string());
     }
-    if timeout_ms > 0 {
-        o.timeout = Duration::from_millis(timeout_ms as u64);
+    // 0 means "the default"; huge values are clamped by the core.
+    if let Some(t) = vsync_core::limits::timeout_from_millis(i128::from(timeout_ms)) {
+        o.timeout = t;
     }
     Ok(o)
 }

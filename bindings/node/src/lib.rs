@@ -6,14 +6,18 @@
 //! list (`errorKinds()`). Panics are caught (`guarded` around every body, on and off the main
 //! thread, and `catch_unwind` on every export) and become the core's `Internal` kind instead of
 //! crossing the FFI boundary.
+//!
+//! Network calls (`open`, `remoteGeneration`, `hasNewVersion`) run on a thread of their own, not
+//! on the libuv pool: each may wait up to its deadline, and four of them would otherwise hold
+//! every pool thread and stall the application's `fs`, `dns.lookup`, `crypto` and `zlib` work
+//! (issue 12 #6). The thread settles a promise through a threadsafe function and exits.
 
 use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
-use std::time::Duration;
 
-use napi::bindgen_prelude::{AsyncTask, Buffer, JsError, ToNapiValue, TypeName};
-use napi::{Env, Task};
+use napi::bindgen_prelude::{Buffer, JsError, Object, ToNapiValue};
+use napi::Env;
 use napi_derive::napi;
 use vsync_core::{hooks, ErrorKind, OpenOptions, Vault};
 
@@ -53,17 +57,64 @@ fn reject_with(env: Env, f: Fail) -> napi::Error {
     napi::Error::from(js)
 }
 
-fn options(defaults: Option<HashMap<String, String>>, timeout_ms: Option<f64>) -> OpenOptions {
+fn options(defaults: Option<HashMap<String, String>>, timeout_ms: Option<f64>) -> Result<OpenOptions, Fail> {
     let mut opts = OpenOptions::default();
     if let Some(d) = defaults {
         opts.defaults = d.into_iter().collect();
     }
     if let Some(ms) = timeout_ms {
-        if ms.is_finite() && ms > 0.0 {
-            opts.timeout = Duration::from_secs_f64(ms / 1000.0);
-        }
+        // The core validates and clamps: `1e300` is a 24 h deadline, not a panic.
+        opts.timeout = vsync_core::limits::timeout_from_f64(ms, 0.001, "milliseconds")
+            .map_err(|e| Fail::from(vsync_core::Error::invalid_argument(e.to_string())))?;
     }
-    opts
+    Ok(opts)
+}
+
+/// Runs `work` on a new thread (not the libuv pool) and returns a promise settled with its
+/// result on the JS thread. A panic in `work` becomes a rejection of the core's `Internal` kind.
+fn off_pool<'e, T, W>(env: &'e Env, name: &str, work: W) -> napi::Result<Object<'e>>
+where
+    T: Send + 'static,
+    W: FnOnce() -> Result<T, Fail> + Send + 'static,
+    NativeValue<T>: ToNapiValue,
+{
+    let (deferred, promise) = env.create_deferred()?;
+    let spawned = std::thread::Builder::new().name(name.to_string()).spawn(move || {
+        let output = match catch_unwind(AssertUnwindSafe(work)) {
+            Ok(r) => r,
+            Err(_) => Err(Fail::from(vsync_core::Error::caught_panic())),
+        };
+        deferred.resolve(move |env| match output {
+            Ok(v) => Ok(NativeValue(v)),
+            Err(f) => Err(reject_with(env, f)),
+        });
+    });
+    spawned.map_err(|_| napi::Error::from_reason("could not start a thread for the vsync call"))?;
+    Ok(promise)
+}
+
+/// What a settled promise carries: a handle, a generation or a boolean.
+pub struct NativeValue<T>(T);
+
+impl ToNapiValue for NativeValue<Vault> {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY: called by napi on the JS thread with its env, as the trait requires.
+        unsafe { NativeVault::to_napi_value(env, NativeVault { inner: Arc::new(val.0) }) }
+    }
+}
+
+impl ToNapiValue for NativeValue<f64> {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY: as above.
+        unsafe { f64::to_napi_value(env, val.0) }
+    }
+}
+
+impl ToNapiValue for NativeValue<bool> {
+    unsafe fn to_napi_value(env: napi::sys::napi_env, val: Self) -> napi::Result<napi::sys::napi_value> {
+        // SAFETY: as above.
+        unsafe { bool::to_napi_value(env, val.0) }
+    }
 }
 
 /// The native handle. The JS facade keeps it in a `#private` field and never exposes it.
@@ -116,16 +167,18 @@ impl NativeVault {
         call(|| self.inner.generation().map(|g| g as f64))
     }
 
-    /// One HEAD on the bucket, off the main thread.
+    /// One HEAD on the bucket, on a thread of its own (not the libuv pool).
     #[napi(catch_unwind, ts_return_type = "Promise<number>")]
-    pub fn remote_generation(&self) -> AsyncTask<CallTask<f64>> {
-        CallTask::spawn(&self.inner, |v| v.remote_generation().map(|g| g as f64))
+    pub fn remote_generation<'e>(&self, env: &'e Env) -> napi::Result<Object<'e>> {
+        let vault = Arc::clone(&self.inner);
+        off_pool(env, "vsync-remote-gen", move || vault.remote_generation().map(|g| g as f64).map_err(Fail::from))
     }
 
-    /// `remote_generation() > generation()`, decided by the core, off the main thread.
+    /// `remote_generation() > generation()`, decided by the core, on a thread of its own.
     #[napi(catch_unwind, ts_return_type = "Promise<boolean>")]
-    pub fn has_new_version(&self) -> AsyncTask<CallTask<bool>> {
-        CallTask::spawn(&self.inner, Vault::has_new_version)
+    pub fn has_new_version<'e>(&self, env: &'e Env) -> napi::Result<Object<'e>> {
+        let vault = Arc::clone(&self.inner);
+        off_pool(env, "vsync-has-new", move || vault.has_new_version().map_err(Fail::from))
     }
 
     #[napi(catch_unwind)]
@@ -140,87 +193,33 @@ impl NativeVault {
     }
 }
 
-enum OpenInput {
-    /// `open()`: the bootstrap variables as `process.env` holds them now.
-    Env(HashMap<String, String>),
-    /// `openWith()`.
-    Explicit { config: String, passphrase: String },
-}
-
-pub struct OpenTask {
-    input: OpenInput,
-    options: OpenOptions,
-}
-
-impl Task for OpenTask {
-    type Output = Result<Vault, Fail>;
-    type JsValue = NativeVault;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        let options = self.options.clone();
-        Ok(guarded(|| match &self.input {
-            OpenInput::Env(vars) => vsync_core::open(&|k| vars.get(k).cloned(), options),
-            OpenInput::Explicit { config, passphrase } => vsync_core::open_with(config, passphrase, options),
-        }))
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<NativeVault> {
-        match output {
-            Ok(vault) => Ok(NativeVault { inner: Arc::new(vault) }),
-            Err(e) => Err(reject_with(env, e)),
-        }
-    }
-}
-
-/// A blocking call on the handle (network), run on the libuv thread pool.
-pub struct CallTask<T> {
-    vault: Arc<Vault>,
-    call: fn(&Vault) -> vsync_core::Result<T>,
-}
-
-impl<T> CallTask<T> {
-    fn spawn(vault: &Arc<Vault>, call: fn(&Vault) -> vsync_core::Result<T>) -> AsyncTask<CallTask<T>>
-    where
-        CallTask<T>: Task,
-    {
-        AsyncTask::new(CallTask { vault: Arc::clone(vault), call })
-    }
-}
-
-impl<T: ToNapiValue + TypeName + Send + 'static> Task for CallTask<T> {
-    type Output = Result<T, Fail>;
-    type JsValue = T;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        Ok(guarded(|| (self.call)(&self.vault)))
-    }
-
-    fn resolve(&mut self, env: Env, output: Self::Output) -> napi::Result<T> {
-        output.map_err(|e| reject_with(env, e))
-    }
-}
-
 /// `open()`: `vars` holds `VSYNC_CONFIG[_FILE]` / `VSYNC_PASSPHRASE[_FILE]` from `process.env`.
 #[napi(catch_unwind, ts_return_type = "Promise<NativeVault>")]
 pub fn open(
+    env: &Env,
     vars: HashMap<String, String>,
     defaults: Option<HashMap<String, String>>,
     timeout_ms: Option<f64>,
-) -> AsyncTask<OpenTask> {
-    AsyncTask::new(OpenTask { input: OpenInput::Env(vars), options: options(defaults, timeout_ms) })
+) -> napi::Result<Object<'_>> {
+    let opts = options(defaults, timeout_ms);
+    off_pool(env, "vsync-open", move || {
+        let opts = opts?;
+        vsync_core::open(&|k| vars.get(k).cloned(), opts).map_err(Fail::from)
+    })
 }
 
 #[napi(catch_unwind, ts_return_type = "Promise<NativeVault>")]
 pub fn open_with(
+    env: &Env,
     config: String,
     passphrase: String,
     defaults: Option<HashMap<String, String>>,
     timeout_ms: Option<f64>,
-) -> AsyncTask<OpenTask> {
-    AsyncTask::new(OpenTask {
-        input: OpenInput::Explicit { config, passphrase },
-        options: options(defaults, timeout_ms),
-    })
+) -> napi::Result<Object<'_>> {
+    let opts = options(defaults, timeout_ms);
+    // Moved into the thread and dropped there; the JS strings are the caller's to keep.
+    let passphrase = zeroize::Zeroizing::new(passphrase);
+    off_pool(env, "vsync-open", move || vsync_core::open_with(&config, &passphrase, opts?).map_err(Fail::from))
 }
 
 // ---- private test hooks (conformance/README.md), exported by the facade as `_testing` ----
@@ -258,10 +257,8 @@ pub fn testing_open_payload(
     pointer_ts: Option<String>,
     defaults: Option<HashMap<String, String>>,
 ) -> Result<NativeVault> {
-    call(|| {
-        Vault::from_payload(&payload, &env_label, pointer_ts.as_deref(), options(defaults, None))
-            .map(|v| NativeVault { inner: Arc::new(v) })
-    })
+    let opts = options(defaults, None).map_err(napi::Error::<String>::from)?;
+    call(|| Vault::from_payload(&payload, &env_label, pointer_ts.as_deref(), opts).map(|v| NativeVault { inner: Arc::new(v) }))
 }
 
 #[napi(object)]

@@ -145,6 +145,14 @@ test("argument checks are TypeErrors; null/empty inputs are the core's ConfigMis
   assert.throws(() => h.getAsContent(undefined), TypeError);
   await assert.rejects(vsync.open({ defaults: { A: 1 } }), TypeError);
   await assert.rejects(vsync.open({ timeoutMs: -5 }), TypeError);
+  // A huge timeout is clamped by the core (24 h), not a panic (issue 12 #7): the open goes on
+  // and fails on the config.
+  for (const timeoutMs of [1e300, Number.MAX_VALUE, 2 ** 64]) {
+    await assert.rejects(
+      vsync.openWith({ config: 'vsync-cfg-v1:x', passphrase: 'p', timeoutMs }),
+      vsync.BundleCorruptError,
+    );
+  }
   await assert.rejects(vsync.openWith(), TypeError);
   await assert.rejects(vsync.openWith({ config: 42, passphrase: 'p' }), TypeError);
   await assert.rejects(vsync.openWith({ config: null, passphrase: 'p' }), vsync.ConfigMissingError);

@@ -332,6 +332,43 @@ describe('every error class from a real scenario', () => {
     }
   });
 
+  test('pending opens against a hanging server leave the libuv pool free (issue 12 #6)', async () => {
+    // More opens than libuv has pool threads, all stuck on a server that never answers: an
+    // unrelated fs.promises.readFile (a pool job) must still complete while every one of them
+    // is pending. Ordered by events, not by a timer.
+    const poolSize = Number(process.env.UV_THREADPOOL_SIZE || 4);
+    const count = poolSize + 2;
+    const sockets = [];
+    let allConnected;
+    const connected = new Promise((r) => (allConnected = r));
+    const srv = net.createServer((s) => {
+      sockets.push(s);
+      if (sockets.length === count) allConnected();
+    });
+    await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+    const cfg = runtimeToken({ endpoint: `http://127.0.0.1:${srv.address().port}` });
+    let settled = 0;
+    const opens = Array.from({ length: count }, () =>
+      vsync.openWith({ config: cfg, passphrase: PASS, timeoutMs: 15000 }).then(
+        () => assert.fail('open() cannot succeed against a server that never answers'),
+        (e) => {
+          settled += 1;
+          return e;
+        },
+      ),
+    );
+    try {
+      await connected; // every open is in flight at once
+      const text = await fs.promises.readFile(__filename, 'utf8');
+      assert.ok(text.includes('leave the libuv pool free'));
+      assert.equal(settled, 0, 'readFile completed while every open was still pending');
+    } finally {
+      for (const s of sockets) s.destroy();
+      srv.close();
+    }
+    for (const e of await Promise.all(opens)) expectError(vsync.S3UnreachableError)(e);
+  });
+
   test('UnsupportedSpecVersionError: a bundle written by a newer format (seeded live scenario)', async () => {
     const live = requireEnv('VSYNC_CONFORMANCE_LIVE');
     const vector = JSON.parse(

@@ -17,7 +17,6 @@
 //!   env callback re-attaches to the GIL only for the lookup itself.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::time::Duration;
 
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -114,10 +113,9 @@ fn options(defaults: Option<&Bound<'_, PyAny>>, timeout: Option<f64>) -> PyResul
         }
     }
     if let Some(t) = timeout {
-        opts.timeout = Duration::try_from_secs_f64(t)
-            .ok()
-            .filter(|d| !d.is_zero())
-            .ok_or_else(|| PyValueError::new_err("timeout must be a positive number of seconds"))?;
+        // The core validates and clamps (NaN, inf, <= 0 refused; 1e300 clamped, not a panic).
+        opts.timeout = vsync_core::limits::timeout_from_f64(t, 1.0, "seconds")
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
     }
     Ok(opts)
 }

@@ -101,6 +101,14 @@ def test_config_blob_errors_before_network() -> None:
 def test_bad_arguments_are_python_errors() -> None:
     with pytest.raises(TypeError):
         vsync_s3_client.open_with("vsync-cfg-v1:x", "p", {"A": 1})  # type: ignore[dict-item]
-    for bad in (0, -1, float("nan"), float("inf")):
+    for bad in (0, -1, float("nan"), float("inf"), float("-inf")):
         with pytest.raises(ValueError):
             vsync_s3_client.open_with("vsync-cfg-v1:x", "p", timeout=bad)
+
+
+def test_huge_timeouts_are_clamped_not_refused() -> None:
+    # Issue 12 #7: the core clamps any finite deadline to 24 h; the open goes on and fails on
+    # the config itself.
+    for huge in (1e300, 1e20, 2.0**64):
+        with pytest.raises(vsync_s3_client.BundleCorruptError):
+            vsync_s3_client.open_with("vsync-cfg-v1:x", "p", timeout=huge)

@@ -2,6 +2,8 @@
 //! Missing variables panic: a test that needs the server never silently skips.
 #![allow(dead_code)]
 
+pub mod net;
+
 use vsync_core::{writer, Config};
 
 pub fn var(name: &str) -> String {

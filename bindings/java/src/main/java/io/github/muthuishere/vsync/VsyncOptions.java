@@ -62,9 +62,20 @@ public final class VsyncOptions {
         return NativeArgs.flatten(defaults);
     }
 
-    /** Milliseconds, or 0 for the library's default. */
+    /**
+     * Milliseconds, or 0 for the library's default. A duration too long for a {@code long} of
+     * milliseconds is passed as {@link Long#MAX_VALUE}; the core clamps every deadline to its
+     * maximum (24 h).
+     */
     long timeoutMillis() {
-        return timeout == null ? 0 : Math.max(1, timeout.toMillis());
+        if (timeout == null) {
+            return 0;
+        }
+        try {
+            return Math.max(1, timeout.toMillis());
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
+        }
     }
 
     @Override

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.github.muthuishere.vsync.internal.Testing;
+import java.time.Duration;
+import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
@@ -114,6 +116,16 @@ class ErrorMappingTest {
         UnsupportedOperationException e =
                 assertThrows(UnsupportedOperationException.class, () -> VsyncClient.open(opts));
         assertTrue(e.getMessage().contains("VSYNC_CONFIG"), e.getMessage());
+    }
+
+    @Test
+    void aHugeTimeoutIsClampedNotAnArithmeticException() {
+        // Issue 12 #7: Duration.toMillis() overflows past ~292 million years; the native side
+        // clamps every deadline to 24 h, so the open goes on and fails on the config itself.
+        for (Duration huge : new Duration[] {Duration.ofSeconds(Long.MAX_VALUE), ChronoUnit.FOREVER.getDuration()}) {
+            VsyncOptions opts = VsyncOptions.builder().timeout(huge).build();
+            assertThrows(BundleCorruptException.class, () -> VsyncClient.openWith("vsync-cfg-v1:x", "p", opts));
+        }
     }
 
     @Test
