@@ -4,12 +4,13 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mode=${1:-all}
-if [ "$mode" = conformance ]; then parts=(core python node java go); else parts=(core cli python node java go); fi
+if [ "$mode" = conformance ]; then parts=(core python node java go); else parts=(core cli python node java go faults); fi
 passed=0; failed=0; failed_names=()
 for p in "${parts[@]}"; do
   log "test:$p ($mode)"
-  if [ "$mode" = conformance ]; then "$ROOT/scripts/test-$p.sh" conformance; else "$ROOT/scripts/test-$p.sh"; fi
-  if [ $? -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$p"); fi
+  args=()
+  if [ "$mode" = conformance ]; then args=(conformance); fi
+  if "$ROOT/scripts/test-$p.sh" "${args[@]}"; then passed=$((passed + 1)); else failed=$((failed + 1)); failed_names+=("$p"); fi
 done
 [ $failed -eq 0 ] || log "failed suites: ${failed_names[*]}"
 echo "suites: $passed passed, $failed failed"

@@ -9,6 +9,8 @@ pub const EXIT_INTERNAL: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_INPUT: i32 = 3;
 pub const EXIT_CONFLICT: i32 = 20;
+pub const EXIT_UNCONFIRMED: i32 = 21;
+pub const EXIT_NO_CONDITIONAL_WRITES: i32 = 22;
 
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
@@ -24,7 +26,9 @@ Exit codes:
   16  BundleCorruptError: a damaged token or bundle
   17  UnsupportedSpecVersionError: written by a newer format version
   19  NotFoundError: `get` found no such key or asset
-  20  ConflictError: the lost-update guard (--expect-gen) refused the write";
+  20  ConflictError: someone else pushed meanwhile (the lost-update guard); nothing of this write is in use
+  21  WriteUnconfirmedError: the manifest write got no answer and could not be read back; check `vsync status`
+  22  ConditionalWritesUnsupportedError: the store ignores If-None-Match/If-Match; nothing was written";
 
 #[derive(Debug)]
 pub enum CliError {
@@ -34,6 +38,10 @@ pub enum CliError {
     Input(String),
     /// The lost-update guard.
     Conflict { expected: u64, found: u64 },
+    /// A manifest write whose outcome is unknown (no reply, and reading back failed).
+    Unconfirmed { gen: u64, ts: String, cause: String, hint: String },
+    /// The store does not honour conditional writes (the writer protocol's probe).
+    NoConditionalWrites { detail: String },
     /// Something that should not happen.
     Internal(String),
 }
@@ -64,6 +72,8 @@ impl CliError {
             CliError::Vsync { error, .. } => 10 + error.kind().number(),
             CliError::Input(_) => EXIT_INPUT,
             CliError::Conflict { .. } => EXIT_CONFLICT,
+            CliError::Unconfirmed { .. } => EXIT_UNCONFIRMED,
+            CliError::NoConditionalWrites { .. } => EXIT_NO_CONDITIONAL_WRITES,
             CliError::Internal(_) => EXIT_INTERNAL,
         }
     }
@@ -73,6 +83,8 @@ impl CliError {
             CliError::Vsync { error, .. } => error.kind().class_name(),
             CliError::Input(_) => "InputError",
             CliError::Conflict { .. } => "ConflictError",
+            CliError::Unconfirmed { .. } => "WriteUnconfirmedError",
+            CliError::NoConditionalWrites { .. } => "ConditionalWritesUnsupportedError",
             CliError::Internal(_) => "InternalError",
         }
     }
@@ -82,6 +94,8 @@ impl CliError {
             CliError::Vsync { error, .. } => error.code(),
             CliError::Input(_) => "VSYNC_INPUT",
             CliError::Conflict { .. } => "VSYNC_CONFLICT",
+            CliError::Unconfirmed { .. } => "VSYNC_WRITE_UNCONFIRMED",
+            CliError::NoConditionalWrites { .. } => "VSYNC_NO_CONDITIONAL_WRITES",
             CliError::Internal(_) => "VSYNC_INTERNAL",
         }
     }
@@ -93,6 +107,14 @@ impl CliError {
             CliError::Conflict { expected, found } => {
                 format!("the remote generation is {found}, not the expected {expected}: someone pushed meanwhile")
             }
+            CliError::Unconfirmed { gen, ts, cause, .. } => format!(
+                "the manifest write for gen {gen} (ts {ts}) got no answer ({cause}) and reading it back failed: \
+                 readers get either the previous vault or gen {gen}"
+            ),
+            CliError::NoConditionalWrites { detail } => format!(
+                "this store does not honour S3 conditional writes ({detail}): concurrent pushes could silently \
+                 replace each other; nothing was written"
+            ),
         }
     }
 
@@ -101,9 +123,15 @@ impl CliError {
             CliError::Vsync { hint: Some(h), .. } => h.clone(),
             CliError::Vsync { error, hint: None } => generic_hint(error.kind()).to_string(),
             CliError::Input(_) => "fix the input named above and run the command again".into(),
-            CliError::Conflict { found, .. } => {
-                format!("look at what is there now (`vsync status`), then push again with --expect-gen {found}")
-            }
+            CliError::Conflict { found, .. } => format!(
+                "nothing of this write is in use: readers get gen {found}; look at it (`vsync status`), then \
+                 push again with --expect-gen {found}"
+            ),
+            CliError::Unconfirmed { hint, .. } => hint.clone(),
+            CliError::NoConditionalWrites { .. } => "use a store that supports conditional writes (AWS S3, \
+                Cloudflare R2, a current MinIO or Ceph RGW; see docs/writer-protocol.md), or, when no other writer \
+                can ever push to this prefix at the same time, pass --single-writer"
+                .into(),
             CliError::Internal(_) => "this is a bug in vsync; please report it with the command you ran".into(),
         }
     }
@@ -153,7 +181,14 @@ mod tests {
     fn every_core_class_has_a_distinct_exit_code() {
         let mut codes: Vec<i32> =
             ErrorKind::ALL.iter().map(|k| CliError::from(Error::new(*k, "m")).exit_code()).collect();
-        codes.extend([EXIT_INTERNAL, EXIT_USAGE, EXIT_INPUT, EXIT_CONFLICT]);
+        codes.extend([
+            EXIT_INTERNAL,
+            EXIT_USAGE,
+            EXIT_INPUT,
+            EXIT_CONFLICT,
+            EXIT_UNCONFIRMED,
+            EXIT_NO_CONDITIONAL_WRITES,
+        ]);
         let n = codes.len();
         codes.sort_unstable();
         codes.dedup();
