@@ -450,12 +450,14 @@ fn fleet_boot_200_opens_then_with_20_percent_slow_down() {
         let wall = start.elapsed();
         let seen = c.proxy.seen();
         let slowed = seen.iter().filter(|r| r.action == "status").count();
+        let ms = |d: Duration| d.as_millis();
         println!(
-            "fleet boot ({label}): {FLEET} opens in {wall:.2?}; p50 {:.0?}, p99 {:.0?}, max {:.0?}; {} GETs \
+            "fleet boot ({label}): {FLEET} opens in {} ms; p50 {} ms, p99 {} ms, max {} ms; {} GETs \
              ({slowed} answered 503), {} failed",
-            percentile(&latencies, 0.50),
-            percentile(&latencies, 0.99),
-            latencies[latencies.len() - 1],
+            ms(wall),
+            ms(percentile(&latencies, 0.50)),
+            ms(percentile(&latencies, 0.99)),
+            ms(latencies[latencies.len() - 1]),
             seen.len(),
             failures.len()
         );
@@ -486,6 +488,7 @@ fn in_child(name: &str, env: &[(&str, String)], wrapper: &[String], body: impl F
     argv.extend(["--exact", name, "--test-threads", "1", "--nocapture"].map(String::from));
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]).env("VSYNC_FAULT_CHILD", name).env_remove("SSL_CERT_FILE").env_remove("AWS_CA_BUNDLE");
+    cmd.env("VSYNC_FAULT_CERTS", certs());
     for (k, v) in env {
         cmd.env(k, v);
     }

@@ -145,10 +145,14 @@ pub fn rule(method: &str, path: &str, action: Value) -> Value {
 }
 
 /// The suite's TLS material (scripts/faults/make-certs.sh), generated once per test process
-/// under the target directory.
+/// under the target directory. A child process of a case (which trusts the parent's CA through
+/// `SSL_CERT_FILE`) uses the parent's, named by `VSYNC_FAULT_CERTS`.
 pub fn certs() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
+        if let Ok(dir) = std::env::var("VSYNC_FAULT_CERTS") {
+            return PathBuf::from(dir);
+        }
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fault-certs-{}", std::process::id()));
         let status = Command::new("bash")
             .arg(repo_root().join("scripts/faults/make-certs.sh"))

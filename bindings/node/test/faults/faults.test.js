@@ -26,7 +26,18 @@ const SALT = 'node-fault-suite-salt-0123';
 function token(prefix, endpoint) {
   const s = s3();
   const args = ['runtime-token', '--endpoint', endpoint, '--region', 'us-east-1', '--bucket', s.bucket];
-  args.push('--prefix', prefix, '--env', 'test', '--access-key-id', s.accessKey, '--salt', SALT, '--iterations', '1000');
+  args.push(
+    '--prefix',
+    prefix,
+    '--env',
+    'test',
+    '--access-key-id',
+    s.accessKey,
+    '--salt',
+    SALT,
+    '--iterations',
+    '1000',
+  );
   return cli(args, { env: { ...process.env, AWS_SECRET_ACCESS_KEY: s.secretKey } }).trim();
 }
 
@@ -38,9 +49,12 @@ function seed() {
     fs.writeFileSync(path.join(dir, 'token'), token(prefix, s3().endpoint), { mode: 0o600 });
     fs.writeFileSync(path.join(dir, 'pass'), PASS, { mode: 0o600 });
     fs.writeFileSync(path.join(dir, '.env'), 'K=v1\n', { mode: 0o600 });
-    cli(['push', '--config-file', path.join(dir, 'token'), '--passphrase-file', path.join(dir, 'pass')].concat(
-      ['--env-file', path.join(dir, '.env')],
-    ));
+    cli(
+      ['push', '--config-file', path.join(dir, 'token'), '--passphrase-file', path.join(dir, 'pass')].concat([
+        '--env-file',
+        path.join(dir, '.env'),
+      ]),
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -98,7 +112,9 @@ describe('fault injection through the Node binding', () => {
   });
 
   test('one 503 SlowDown is absorbed by a retry', async () => {
-    const r = await openThrough([rule('GET', MANIFEST, { kind: 'status', status: 503, code: 'SlowDown' }, { times: 1 })]);
+    const r = await openThrough([
+      rule('GET', MANIFEST, { kind: 'status', status: 503, code: 'SlowDown' }, { times: 1 }),
+    ]);
     assert.ifError(r.error);
     assert.equal(r.result.getEnv('K'), 'v1');
     assert.equal(count(r.seen, 'GET', MANIFEST), 2);
