@@ -13,6 +13,8 @@ for tool in python3 openssl unshare; do
   command -v "$tool" >/dev/null || { echo "test:faults needs $tool" >&2; exit 1; }
 done
 failed=()
+# `--all-targets` (test:core, test:cli) leaves out `test = false` targets: lint these here.
+cargo clippy --release -p vsync-core -p vsync-cli --test faults --quiet -- -D warnings || failed+=(clippy)
 # The cases mostly wait (on deadlines, on the proxy): run them side by side.
 log "core fault cases (cargo test --test faults)"
 cargo test --release -p vsync-core --test faults -- --test-threads 8 || failed+=(core)
