@@ -13,10 +13,10 @@ umask 077
 printf 'bench passphrase\n' >"$work/pass"
 printf 'DATABASE_URL=postgres://app@db/bench\nAPI_TOKEN=tok-bench\n' >"$work/.env"
 head -c 4096 /dev/urandom >"$work/asset.bin"
-VSYNC_CONFIG=$("$VSYNC_BIN" runtime-token --endpoint "$VSYNC_TEST_ENDPOINT" --region us-east-1 \
-  --bucket "$VSYNC_TEST_BUCKET" --prefix "bench-java-$$/" --env bench \
-  --access-key-id "$VSYNC_TEST_ACCESS_KEY" --secret-access-key "$VSYNC_TEST_SECRET_KEY")
-"$VSYNC_BIN" push --config "$VSYNC_CONFIG" --passphrase-file "$work/pass" --env-file "$work/.env" \
+VSYNC_CONFIG=$(AWS_SECRET_ACCESS_KEY="$VSYNC_TEST_SECRET_KEY" "$VSYNC_BIN" runtime-token \
+  --endpoint "$VSYNC_TEST_ENDPOINT" --region us-east-1 --bucket "$VSYNC_TEST_BUCKET" --prefix "bench-java-$$/" \
+  --env bench --access-key-id "$VSYNC_TEST_ACCESS_KEY")
+VSYNC_CONFIG="$VSYNC_CONFIG" "$VSYNC_BIN" push --passphrase-file "$work/pass" --env-file "$work/.env" \
   --asset "blob=$work/asset.bin" >/dev/null 2>&1
 export VSYNC_CONFIG VSYNC_PASSPHRASE="bench passphrase"
 exec java -cp "$java_dir/target/classes" "$java_dir/bench/Bench.java"

@@ -52,9 +52,9 @@ echo "  listening on $VSYNC_DEV_ENDPOINT (SigV4 enforced; data in a temporary di
 
 say "2. a runtime token for env 'demo' (credentials + location + salt, no passphrase)"
 echo "\$ vsync runtime-token --endpoint $VSYNC_DEV_ENDPOINT --region us-east-1 --bucket vsync-demo --prefix myapp/demo/ --env demo --check"
-token=$("$VSYNC" runtime-token --endpoint "$VSYNC_DEV_ENDPOINT" --region us-east-1 --bucket vsync-demo \
-  --prefix myapp/demo/ --env demo --access-key-id "$VSYNC_DEV_ACCESS_KEY" \
-  --secret-access-key "$VSYNC_DEV_SECRET_KEY" --check 2>/dev/null)
+token=$(AWS_SECRET_ACCESS_KEY="$VSYNC_DEV_SECRET_KEY" "$VSYNC" runtime-token --endpoint "$VSYNC_DEV_ENDPOINT" \
+  --region us-east-1 --bucket vsync-demo --prefix myapp/demo/ --env demo --access-key-id "$VSYNC_DEV_ACCESS_KEY" \
+  --check 2>/dev/null)
 echo "  VSYNC_CONFIG=${token:0:24}… (${#token} characters)"
 umask 077
 cat >"$work/.env" <<'DOTENV'

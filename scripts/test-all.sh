@@ -4,7 +4,7 @@
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 mode=${1:-all}
-if [ "$mode" = conformance ]; then parts=(core python node java go); else parts=(lint core cli python node java go release); fi
+if [ "$mode" = conformance ]; then parts=(core python node java go); else parts=(lint core cli python node java go faults release); fi
 passed=0; failed=0; failed_names=()
 for p in "${parts[@]}"; do
   log "test:$p ($mode)"

@@ -23,8 +23,9 @@ export VSYNC_CONFORMANCE_LIVE="$state/live"
 # Port 0: the kernel picks a free port when the server binds (no window in which another process
 # takes a port picked beforehand); the server prints the endpoint once it listens and watches its
 # signals, which is the event waited for below (bounded: a server that died or hangs fails fast).
-"$VSYNC_BIN" dev-server --port 0 --data "$state/data" --bucket vsync-test --bucket vsync-conformance \
-  --access-key "$VSYNC_TEST_ACCESS_KEY" --secret-key "$VSYNC_TEST_SECRET_KEY" >"$state/server.out" 2>"$state/server.log" &
+# Secrets go through the environment, never the command line (readable by every local user).
+VSYNC_DEV_SECRET_KEY="$VSYNC_TEST_SECRET_KEY" "$VSYNC_BIN" dev-server --port 0 --data "$state/data" \
+  --bucket vsync-test --bucket vsync-conformance --access-key "$VSYNC_TEST_ACCESS_KEY" >"$state/server.out" 2>"$state/server.log" &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$state"; }
 trap cleanup EXIT
@@ -41,8 +42,8 @@ log "S3 server (vsync dev-server) on $VSYNC_TEST_ENDPOINT"
 # Seed the project's corpus (the bindings' integration tests use some of its scenarios) and,
 # when VSYNC_CONFORMANCE_DIR names another corpus, that one too.
 for corpus in "$ROOT/conformance/vectors" ${VSYNC_CONFORMANCE_DIR:+"$VSYNC_CONFORMANCE_DIR"}; do
-  "$VSYNC_BIN" vectors seed --corpus "$corpus" \
+  AWS_SECRET_ACCESS_KEY="$VSYNC_TEST_SECRET_KEY" "$VSYNC_BIN" vectors seed --corpus "$corpus" \
     --endpoint "$VSYNC_TEST_ENDPOINT" --access-key-id "$VSYNC_TEST_ACCESS_KEY" \
-    --secret-access-key "$VSYNC_TEST_SECRET_KEY" --bucket vsync-conformance --out "$VSYNC_CONFORMANCE_LIVE"
+    --bucket vsync-conformance --out "$VSYNC_CONFORMANCE_LIVE"
 done
 "$@"

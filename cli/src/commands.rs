@@ -11,20 +11,21 @@ use vsync_core::bootstrap::process_env;
 use vsync_core::config::{DEFAULT_ITERATIONS, MIN_SALT_CHARS};
 use vsync_core::corpus::{self, SeedTarget};
 use vsync_core::s3;
-use vsync_core::writer::{self, PushError, RemoteState};
+use vsync_core::writer::{self, PushError, Pushed, RemoteState, WriteOptions};
 use vsync_core::{open_with, Config, Error, ErrorKind, OpenOptions, Source, Vault};
 use zeroize::Zeroizing;
 
 use crate::fail::{CliError, CliResult};
 use crate::inputs::{self, ConfigInput};
 
-/// `--config` / `--config-file`.
+/// `--config-file` (and the deprecated `--config`).
 #[derive(Args)]
 pub struct ConfigArgs {
-    /// The runtime token (VSYNC_CONFIG blob). Default: VSYNC_CONFIG_FILE, then VSYNC_CONFIG
-    #[arg(long, value_name = "BLOB", conflicts_with = "config_file", hide_env_values = true)]
+    /// Deprecated: the token on the command line is readable by every local user
+    #[arg(long, value_name = "BLOB", conflicts_with = "config_file", hide = true)]
     config: Option<String>,
-    /// A file holding the runtime token (mode 0600 recommended)
+    /// A file holding the runtime token (mode 0600), or - for standard input. Default:
+    /// VSYNC_CONFIG_FILE, then VSYNC_CONFIG
     #[arg(long, value_name = "PATH")]
     config_file: Option<PathBuf>,
     /// Bound on the S3 work of this command, in seconds
@@ -47,14 +48,19 @@ pub struct WriteCredentialArgs {
     /// Access key id for writing (default: AWS_ACCESS_KEY_ID, else the token's own)
     #[arg(long, value_name = "ID")]
     access_key_id: Option<String>,
-    /// Secret key for writing (default: AWS_SECRET_ACCESS_KEY, else the token's own)
-    #[arg(long, value_name = "KEY", hide_env_values = true)]
+    /// A file holding the secret key for writing, or - for standard input (default:
+    /// AWS_SECRET_ACCESS_KEY, else the token's own)
+    #[arg(long, value_name = "PATH", conflicts_with = "secret_access_key")]
+    secret_access_key_file: Option<PathBuf>,
+    /// Deprecated: a secret key on the command line is readable by every local user
+    #[arg(long, value_name = "KEY", hide = true)]
     secret_access_key: Option<String>,
 }
 
 impl WriteCredentialArgs {
     fn apply(&self, c: &Config) -> CliResult<Config> {
-        inputs::with_write_credentials(c, self.access_key_id.as_deref(), self.secret_access_key.as_deref())
+        let secret = inputs::secret_key(self.secret_access_key_file.as_deref(), self.secret_access_key.as_deref())?;
+        inputs::with_write_credentials(c, self.access_key_id.as_deref(), secret)
     }
 }
 
@@ -75,8 +81,9 @@ fn print_stdout(text: &str) -> CliResult {
 /// Mint a VSYNC_CONFIG runtime token: prints the blob and a newline, nothing else on stdout
 #[derive(Args)]
 #[command(after_help = "\
-Every flag may come from the environment instead (shown in brackets). The token embeds the
-credentials: give it read-only keys; writers pass their own (push --access-key-id ...).
+Every flag may come from the environment instead (shown in brackets); the secret key comes from
+AWS_SECRET_ACCESS_KEY or --secret-access-key-file, never from the command line. The token embeds
+the credentials: give it read-only keys; writers pass their own (push --access-key-id ...).
 
 Examples:
   vsync runtime-token --endpoint https://s3.us-east-1.amazonaws.com --region us-east-1 \\
@@ -103,9 +110,13 @@ pub struct RuntimeTokenArgs {
     /// Access key id the readers will use (read-only keys recommended)
     #[arg(long, env = "AWS_ACCESS_KEY_ID", value_name = "ID")]
     access_key_id: String,
-    /// Secret key the readers will use
-    #[arg(long, env = "AWS_SECRET_ACCESS_KEY", value_name = "KEY", hide_env_values = true)]
-    secret_access_key: String,
+    /// A file holding the secret key the readers will use, or - for standard input
+    /// (default: AWS_SECRET_ACCESS_KEY)
+    #[arg(long, value_name = "PATH", conflicts_with = "secret_access_key")]
+    secret_access_key_file: Option<PathBuf>,
+    /// Deprecated: a secret key on the command line is readable by every local user
+    #[arg(long, value_name = "KEY", hide = true)]
+    secret_access_key: Option<String>,
     /// PBKDF2 salt string (at least 16 characters); default: a fresh random one
     #[arg(long)]
     salt: Option<String>,
@@ -137,9 +148,11 @@ pub fn runtime_token(a: RuntimeTokenArgs) -> CliResult {
             return Err(CliError::input(format!("{flag} is empty")));
         }
     }
-    if a.secret_access_key.is_empty() {
-        return Err(CliError::input("--secret-access-key is empty"));
-    }
+    let secret_access_key = inputs::secret_key(a.secret_access_key_file.as_deref(), a.secret_access_key.as_deref())?
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            CliError::input("no secret key: set AWS_SECRET_ACCESS_KEY or pass --secret-access-key-file PATH (or -)")
+        })?;
     let salt = match a.salt {
         Some(s) if s.chars().count() < MIN_SALT_CHARS => {
             return Err(CliError::input(format!(
@@ -154,7 +167,7 @@ pub fn runtime_token(a: RuntimeTokenArgs) -> CliResult {
         region: a.region,
         bucket: a.bucket,
         access_key_id: a.access_key_id,
-        secret_access_key: Zeroizing::new(a.secret_access_key),
+        secret_access_key,
         prefix: a.prefix,
         env: a.env_label,
         salt,
@@ -189,6 +202,12 @@ Writes the runtime layout (`<prefix>manifest`, `<prefix>v=<ts>`, `<prefix>latest
 generation = remote generation + 1: the bundle first, the manifest last, so a failed push leaves
 the previous vault readable. Prints `pushed gen=N ts=TS` on stdout.
 
+Concurrent pushes are safe: the bundle is created with If-None-Match and the manifest replaced
+with If-Match on what this push read (S3 conditional writes; the store is probed for them
+first). When another push got there first, this one fails with ConflictError (exit 20) and
+leaves nothing behind. When the manifest write gets no answer, push reads it back and reports
+what really happened.
+
 Before writing, push checks that the passphrase opens the vault already there (so a typo cannot
 lock every reader out); change a passphrase with `vsync rotate-passphrase`, or pass --force.
 
@@ -218,7 +237,67 @@ pub struct PushArgs {
     #[arg(long)]
     force: bool,
     #[command(flatten)]
+    write: WriteModeArgs,
+    #[command(flatten)]
     creds: WriteCredentialArgs,
+}
+
+/// How push and rotate-passphrase write.
+#[derive(Args)]
+pub struct WriteModeArgs {
+    /// For stores without S3 conditional writes: skip the check for them. Only safe when no
+    /// other writer can push to this prefix at the same time
+    #[arg(long)]
+    single_writer: bool,
+}
+
+impl WriteModeArgs {
+    fn options(&self, expect_gen: Option<u64>, timeout: Duration) -> WriteOptions {
+        WriteOptions { expect_gen, timeout, single_writer: self.single_writer }
+    }
+}
+
+/// A writer failure as the CLI reports it: every message says whether readers see a change.
+/// `new_token` names where a rotation's new runtime token was shown, when there is one.
+fn write_failure(e: PushError, wcfg: &Config, new_token: Option<&str>) -> CliError {
+    let previous = match new_token {
+        Some(shown) => format!(
+            "the manifest was not moved: readers still get the previous vault at {} with the current token \
+             and passphrase (the new token {shown} is not in use)",
+            location(wcfg)
+        ),
+        None => format!("the manifest was not moved: readers still get the previous vault at {}", location(wcfg)),
+    };
+    match e {
+        PushError::Conflict { expected, found } => CliError::Conflict { expected, found },
+        PushError::NoConditionalWrites { detail } => CliError::NoConditionalWrites { detail },
+        PushError::Unconfirmed { gen, ts, error } => {
+            let landed = match new_token {
+                Some(shown) => format!("readers need the new token ({shown}) and the new passphrase"),
+                None => "the push is in place".to_string(),
+            };
+            CliError::Unconfirmed {
+                hint: format!(
+                    "run `vsync status`: if it shows generation {gen} pushed at {ts}, the write landed and {landed}; \
+                     otherwise {previous}"
+                ),
+                cause: error.to_string(),
+                gen,
+                ts,
+            }
+        }
+        PushError::Vsync(error) => match error.kind() {
+            ErrorKind::WrongPassphrase => CliError::from(error)
+                .with_hint("the current passphrase (and token) must open the vault as it is now; nothing was changed"),
+            _ => CliError::from(error).with_hint(format!("check the write credentials and the endpoint; {previous}")),
+        },
+    }
+}
+
+fn print_notes(pushed: &Pushed) {
+    for n in &pushed.notes {
+        eprintln!("vsync: note: {n}");
+    }
 }
 
 fn remote_state(config: &Config, timeout: Duration) -> CliResult<RemoteState> {
@@ -267,13 +346,9 @@ pub fn push(a: PushArgs) -> CliResult {
             },
         )?;
     }
-    let pushed = writer::push(&wcfg, &pass, &data, Some(state.gen), timeout).map_err(|e| match e {
-        PushError::Conflict { expected, found } => CliError::Conflict { expected, found },
-        PushError::Vsync(e) => CliError::from(e).with_hint(format!(
-            "check the write credentials and {}; the previous vault is still the one readers get",
-            location(&wcfg)
-        )),
-    })?;
+    let options = a.write.options(Some(state.gen), timeout);
+    let pushed = writer::push_with(&wcfg, &pass, &data, &options).map_err(|e| write_failure(e, &wcfg, None))?;
+    print_notes(&pushed);
     eprintln!(
         "vsync: pushed {} key(s) and {} asset(s) to {} (env {})",
         data.kv.len(),
@@ -292,9 +367,13 @@ pub fn push(a: PushArgs) -> CliResult {
 #[command(after_help = "\
 Decrypts the current bundle with the old passphrase, re-encrypts it with the new one under a new
 timestamp and generation + 1 (sealed with the new timestamp), reads it back to verify, and only
-then moves the manifest. Without --new-salt, stdout is `rotated gen=N ts=TS` and the runtime token
-is unchanged. With --new-salt, stdout is the NEW runtime token (deploy it with the new
-passphrase); the summary goes to stderr.
+then moves the manifest (with the same conditional writes as push). Without --new-salt, stdout is
+`rotated gen=N ts=TS` and the runtime token is unchanged.
+
+With --new-salt, the NEW runtime token goes to stdout (and to --new-token-file, created 0600)
+BEFORE the manifest moves, so the salt can never be lost: if the command then fails, stderr says
+whether the new token is in use (exit 0: it is; exit 20 or 13-17: it is not, keep the current
+one; exit 21: `vsync status` tells). The summary goes to stderr.
 
 The new passphrase comes from --new-passphrase-file, VSYNC_NEW_PASSPHRASE_FILE,
 VSYNC_NEW_PASSPHRASE, or a prompt (asked twice).
@@ -314,12 +393,35 @@ pub struct RotateArgs {
     /// Also change the salt, and print the new runtime token deployments need
     #[arg(long)]
     new_salt: bool,
+    /// With --new-salt: also write the new runtime token to this file (created with mode 0600;
+    /// it must not exist yet), before the manifest moves
+    #[arg(long, value_name = "PATH", requires = "new_salt")]
+    new_token_file: Option<PathBuf>,
+    #[command(flatten)]
+    write: WriteModeArgs,
     #[command(flatten)]
     creds: WriteCredentialArgs,
 }
 
+/// Create `path` with mode 0600 (never over an existing file) holding `token` and a newline,
+/// flushed to disk.
+fn write_token_file(path: &Path, token: &str) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(format!("{token}\n").as_bytes())?;
+    f.sync_all()
+}
+
 pub fn rotate(a: RotateArgs) -> CliResult {
     let cfg = a.cfg.resolve()?;
+    if let Some(p) = &a.new_token_file {
+        if p.exists() {
+            return Err(CliError::input(format!(
+                "--new-token-file {}: the file exists; give a new path (it is never overwritten)",
+                p.display()
+            )));
+        }
+    }
     let old = inputs::passphrase(
         a.passphrase_file.as_deref(),
         "--passphrase-file",
@@ -347,22 +449,57 @@ pub fn rotate(a: RotateArgs) -> CliResult {
         new_wcfg.salt = salt.clone();
         new_token_config.salt = salt;
     }
-    let rotated = writer::rotate(&wcfg, &old, &new_wcfg, &new, a.cfg.timeout()).map_err(|e| match e.kind() {
-        ErrorKind::WrongPassphrase => CliError::from(e)
-            .with_hint("the current passphrase (and token) must open the vault as it is now; nothing was changed"),
-        _ => CliError::from(e).with_hint(format!(
-            "nothing was changed unless the message says otherwise: readers still get the previous vault at {}",
-            location(&wcfg)
-        )),
-    })?;
+    let new_token = Zeroizing::new(new_token_config.encode());
+    let shown = match &a.new_token_file {
+        Some(p) => format!("printed on stdout and written to {}", p.display()),
+        None => "printed on stdout".to_string(),
+    };
+    // Runs after the new bundle is stored and verified, before the manifest moves: once the
+    // manifest names a bundle sealed under the new salt, that salt must already be in hand.
+    let hook_failure = std::cell::RefCell::new(None);
+    let mut show_new_token = |_: &Pushed| -> vsync_core::Result<()> {
+        if !a.new_salt {
+            return Ok(());
+        }
+        let shown_ok = match &a.new_token_file {
+            Some(p) => write_token_file(p, &new_token).map_err(|e| {
+                CliError::input(format!("--new-token-file {}: cannot write the new token: {e}", p.display()))
+            }),
+            None => Ok(()),
+        }
+        .and_then(|()| print_stdout(&format!("{}\n", new_token.as_str())));
+        if let Err(e) = shown_ok {
+            *hook_failure.borrow_mut() = Some(e);
+            // Stops the rotation before the manifest moves; the CLI reports `hook_failure`.
+            return Err(Error::config_missing("the new runtime token could not be shown"));
+        }
+        eprintln!("vsync: the new runtime token is {shown}; it takes effect when the manifest moves (reported below)");
+        Ok(())
+    };
+    let options = a.write.options(None, a.cfg.timeout());
+    let result = writer::rotate(&wcfg, &old, &new_wcfg, &new, &options, &mut show_new_token);
+    let rotated = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let shown_failure = hook_failure.borrow_mut().take();
+            return Err(match shown_failure {
+                Some(f) => match f {
+                    CliError::Input(m) => CliError::input(format!("{m}; nothing was changed")),
+                    other => other,
+                },
+                None => write_failure(e, &wcfg, a.new_salt.then_some(shown.as_str())),
+            });
+        }
+    };
+    print_notes(&rotated);
     if a.new_salt {
         eprintln!(
-            "vsync: rotated {} to gen={} ts={} with a new salt: deploy the new runtime token (stdout) with the new passphrase",
+            "vsync: rotated {} to gen={} ts={} with a new salt: deploy the new runtime token ({shown}) with the new passphrase",
             location(&wcfg),
             rotated.gen,
             rotated.ts
         );
-        print_stdout(&format!("{}\n", new_token_config.encode()))
+        Ok(())
     } else {
         eprintln!("vsync: rotated {}: readers need the new passphrase from now on", location(&wcfg));
         print_stdout(&format!("rotated gen={} ts={}\n", rotated.gen, rotated.ts))
@@ -662,12 +799,16 @@ pub fn export(a: ExportArgs) -> CliResult {
 /// Print a runtime token's JSON, with the secret key redacted
 #[derive(Args)]
 #[command(after_help = "\
+The token comes from --config-file (- for standard input), else VSYNC_CONFIG_FILE, else
+VSYNC_CONFIG; never put it on the command line (it holds a secret key).
+
 Examples:
-  vsync decode-config \"$VSYNC_CONFIG\"
-  vsync decode-config --config-file prod.token --show-secrets")]
+  vsync decode-config                      # reads VSYNC_CONFIG_FILE or VSYNC_CONFIG
+  vsync decode-config --config-file prod.token --show-secrets
+  kubectl get secret app -o jsonpath='{.data.VSYNC_CONFIG}' | base64 -d | vsync decode-config --config-file -")]
 pub struct DecodeArgs {
-    /// The blob (default: --config, --config-file, VSYNC_CONFIG_FILE, VSYNC_CONFIG)
-    #[arg(value_name = "BLOB", conflicts_with_all = ["config", "config_file"])]
+    /// Deprecated: the token on the command line is readable by every local user
+    #[arg(value_name = "BLOB", conflicts_with_all = ["config", "config_file"], hide = true)]
     blob: Option<String>,
     #[command(flatten)]
     cfg: ConfigArgs,
@@ -678,7 +819,14 @@ pub struct DecodeArgs {
 
 pub fn decode_config(a: DecodeArgs) -> CliResult {
     let config = match &a.blob {
-        Some(b) => Config::decode(b)?,
+        Some(b) if b == "-" => inputs::config(None, Some(Path::new("-")))?.config,
+        Some(b) => {
+            inputs::warn_secret_on_command_line(
+                "decode-config BLOB",
+                "--config-file PATH, --config-file - (standard input), VSYNC_CONFIG_FILE or VSYNC_CONFIG",
+            );
+            Config::decode(b)?
+        }
         None => a.cfg.resolve()?.config,
     };
     let v = if a.show_secrets { config.to_json() } else { config.to_redacted_json() };
@@ -708,8 +856,12 @@ pub enum VectorsCommand {
         region: String,
         #[arg(long, value_name = "ID")]
         access_key_id: String,
-        #[arg(long, value_name = "KEY", hide_env_values = true)]
-        secret_access_key: String,
+        /// A file holding the secret key, or - for standard input (default: AWS_SECRET_ACCESS_KEY)
+        #[arg(long, value_name = "PATH", conflicts_with = "secret_access_key")]
+        secret_access_key_file: Option<PathBuf>,
+        /// Deprecated: a secret key on the command line is readable by every local user
+        #[arg(long, value_name = "KEY", hide = true)]
+        secret_access_key: Option<String>,
         #[arg(long)]
         bucket: String,
         /// Where to write the scenario tokens
@@ -725,7 +877,24 @@ pub fn vectors(c: VectorsCommand) -> CliResult {
             eprintln!("vsync: wrote {n} vectors to {}", dir.display());
             Ok(())
         }
-        VectorsCommand::Seed { corpus: dir, endpoint, region, access_key_id, secret_access_key, bucket, out } => {
+        VectorsCommand::Seed {
+            corpus: dir,
+            endpoint,
+            region,
+            access_key_id,
+            secret_access_key_file,
+            secret_access_key,
+            bucket,
+            out,
+        } => {
+            let secret_access_key =
+                inputs::secret_key(secret_access_key_file.as_deref(), secret_access_key.as_deref())?
+                    .ok_or_else(|| {
+                        CliError::input(
+                            "no secret key: set AWS_SECRET_ACCESS_KEY or pass --secret-access-key-file PATH",
+                        )
+                    })?
+                    .to_string();
             let target = SeedTarget { endpoint, region, access_key_id, secret_access_key, bucket };
             let n = corpus::seed(&dir, &target, &out)?;
             eprintln!("vsync: seeded {n} live scenarios into s3://{}; tokens in {}", target.bucket, out.display());

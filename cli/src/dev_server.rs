@@ -1,7 +1,10 @@
 //! `vsync dev-server`: a local S3-compatible server (the s3s-fs crate, embedded) for the demo
-//! and for trying vsync without a cloud account. It enforces SigV4 like a real store. Loopback
+//! and for trying vsync without a cloud account. It enforces SigV4 like a real store and honours
+//! conditional writes (`If-None-Match: *`, `If-Match`) atomically per key, like AWS S3. Loopback
 //! only by default; its default credentials are well-known development values, not secrets.
 
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -9,7 +12,10 @@ use clap::Args;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
+use s3s::dto::*;
 use s3s::service::S3ServiceBuilder;
+use s3s::{S3Request, S3Response, S3Result, S3};
+use tokio::sync::{Mutex, MutexGuard};
 
 use crate::fail::{CliError, CliResult};
 
@@ -46,9 +52,37 @@ pub struct DevServerArgs {
     /// Access key the server accepts
     #[arg(long, default_value = DEFAULT_ACCESS_KEY)]
     access_key: String,
-    /// Secret key the server accepts
-    #[arg(long, default_value = DEFAULT_SECRET_KEY, hide_default_value = false)]
-    secret_key: String,
+    /// A file holding the secret key the server accepts, or - for standard input (default:
+    /// VSYNC_DEV_SECRET_KEY, else the built-in development value)
+    #[arg(long, value_name = "PATH", conflicts_with = "secret_key")]
+    secret_key_file: Option<PathBuf>,
+    /// Deprecated: a secret key on the command line is readable by every local user
+    #[arg(long, value_name = "KEY", hide = true)]
+    secret_key: Option<String>,
+}
+
+impl DevServerArgs {
+    fn secret_key(&self) -> CliResult<zeroize::Zeroizing<String>> {
+        if let Some(p) = &self.secret_key_file {
+            let mut warnings = Vec::new();
+            let s = crate::inputs::read_secret_input(p, "--secret-key-file", &mut warnings)?;
+            for w in warnings {
+                eprintln!("{w}");
+            }
+            return Ok(s);
+        }
+        if let Some(s) = &self.secret_key {
+            crate::inputs::warn_secret_on_command_line(
+                "--secret-key KEY",
+                "--secret-key-file PATH or VSYNC_DEV_SECRET_KEY",
+            );
+            return Ok(s.clone().into());
+        }
+        Ok(vsync_core::bootstrap::process_env("VSYNC_DEV_SECRET_KEY")
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| DEFAULT_SECRET_KEY.to_string())
+            .into())
+    }
 }
 
 fn io(what: &str) -> impl Fn(std::io::Error) -> CliError + '_ {
@@ -81,11 +115,12 @@ pub fn run(a: DevServerArgs) -> CliResult {
 }
 
 async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
+    let secret_key = a.secret_key()?;
     let fs = s3s_fs::FileSystem::new(&root)
         .map_err(|e| CliError::input(format!("dev-server: {}: {e:?}", root.display())))?;
     let service = {
-        let mut b = S3ServiceBuilder::new(fs);
-        b.set_auth(SimpleAuth::from_single(a.access_key.clone(), a.secret_key.clone()));
+        let mut b = S3ServiceBuilder::new(KeyLocked::new(fs));
+        b.set_auth(SimpleAuth::from_single(a.access_key.clone(), secret_key.as_str()));
         b.build()
     };
     let listener = tokio::net::TcpListener::bind((a.host.as_str(), a.port)).await.map_err(io("cannot listen"))?;
@@ -101,7 +136,7 @@ async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
         out.push_str(&format!("VSYNC_DEV_ENDPOINT=http://{addr}\nVSYNC_DEV_REGION=us-east-1\n"));
         out.push_str(&format!("VSYNC_DEV_BUCKET={}\n", a.buckets.first().map(String::as_str).unwrap_or("")));
         out.push_str(&format!("VSYNC_DEV_ACCESS_KEY={}\n", a.access_key));
-        if a.secret_key == DEFAULT_SECRET_KEY {
+        if secret_key.as_str() == DEFAULT_SECRET_KEY {
             out.push_str(&format!("VSYNC_DEV_SECRET_KEY={DEFAULT_SECRET_KEY}\n"));
         }
         let mut stdout = std::io::stdout().lock();
@@ -128,4 +163,136 @@ async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
     }
     eprintln!("vsync: dev S3 server stopped");
     Ok(())
+}
+
+/// Lock stripes: operations on one key are serialised; two keys share a stripe rarely, and
+/// then only wait for each other.
+const STRIPES: usize = 64;
+
+/// s3s-fs in front of which every operation that reads or replaces one object holds that
+/// object's lock. s3s-fs checks a PUT's `If-None-Match`/`If-Match` and then writes, with awaits
+/// in between: without the lock two concurrent `If-None-Match: *` PUTs of one key both pass the
+/// check and both answer 200 (the lost update the writer protocol exists to prevent), and a
+/// GET between a PUT's body rename and its metadata write sees the new body with the old
+/// `gen`. With it, check-and-write is atomic per key, as on AWS S3.
+struct KeyLocked {
+    fs: s3s_fs::FileSystem,
+    stripes: Vec<Mutex<()>>,
+}
+
+impl KeyLocked {
+    fn new(fs: s3s_fs::FileSystem) -> Self {
+        KeyLocked { fs, stripes: (0..STRIPES).map(|_| Mutex::new(())).collect() }
+    }
+
+    fn stripe(bucket: &str, key: &str) -> usize {
+        let mut h = DefaultHasher::new();
+        (bucket, key).hash(&mut h);
+        usize::try_from(h.finish() % STRIPES as u64).unwrap_or(0)
+    }
+
+    async fn lock(&self, bucket: &str, key: &str) -> MutexGuard<'_, ()> {
+        self.stripes[Self::stripe(bucket, key)].lock().await
+    }
+
+    /// Several keys at once (DeleteObjects), in stripe order so two callers never deadlock.
+    async fn lock_all<'a>(&'a self, bucket: &str, keys: impl Iterator<Item = &'a str>) -> Vec<MutexGuard<'a, ()>> {
+        let mut idx: Vec<usize> = keys.map(|k| Self::stripe(bucket, k)).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let mut guards = Vec::with_capacity(idx.len());
+        for i in idx {
+            guards.push(self.stripes[i].lock().await);
+        }
+        guards
+    }
+}
+
+/// Forward an operation to s3s-fs under the lock of `$key`.
+macro_rules! locked {
+    ($self:ident, $req:ident, $op:ident, $bucket:expr, $key:expr) => {{
+        let _guard = $self.lock(&$bucket, &$key).await;
+        $self.fs.$op($req).await
+    }};
+}
+
+#[async_trait::async_trait]
+impl S3 for KeyLocked {
+    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        locked!(self, req, put_object, req.input.bucket.clone(), req.input.key.clone())
+    }
+    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
+        locked!(self, req, get_object, req.input.bucket.clone(), req.input.key.clone())
+    }
+    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
+        locked!(self, req, head_object, req.input.bucket.clone(), req.input.key.clone())
+    }
+    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
+        locked!(self, req, delete_object, req.input.bucket.clone(), req.input.key.clone())
+    }
+    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
+        locked!(self, req, copy_object, req.input.bucket.clone(), req.input.key.clone())
+    }
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        locked!(self, req, complete_multipart_upload, req.input.bucket.clone(), req.input.key.clone())
+    }
+    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let bucket = req.input.bucket.clone();
+        let keys: Vec<String> = req.input.delete.objects.iter().map(|o| o.key.clone()).collect();
+        let _guards = self.lock_all(&bucket, keys.iter().map(String::as_str)).await;
+        self.fs.delete_objects(req).await
+    }
+
+    // Bucket-level and multipart-part operations touch no object a reader sees: unlocked.
+    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.fs.create_bucket(req).await
+    }
+    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
+        self.fs.delete_bucket(req).await
+    }
+    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.fs.head_bucket(req).await
+    }
+    async fn get_bucket_location(
+        &self,
+        req: S3Request<GetBucketLocationInput>,
+    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
+        self.fs.get_bucket_location(req).await
+    }
+    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
+        self.fs.list_buckets(req).await
+    }
+    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
+        self.fs.list_objects(req).await
+    }
+    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
+        self.fs.list_objects_v2(req).await
+    }
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        self.fs.create_multipart_upload(req).await
+    }
+    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        self.fs.upload_part(req).await
+    }
+    async fn upload_part_copy(
+        &self,
+        req: S3Request<UploadPartCopyInput>,
+    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
+        self.fs.upload_part_copy(req).await
+    }
+    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
+        self.fs.list_parts(req).await
+    }
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        self.fs.abort_multipart_upload(req).await
+    }
 }

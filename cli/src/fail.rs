@@ -9,6 +9,8 @@ pub const EXIT_INTERNAL: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 pub const EXIT_INPUT: i32 = 3;
 pub const EXIT_CONFLICT: i32 = 20;
+pub const EXIT_UNCONFIRMED: i32 = 21;
+pub const EXIT_NO_CONDITIONAL_WRITES: i32 = 22;
 /// `run`: the command was found but could not be executed (the shells' convention).
 pub const EXIT_CANNOT_EXECUTE: i32 = 126;
 /// `run`: the command was not found (the shells' convention).
@@ -28,7 +30,9 @@ Exit codes:
   16  BundleCorruptError: a damaged token or bundle
   17  UnsupportedSpecVersionError: written by a newer format version
   19  NotFoundError: `get` found no such key or asset
-  20  ConflictError: the lost-update guard (--expect-gen) refused the write
+  20  ConflictError: someone else pushed meanwhile (the lost-update guard); nothing of this write is in use
+  21  WriteUnconfirmedError: the manifest write got no answer and could not be read back; check `vsync status`
+  22  ConditionalWritesUnsupportedError: the store ignores If-None-Match/If-Match; nothing was written
  126  CommandError: `run` found the command but could not execute it
  127  CommandError: `run` did not find the command
 `run` otherwise exits with its command's code (128+N when a signal N ended it).";
@@ -43,6 +47,10 @@ pub enum CliError {
     Conflict { expected: u64, found: u64 },
     /// `run`: the command could not be started; `code` is 126 or 127.
     Command { code: i32, message: String },
+    /// A manifest write whose outcome is unknown (no reply, and reading back failed).
+    Unconfirmed { gen: u64, ts: String, cause: String, hint: String },
+    /// The store does not honour conditional writes (the writer protocol's probe).
+    NoConditionalWrites { detail: String },
     /// Something that should not happen.
     Internal(String),
 }
@@ -76,6 +84,8 @@ impl CliError {
             CliError::Input(_) => EXIT_INPUT,
             CliError::Conflict { .. } => EXIT_CONFLICT,
             CliError::Command { code, .. } => *code,
+            CliError::Unconfirmed { .. } => EXIT_UNCONFIRMED,
+            CliError::NoConditionalWrites { .. } => EXIT_NO_CONDITIONAL_WRITES,
             CliError::Internal(_) => EXIT_INTERNAL,
         }
     }
@@ -86,6 +96,8 @@ impl CliError {
             CliError::Input(_) => "InputError",
             CliError::Conflict { .. } => "ConflictError",
             CliError::Command { .. } => "CommandError",
+            CliError::Unconfirmed { .. } => "WriteUnconfirmedError",
+            CliError::NoConditionalWrites { .. } => "ConditionalWritesUnsupportedError",
             CliError::Internal(_) => ErrorKind::Internal.class_name(),
         }
     }
@@ -96,6 +108,8 @@ impl CliError {
             CliError::Input(_) => "VSYNC_INPUT",
             CliError::Conflict { .. } => "VSYNC_CONFLICT",
             CliError::Command { .. } => "VSYNC_COMMAND",
+            CliError::Unconfirmed { .. } => "VSYNC_WRITE_UNCONFIRMED",
+            CliError::NoConditionalWrites { .. } => "VSYNC_NO_CONDITIONAL_WRITES",
             CliError::Internal(_) => ErrorKind::Internal.code(),
         }
     }
@@ -107,6 +121,14 @@ impl CliError {
             CliError::Conflict { expected, found } => {
                 format!("the remote generation is {found}, not the expected {expected}: someone pushed meanwhile")
             }
+            CliError::Unconfirmed { gen, ts, cause, .. } => format!(
+                "the manifest write for gen {gen} (ts {ts}) got no answer ({cause}) and reading it back failed: \
+                 readers get either the previous vault or gen {gen}"
+            ),
+            CliError::NoConditionalWrites { detail } => format!(
+                "this store does not honour S3 conditional writes ({detail}): concurrent pushes could silently \
+                 replace each other; nothing was written"
+            ),
         }
     }
 
@@ -115,9 +137,15 @@ impl CliError {
             CliError::Vsync { hint: Some(h), .. } => h.clone(),
             CliError::Vsync { error, hint: None } => generic_hint(error.kind()).to_string(),
             CliError::Input(_) => "fix the input named above and run the command again".into(),
-            CliError::Conflict { found, .. } => {
-                format!("look at what is there now (`vsync status`), then push again with --expect-gen {found}")
-            }
+            CliError::Conflict { found, .. } => format!(
+                "nothing of this write is in use: readers get gen {found}; look at it (`vsync status`), then \
+                 push again with --expect-gen {found}"
+            ),
+            CliError::Unconfirmed { hint, .. } => hint.clone(),
+            CliError::NoConditionalWrites { .. } => "use a store that supports conditional writes (AWS S3, \
+                Cloudflare R2, a current MinIO or Ceph RGW; see docs/writer-protocol.md), or, when no other writer \
+                can ever push to this prefix at the same time, pass --single-writer"
+                .into(),
             CliError::Command { code, .. } if *code == EXIT_COMMAND_NOT_FOUND => {
                 "check the command's name, or give its path; it is looked up in the PATH of its own environment".into()
             }
@@ -184,6 +212,8 @@ mod tests {
             EXIT_CONFLICT,
             EXIT_CANNOT_EXECUTE,
             EXIT_COMMAND_NOT_FOUND,
+            EXIT_UNCONFIRMED,
+            EXIT_NO_CONDITIONAL_WRITES,
         ]);
         let n = codes.len();
         codes.sort_unstable();

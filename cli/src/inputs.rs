@@ -1,8 +1,9 @@
 //! Where the CLI's inputs come from: the config blob, passphrases, write credentials, and the
 //! vault contents to push (.env file, assets, vault folder).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use indexmap::IndexMap;
 use vsync_core::bootstrap::{process_env, read_secret_file};
@@ -29,14 +30,55 @@ fn non_empty_env(name: &str) -> Option<String> {
     process_env(name).filter(|v| !v.is_empty())
 }
 
-/// `--config` / `--config-file`, else `VSYNC_CONFIG_FILE` (wins, as in SPEC §7), else
-/// `VSYNC_CONFIG`.
+/// A secret given as a command-line value is readable by every local user for as long as the
+/// process runs (`ps`, `/proc/<pid>/cmdline`) and stays in shell history; warning cannot take
+/// that back, so these forms are deprecated and every secret has a file, stdin or environment
+/// form (docs/writer-protocol.md, "Secrets never need the command line").
+pub fn warn_secret_on_command_line(form: &str, instead: &str) {
+    eprintln!(
+        "vsync: warning: {form} puts a secret on the command line, where any local user can read it \
+         (ps, /proc/<pid>/cmdline) and the shell keeps it in its history; use {instead} instead. \
+         This form is deprecated and will be removed."
+    );
+}
+
+static STDIN_TAKEN: AtomicBool = AtomicBool::new(false);
+
+/// `PATH` or `-` (standard input): a secret read like a `_FILE` (SPEC §7: trailing `\r`, `\n`,
+/// `\t`, space stripped; empty is missing). Standard input can feed one input per command.
+pub fn read_secret_input(path: &Path, what: &str, warnings: &mut Vec<String>) -> CliResult<Zeroizing<String>> {
+    if path.as_os_str() != "-" {
+        return Ok(read_secret_file(&path.to_string_lossy(), what, warnings)?);
+    }
+    if STDIN_TAKEN.swap(true, Ordering::SeqCst) {
+        return Err(CliError::input(format!("{what} -: standard input is already used by another input")));
+    }
+    let mut bytes = Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .lock()
+        .take(1 << 20)
+        .read_to_end(&mut bytes)
+        .map_err(|e| CliError::input(format!("{what} -: cannot read standard input: {e}")))?;
+    let end = bytes.iter().rposition(|b| !matches!(b, b'\r' | b'\n' | b'\t' | b' ')).map_or(0, |i| i + 1);
+    if end == 0 {
+        return Err(Error::config_missing(format!("{what} -: standard input is empty")).into());
+    }
+    let text = std::str::from_utf8(&bytes[..end]).map_err(|_| CliError::input(format!("{what} -: not UTF-8")))?;
+    Ok(Zeroizing::new(text.to_string()))
+}
+
+/// `--config-file` (`-`: standard input) / the deprecated `--config`, else `VSYNC_CONFIG_FILE`
+/// (wins, as in SPEC §7), else `VSYNC_CONFIG`.
 pub fn config(flag: Option<&str>, file_flag: Option<&Path>) -> CliResult<ConfigInput> {
     let mut warnings = Vec::new();
     let (blob, origin) = if let Some(path) = file_flag {
         let p = path.to_string_lossy();
-        (read_secret_file(&p, "--config-file", &mut warnings)?, format!("--config-file {p}"))
+        (read_secret_input(path, "--config-file", &mut warnings)?, format!("--config-file {p}"))
     } else if let Some(b) = flag {
+        warn_secret_on_command_line(
+            "--config BLOB",
+            "--config-file PATH, --config-file - (standard input), VSYNC_CONFIG_FILE or VSYNC_CONFIG",
+        );
         (Zeroizing::new(b.to_string()), "--config".to_string())
     } else if let Some(p) = non_empty_env("VSYNC_CONFIG_FILE") {
         (read_secret_file(&p, "VSYNC_CONFIG_FILE", &mut warnings)?, format!("VSYNC_CONFIG_FILE={p}"))
@@ -44,7 +86,7 @@ pub fn config(flag: Option<&str>, file_flag: Option<&Path>) -> CliResult<ConfigI
         (Zeroizing::new(b), "VSYNC_CONFIG".to_string())
     } else {
         return Err(Error::config_missing(
-            "no config: pass --config BLOB or --config-file PATH, or set VSYNC_CONFIG or VSYNC_CONFIG_FILE",
+            "no config: pass --config-file PATH (or - for standard input), or set VSYNC_CONFIG_FILE or VSYNC_CONFIG",
         )
         .into());
     };
@@ -66,7 +108,7 @@ pub fn passphrase_noninteractive(
     let mut warnings = Vec::new();
     let file_var = format!("{var}_FILE");
     let out = if let Some(path) = file_flag {
-        Some(read_secret_file(&path.to_string_lossy(), flag_name, &mut warnings)?)
+        Some(read_secret_input(path, flag_name, &mut warnings)?)
     } else if let Some(p) = non_empty_env(&file_var) {
         Some(read_secret_file(&p, &file_var, &mut warnings)?)
     } else {
@@ -114,22 +156,44 @@ pub fn passphrase(
     Ok(first)
 }
 
+/// A secret key: `--secret-access-key-file` (`-`: standard input), else the deprecated
+/// `--secret-access-key` value, else `AWS_SECRET_ACCESS_KEY`.
+pub fn secret_key(file: Option<&Path>, flag: Option<&str>) -> CliResult<Option<Zeroizing<String>>> {
+    if let Some(path) = file {
+        let mut warnings = Vec::new();
+        let s = read_secret_input(path, "--secret-access-key-file", &mut warnings)?;
+        warn_all(warnings);
+        return Ok(Some(s));
+    }
+    if let Some(s) = flag {
+        warn_secret_on_command_line(
+            "--secret-access-key KEY",
+            "--secret-access-key-file PATH, --secret-access-key-file - (standard input) or AWS_SECRET_ACCESS_KEY",
+        );
+        return Ok(Some(Zeroizing::new(s.to_string())));
+    }
+    Ok(non_empty_env("AWS_SECRET_ACCESS_KEY").map(Zeroizing::new))
+}
+
 /// Write credentials: flags, else `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, else the
 /// config's own (runtime tokens should carry read-only keys, so writers may override them).
-pub fn with_write_credentials(config: &Config, key_id: Option<&str>, secret: Option<&str>) -> CliResult<Config> {
+pub fn with_write_credentials(
+    config: &Config,
+    key_id: Option<&str>,
+    secret: Option<Zeroizing<String>>,
+) -> CliResult<Config> {
     let key_id = key_id.map(str::to_string).or_else(|| non_empty_env("AWS_ACCESS_KEY_ID"));
-    let secret = secret.map(str::to_string).or_else(|| non_empty_env("AWS_SECRET_ACCESS_KEY"));
     let mut c = config.clone();
     match (key_id, secret) {
         (Some(k), Some(s)) => {
             c.access_key_id = k;
-            c.secret_access_key = Zeroizing::new(s);
+            c.secret_access_key = s;
         }
         (None, None) => {}
         _ => {
             return Err(CliError::input(
                 "write credentials need both an access key id and a secret key (--access-key-id and \
-                 --secret-access-key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); only one was given",
+                 --secret-access-key-file, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY); only one was given",
             ))
         }
     }

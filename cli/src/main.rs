@@ -32,10 +32,13 @@ Quick start:
   VSYNC_CONFIG_FILE=prod.token vsync push --env-file .env.prod --asset tls.pem=./tls.pem
   VSYNC_CONFIG_FILE=prod.token vsync status
 
-Inputs shared by the commands that read or write a vault:
-  config      --config BLOB | --config-file PATH | VSYNC_CONFIG_FILE | VSYNC_CONFIG
+Inputs shared by the commands that read or write a vault (PATH may be - for standard input):
+  config      --config-file PATH | VSYNC_CONFIG_FILE | VSYNC_CONFIG
   passphrase  --passphrase-file PATH | VSYNC_PASSPHRASE_FILE | VSYNC_PASSPHRASE |
               a prompt without echo when a terminal is attached
+  write keys  --access-key-id ID with --secret-access-key-file PATH | AWS_ACCESS_KEY_ID and
+              AWS_SECRET_ACCESS_KEY | the token's own
+No secret ever needs to be on the command line, where every local user can read it.
 
 ";
 

@@ -87,7 +87,7 @@ impl Scratch {
         let dir = tempfile::tempdir()?;
         let prefix = unique_prefix(tag);
         let (token, _) = run(
-            vsync().args([
+            vsync().env("AWS_SECRET_ACCESS_KEY", &s3.secret_key).args([
                 "runtime-token",
                 "--endpoint",
                 &s3.endpoint,
@@ -101,8 +101,6 @@ impl Scratch {
                 "dev",
                 "--access-key-id",
                 &s3.access_key,
-                "--secret-access-key",
-                &s3.secret_key,
             ]),
             0,
         )?;
@@ -321,8 +319,9 @@ fn failed_push_leaves_the_previous_vault_readable() -> TestResult {
     run(&mut s.push(), 0)?;
     std::fs::write(s.path(".env"), "DATABASE_URL=changed\n")?;
     // Write credentials override the token's: wrong ones are refused by the server (403).
+    write_private(&s.path("bad.key"), b"not-the-secret")?;
     let mut bad = s.push();
-    bad.args(["--access-key-id", &s.s3.access_key, "--secret-access-key", "not-the-secret"]);
+    bad.args(["--access-key-id", &s.s3.access_key, "--secret-access-key-file", &s.p("bad.key")]);
     let (_, err) = run(&mut bad, 13)?;
     assert!(err.contains("S3UnreachableError") && err.contains("403"), "{err}");
     // Only one of the pair: an input error before any request.
@@ -371,7 +370,7 @@ fn status_lists_names_and_sources_never_values() -> TestResult {
     let (out, _) = run(vsync().args(["status", "--config-file", &s.p("token")]), 0)?;
     assert!(out.contains("keys: not listed"), "{out}");
     // Wrong passphrase: the class and its exit code.
-    let (_, err) = run(vsync().env("VSYNC_PASSPHRASE", "wrong").args(["status", "--config", &s.token]), 15)?;
+    let (_, err) = run(vsync().env("VSYNC_PASSPHRASE", "wrong").env("VSYNC_CONFIG", &s.token).arg("status"), 15)?;
     assert!(err.contains("WrongPassphraseError"), "{err}");
     Ok(())
 }
@@ -471,7 +470,7 @@ fn reading_errors_have_their_classes_and_exit_codes() -> TestResult {
     run(&mut s.push(), 0)?;
     // Wrong passphrase.
     let (out, err) =
-        run(vsync().env("VSYNC_PASSPHRASE", "nope").args(["get", "DATABASE_URL", "--config", &s.token]), 15)?;
+        run(vsync().env("VSYNC_PASSPHRASE", "nope").env("VSYNC_CONFIG", &s.token).args(["get", "DATABASE_URL"]), 15)?;
     assert!(
         out.is_empty() && err.contains("WrongPassphraseError (VSYNC_WRONG_PASSPHRASE)") && err.contains("what to do"),
         "{err}"
@@ -479,26 +478,28 @@ fn reading_errors_have_their_classes_and_exit_codes() -> TestResult {
     // Unreachable endpoint (same token, another port).
     let mut c = s.config()?;
     c.endpoint = "http://127.0.0.1:1".into();
-    let (_, err) =
-        run(vsync().env("VSYNC_PASSPHRASE", PASS).args(["get", "X", "--timeout", "10", "--config", &c.encode()]), 13)?;
+    let (_, err) = run(
+        vsync().env("VSYNC_PASSPHRASE", PASS).env("VSYNC_CONFIG", c.encode()).args(["get", "X", "--timeout", "10"]),
+        13,
+    )?;
     assert!(err.contains("S3UnreachableError"), "{err}");
     // Bad blobs: each class of SPEC §2.
     let bad = [("{\"v\":1}", 11), ("vsync-cfg-v1:ab+c", 12), ("vsync-cfg-v1:a", 16)];
     for (blob, code) in bad {
-        let (_, err) = run(vsync().env("VSYNC_PASSPHRASE", PASS).args(["get", "X", "--config", blob]), code)?;
+        let (_, err) = run(vsync().env("VSYNC_PASSPHRASE", PASS).env("VSYNC_CONFIG", blob).args(["get", "X"]), code)?;
         assert!(err.contains("vsync runtime-token"), "{err}");
     }
     // No config, no passphrase (and no terminal to prompt on).
     let (_, err) = run(vsync().args(["get", "X"]), 11)?;
     assert!(err.contains("VSYNC_CONFIG"), "{err}");
-    let (_, err) = run(vsync().args(["get", "X", "--config", &s.token]), 11)?;
+    let (_, err) = run(vsync().env("VSYNC_CONFIG", &s.token).args(["get", "X"]), 11)?;
     assert!(err.contains("VSYNC_PASSPHRASE") && err.contains("no terminal"), "{err}");
     // A world-writable passphrase file is refused (SPEC §7 policy).
     let ww = s.path("ww");
     std::fs::write(&ww, PASS)?;
     std::fs::set_permissions(&ww, <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o666))?;
     let (_, err) =
-        run(vsync().args(["get", "X", "--config", &s.token, "--passphrase-file", &ww.to_string_lossy()]), 11)?;
+        run(vsync().env("VSYNC_CONFIG", &s.token).args(["get", "X", "--passphrase-file", &ww.to_string_lossy()]), 11)?;
     assert!(err.contains("0666"), "{err}");
     // Push input errors.
     run(&mut s.cmd("push"), 3)?;
@@ -546,7 +547,139 @@ fn help_documents_commands_examples_and_exit_codes() -> TestResult {
     {
         let (out, _) = run(vsync().args([sub, "--help"]), 0)?;
         assert!(out.contains("Examples:"), "{sub} --help has no examples");
+        // No help text suggests putting a secret on the command line (issue 12, finding 8).
+        for argv_secret in ["--config BLOB", "--secret-access-key KEY", "--secret-key KEY", "\"$VSYNC_CONFIG\""] {
+            assert!(!out.contains(argv_secret), "{sub} --help suggests {argv_secret}:\n{out}");
+        }
     }
+    Ok(())
+}
+
+/// Issue 12, finding 8: `--config BLOB` and `--secret-access-key` put secrets in
+/// `/proc/<pid>/cmdline`. Every secret has a file, stdin or environment form: run the commands
+/// that take secrets that way against a server that accepts and never answers (so each process
+/// is alive to inspect), and check what every local user can read of them.
+#[test]
+fn no_secret_needs_the_command_line() -> TestResult {
+    use std::io::Write as _;
+    let s = Scratch::new("argv")?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let silent = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            keep.lock().map(|mut v| v.push(conn)).ok();
+        }
+    });
+    let mut c = s.config()?;
+    c.endpoint = silent.clone();
+    let token = c.encode();
+    write_private(&s.path("silent.token"), token.as_bytes())?;
+    write_private(&s.path("write.key"), b"write-secret-key-never-on-argv")?;
+    let secrets = [token.as_str(), PASS, s.s3.secret_key.as_str(), "write-secret-key-never-on-argv"];
+    let bin = env!("CARGO_BIN_EXE_vsync");
+    let spawn = |args: &[&str], env: &[(&str, &str)], stdin: Option<&str>| -> std::io::Result<std::process::Child> {
+        let mut cmd = std::process::Command::new(bin);
+        cmd.env_clear().envs(env.iter().copied()).args(args);
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn()?;
+        let mut pipe = child.stdin.take().ok_or("no stdin").map_err(std::io::Error::other)?;
+        pipe.write_all(stdin.unwrap_or("").as_bytes())?;
+        drop(pipe);
+        Ok(child)
+    };
+    let pw = s.p("pw");
+    let children = vec![
+        // The token on standard input, the passphrase from a file.
+        spawn(&["get", "K", "--config-file", "-", "--passphrase-file", &pw, "--timeout", "20"], &[], Some(&token))?,
+        // The token from VSYNC_CONFIG_FILE, the passphrase from VSYNC_PASSPHRASE, write keys from a file.
+        spawn(
+            &[
+                "push",
+                "--env-file",
+                &s.p(".env"),
+                "--access-key-id",
+                "AKIDWRITER",
+                "--secret-access-key-file",
+                &s.p("write.key"),
+                "--timeout",
+                "20",
+            ],
+            &[("VSYNC_CONFIG_FILE", &s.p("silent.token")), ("VSYNC_PASSPHRASE", PASS)],
+            None,
+        )?,
+        // runtime-token: the secret key from the environment.
+        spawn(
+            &[
+                "runtime-token",
+                "--endpoint",
+                &silent,
+                "--region",
+                "us-east-1",
+                "--bucket",
+                "b",
+                "--prefix",
+                "p/",
+                "--env",
+                "dev",
+                "--access-key-id",
+                "AKID",
+                "--check",
+                "--timeout",
+                "20",
+            ],
+            &[("AWS_SECRET_ACCESS_KEY", &s.s3.secret_key)],
+            None,
+        )?,
+    ];
+    // Each one is blocked on the silent server once it has connected: wait for 3 connections.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while held.lock().map(|v| v.len()).unwrap_or(0) < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut report = Vec::new();
+    for mut child in children {
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id()))?;
+        let alive = child.try_wait()?.is_none();
+        let _ = child.kill();
+        let out = child.wait_with_output()?;
+        report.push((String::from_utf8_lossy(&cmdline).replace('\0', " "), alive, text(&out.stderr)));
+    }
+    for (cmdline, alive, stderr) in &report {
+        assert!(alive, "the command ended before it reached the server: {cmdline}\n{stderr}");
+        for secret in secrets {
+            assert!(!cmdline.contains(secret), "a secret is readable in /proc/<pid>/cmdline: {cmdline}");
+        }
+        assert!(!stderr.contains("deprecated"), "no deprecated form was used: {stderr}");
+    }
+    Ok(())
+}
+
+/// The argv forms still work for now, and say why they should not be used.
+#[test]
+fn deprecated_argv_secrets_still_work_and_warn() -> TestResult {
+    let s = Scratch::new("deprecated")?;
+    run(&mut s.push(), 0)?;
+    let (out, err) = run(vsync().env("VSYNC_PASSPHRASE", PASS).args(["get", "LOG_LEVEL", "--config", &s.token]), 0)?;
+    assert_eq!(out, "debug\n");
+    assert!(err.contains("--config BLOB puts a secret on the command line") && err.contains("--config-file"), "{err}");
+    let (out, err) = run(vsync().args(["decode-config", &s.token]), 0)?;
+    assert!(out.contains("<redacted>") && err.contains("deprecated"), "{err}");
+    let mut push = s.push();
+    push.args(["--access-key-id", &s.s3.access_key, "--secret-access-key", &s.s3.secret_key]);
+    let (out, err) = run(&mut push, 0)?;
+    assert!(out.starts_with("pushed gen=2 "), "{out}");
+    assert!(err.contains("--secret-access-key-file") && err.contains("deprecated"), "{err}");
+    assert!(!err.contains(&s.s3.secret_key), "the warning does not repeat the secret");
+    // Standard input feeds one input: two `-` inputs are refused, not split.
+    let (_, err) = run(
+        vsync().args(["get", "X", "--config-file", "-", "--passphrase-file", "-"]).write_stdin(s.token.clone()),
+        3,
+    )?;
+    assert!(err.contains("standard input is already used"), "{err}");
     Ok(())
 }
 
@@ -593,7 +726,7 @@ fn dev_server_serves_a_vault_end_to_end() -> TestResult {
         let get = |k: &str| vars.get(k).cloned().ok_or(format!("dev-server did not print {k}"));
         assert_eq!(get("VSYNC_DEV_BUCKET")?, "demo-bucket");
         let (token, _) = run(
-            vsync().args([
+            vsync().env("AWS_SECRET_ACCESS_KEY", get("VSYNC_DEV_SECRET_KEY")?).args([
                 "runtime-token",
                 "--check",
                 "--endpoint",
@@ -608,8 +741,6 @@ fn dev_server_serves_a_vault_end_to_end() -> TestResult {
                 "dev",
                 "--access-key-id",
                 &get("VSYNC_DEV_ACCESS_KEY")?,
-                "--secret-access-key",
-                &get("VSYNC_DEV_SECRET_KEY")?,
             ]),
             0,
         )?;

@@ -281,9 +281,27 @@ impl Store {
         format!("s3://{}/{key}", self.bucket)
     }
 
-    /// PUT `<prefix><name>`, with `gen` user metadata when given.
     #[cfg(feature = "writer")]
+    /// PUT `<prefix><name>`, with `gen` user metadata when given, unconditionally (last writer
+    /// wins). The writer's protocol uses [`Store::put_if`].
     pub async fn put(&self, name: &str, body: Vec<u8>, gen: Option<u64>) -> Result<()> {
+        match self.put_if(name, body, gen, &PutIf::Always).await {
+            Ok(_) => Ok(()),
+            Err(f) => Err(f.error),
+        }
+    }
+
+    /// PUT `<prefix><name>` under an S3 conditional-write precondition (SPEC §5 writer
+    /// protocol). A refused precondition is an answer, not an error: `PreconditionFailed`.
+    /// A failure says whether the object may have been stored anyway (`maybe_stored`): then
+    /// only reading it back tells what happened.
+    pub async fn put_if(
+        &self,
+        name: &str,
+        body: Vec<u8>,
+        gen: Option<u64>,
+        condition: &PutIf,
+    ) -> Result<PutOutcome, PutFailure> {
         let key = self.key(name);
         let mut req = self
             .client
@@ -294,14 +312,50 @@ impl Store {
         if let Some(g) = gen {
             req = req.metadata(GEN_METADATA, g.to_string());
         }
-        match req.send().await {
-            Ok(_) => Ok(()),
-            Err(e) => match self.classify(&e, &key) {
-                Ok(()) => {
-                    Err(Error::unreachable(format!("bucket {} does not exist at {}", self.bucket, self.endpoint)))
-                }
-                Err(e) => Err(e),
-            },
+        req = match condition {
+            PutIf::Always => req,
+            PutIf::Absent => req.if_none_match("*"),
+            PutIf::Matches(etag) => req.if_match(etag),
+        };
+        let err = match req.send().await {
+            Ok(out) => return Ok(PutOutcome::Stored { etag: out.e_tag().map(str::to_string) }),
+            Err(e) => e,
+        };
+        let (status, code) = match &err {
+            SdkError::ServiceError(se) => (Some(se.raw().status().as_u16()), se.err().code().map(str::to_string)),
+            SdkError::ResponseError(re) => (Some(re.raw().status().as_u16()), None),
+            _ => (None, None),
+        };
+        let conditional = *condition != PutIf::Always;
+        match (status, code.as_deref()) {
+            // 412: the precondition does not hold. 409 ConditionalRequestConflict: a concurrent
+            // conditional write on the key won (AWS). 404 NoSuchKey: If-Match on a missing key.
+            (Some(412), _) | (Some(409), _) if conditional => return Ok(PutOutcome::PreconditionFailed),
+            (Some(404), c) if matches!(condition, PutIf::Matches(_)) && c != Some("NoSuchBucket") => {
+                return Ok(PutOutcome::PreconditionFailed)
+            }
+            _ => {}
+        }
+        let error = match self.classify(&err, &key) {
+            // A bare 404 on a PUT: the bucket is missing.
+            Ok(()) => Error::unreachable(format!("bucket {} does not exist at {}", self.bucket, self.endpoint)),
+            Err(e) => e,
+        };
+        // A 4xx answer means the store refused the request: nothing was stored. Anything else
+        // (no answer, a time-out, a reset, a 5xx) leaves the outcome open.
+        let maybe_stored = !matches!(status, Some(400..=499));
+        Err(PutFailure { error, status, maybe_stored })
+    }
+
+    /// HEAD `<prefix><name>` for what a conditional write needs: the ETag (for `If-Match`) and
+    /// the `gen` metadata of the same version. `Ok(None)` when the key does not exist.
+    pub async fn head_version(&self, name: &str) -> Result<Option<Version>> {
+        let key = self.key(name);
+        match self.client.head_object().bucket(&self.bucket).key(&key).send().await {
+            Ok(out) => {
+                Ok(Some(Version { etag: out.e_tag().map(str::to_string), gen: gen_from_metadata(out.metadata()) }))
+            }
+            Err(e) => self.classify(&e, &key).map(|()| None),
         }
     }
 
@@ -525,6 +579,43 @@ fn ca_bundle() -> Result<TlsContext> {
         .with_trust_store(TrustStore::empty().with_pem_certificate(pem))
         .build()
         .map_err(|_| bad("the certificates cannot be used as a trust store"))
+}
+
+/// A precondition on a PUT (S3 conditional writes).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PutIf {
+    /// No precondition: the last writer wins.
+    Always,
+    /// `If-None-Match: *`: store only when the key does not exist yet.
+    Absent,
+    /// `If-Match: <etag>`: store only when the current object has this ETag.
+    Matches(String),
+}
+
+/// The answer to a conditional PUT.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    /// Stored; the new ETag when the store returned one.
+    Stored { etag: Option<String> },
+    /// The precondition did not hold (412, 409 ConditionalRequestConflict, or 404 for
+    /// `If-Match` on a missing key): nothing was stored.
+    PreconditionFailed,
+}
+
+/// A PUT that failed. `maybe_stored` is false only when the store answered with a refusal
+/// (4xx); after a time-out, a reset or a 5xx the object may or may not have been stored.
+#[derive(Debug)]
+pub struct PutFailure {
+    pub error: Error,
+    pub status: Option<u16>,
+    pub maybe_stored: bool,
+}
+
+/// What [`Store::head_version`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Version {
+    pub etag: Option<String>,
+    pub gen: Option<u64>,
 }
 
 fn gen_from_metadata(meta: Option<&HashMap<String, String>>) -> Option<u64> {

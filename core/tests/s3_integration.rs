@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 mod common;
 use common::test_config;
 use vsync_core::payload::{encode_zip_payload, VaultData};
-use vsync_core::writer::{self, PushError};
+use vsync_core::s3::{PutIf, PutOutcome};
+use vsync_core::writer::{self, PushError, WriteOptions};
 use vsync_core::{open, open_with, s3, Config, ErrorKind, Layout, OpenOptions, Source};
 
 const PASS: &str = "integration passphrase";
@@ -292,16 +293,17 @@ fn rotation_changes_passphrase_and_salt() {
     push(&c, &data(&[("K", "v")]));
     let mut new_cfg = c.clone();
     new_cfg.salt = writer::random_salt();
-    let r = writer::rotate(&c, PASS, &new_cfg, "new passphrase", Duration::from_secs(30)).unwrap();
+    let opts = WriteOptions::new(Duration::from_secs(30));
+    let r = writer::rotate(&c, PASS, &new_cfg, "new passphrase", &opts, &mut |_| Ok(())).unwrap();
     assert_eq!(r.gen, 2);
     let v = open_with(&new_cfg.encode(), "new passphrase", OpenOptions::default()).unwrap();
     assert_eq!(v.get_env("K", &mut |_| None).unwrap().unwrap().as_str(), "v");
     assert_eq!(v.generation().unwrap(), 2);
     assert_eq!(open_err(&new_cfg, PASS).kind(), ErrorKind::WrongPassphrase);
-    assert_eq!(
-        writer::rotate(&c, "bad", &new_cfg, "x", Duration::from_secs(30)).unwrap_err().kind(),
-        ErrorKind::WrongPassphrase
-    );
+    match writer::rotate(&c, "bad", &new_cfg, "x", &opts, &mut |_| Ok(())) {
+        Err(PushError::Vsync(e)) => assert_eq!(e.kind(), ErrorKind::WrongPassphrase),
+        other => panic!("expected WrongPassphrase, got {other:?}"),
+    }
 }
 
 #[test]
@@ -377,4 +379,155 @@ fn no_secret_in_any_message() {
             assert!(!text.contains(secret), "{kind:?} message contains a secret: {text}");
         }
     }
+}
+
+/// Finding 2 of issue 12: two pushes with the same `--expect-gen` both succeeded (3 of 5
+/// rounds) and same-second pushes shared `v=<ts>`, so one writer's data silently replaced the
+/// other's. Now: per round, exactly one of N guarded pushes wins, every other one is told
+/// `Conflict` naming the generation now there, and readers get the winner's data intact.
+#[test]
+fn parallel_guarded_pushes_at_most_one_wins_none_lost() {
+    const WRITERS: usize = 6;
+    for round in 0..5 {
+        let mut c = config();
+        c.iterations = 1_000;
+        push(&c, &data(&[("K", "base")]));
+        let barrier = Arc::new(std::sync::Barrier::new(WRITERS));
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|i| {
+                let (c, barrier) = (c.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    let d = data(&[("K", &format!("writer-{i}"))]);
+                    barrier.wait();
+                    (i, writer::push(&c, PASS, &d, Some(1), Duration::from_secs(30)))
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let winners: Vec<_> = results.iter().filter_map(|(i, r)| r.as_ref().ok().map(|p| (*i, p.clone()))).collect();
+        assert_eq!(winners.len(), 1, "round {round}: exactly one guarded push wins: {results:?}");
+        let (winner, pushed) = &winners[0];
+        assert_eq!(pushed.gen, 2);
+        for (i, r) in &results {
+            match r {
+                Ok(_) => assert_eq!(i, winner),
+                Err(PushError::Conflict { expected: 1, found: 2 }) => {}
+                Err(e) => panic!("round {round}: writer {i} failed with something else than a conflict: {e}"),
+            }
+        }
+        let v = open_with(&c.encode(), PASS, OpenOptions::default()).unwrap();
+        assert_eq!(v.generation().unwrap(), 2);
+        let value = v.get_env("K", &mut |_| None).unwrap().unwrap();
+        assert_eq!(value.as_str(), format!("writer-{winner}"), "readers get the winner's data");
+    }
+}
+
+/// Unguarded pushes (no `--expect-gen`) racing: each one either lands with its own generation
+/// and its own bundle, or is told it lost. Nothing is replaced silently.
+#[test]
+fn parallel_unguarded_pushes_never_share_a_generation_or_bundle() {
+    const WRITERS: usize = 5;
+    let mut c = config();
+    c.iterations = 1_000;
+    let barrier = Arc::new(std::sync::Barrier::new(WRITERS));
+    let handles: Vec<_> = (0..WRITERS)
+        .map(|i| {
+            let (c, barrier) = (c.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                (i, writer::push(&c, PASS, &data(&[("K", &format!("w{i}"))]), None, Duration::from_secs(30)))
+            })
+        })
+        .collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    let mut landed: Vec<(u64, String, usize)> = Vec::new();
+    for (i, r) in &results {
+        match r {
+            Ok(p) => landed.push((p.gen, p.ts.clone(), *i)),
+            Err(PushError::Conflict { .. }) => {}
+            Err(e) => panic!("writer {i}: {e}"),
+        }
+    }
+    assert!(!landed.is_empty(), "{results:?}");
+    landed.sort();
+    let gens: Vec<u64> = landed.iter().map(|l| l.0).collect();
+    let expected: Vec<u64> = (1..=landed.len() as u64).collect();
+    assert_eq!(gens, expected, "every landed push has its own generation, in order: {landed:?}");
+    let mut names: Vec<&String> = landed.iter().map(|l| &l.1).collect();
+    names.dedup();
+    assert_eq!(names.len(), landed.len(), "every landed push has its own bundle: {landed:?}");
+    let last = landed.last().unwrap();
+    let v = open_with(&c.encode(), PASS, OpenOptions::default()).unwrap();
+    assert_eq!(v.generation().unwrap(), last.0);
+    assert_eq!(v.get_env("K", &mut |_| None).unwrap().unwrap().as_str(), format!("w{}", last.2));
+}
+
+/// The local server honours conditional writes atomically per key (the `vsync dev-server`
+/// layer in front of s3s-fs): of N concurrent creates exactly one is stored, and of N
+/// concurrent `If-Match` replacements of one version exactly one is stored.
+#[test]
+fn conditional_puts_are_atomic_per_key() {
+    const WRITERS: usize = 8;
+    let c = config();
+    let race = |name: String, condition: PutIf| -> Vec<PutOutcome> {
+        let barrier = Arc::new(std::sync::Barrier::new(WRITERS));
+        let handles: Vec<_> = (0..WRITERS)
+            .map(|i| {
+                let (c, barrier, name, condition) = (c.clone(), barrier.clone(), name.clone(), condition.clone());
+                std::thread::spawn(move || {
+                    s3::run(&c, Duration::from_secs(30), |store| async move {
+                        barrier.wait();
+                        // Distinct bytes per write: an ETag is the content's MD5, so a write of
+                        // the bytes already there would leave the ETag (and `If-Match`) unchanged.
+                        let body = format!("{name} {condition:?} writer {i}").into_bytes();
+                        store.put_if(&name, body, None, &condition).await.map_err(|f| f.error)
+                    })
+                    .unwrap()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    };
+    let stored = |outcomes: &[PutOutcome]| outcomes.iter().filter(|o| matches!(o, PutOutcome::Stored { .. })).count();
+    for round in 0..5 {
+        let created = race(format!("create-{round}"), PutIf::Absent);
+        assert_eq!(stored(&created), 1, "round {round}: one create wins: {created:?}");
+        let etag = s3::run(&c, Duration::from_secs(30), |store| async move {
+            Ok(store.head_version(&format!("create-{round}")).await?.and_then(|v| v.etag))
+        })
+        .unwrap()
+        .expect("an ETag");
+        let replaced = race(format!("create-{round}"), PutIf::Matches(etag));
+        assert_eq!(stored(&replaced), 1, "round {round}: one replacement wins: {replaced:?}");
+    }
+    // If-Match on a key that does not exist is a refused precondition, not a write.
+    let missing = race("never-created".into(), PutIf::Matches("\"0123\"".into()));
+    assert_eq!(stored(&missing), 0);
+}
+
+/// Issue 12 finding 7: `gen + 1` on the unauthenticated `gen` metadata must not wrap (release
+/// builds) or panic (debug builds): a clear error, and nothing written.
+#[test]
+fn generation_overflow_is_a_clear_error_and_writes_nothing() {
+    let mut c = config();
+    c.iterations = 1_000;
+    let first = push(&c, &data(&[("K", "v")]));
+    s3::run(&c, Duration::from_secs(30), |store| async move {
+        let m = store.get("manifest").await?.unwrap().body;
+        store.put("manifest", m, Some(u64::MAX)).await
+    })
+    .unwrap();
+    match writer::push(&c, PASS, &data(&[("K", "v2")]), None, Duration::from_secs(30)) {
+        Err(PushError::Vsync(e)) => {
+            assert_eq!(e.kind(), ErrorKind::BundleCorrupt);
+            assert!(e.message().contains(&u64::MAX.to_string()), "{}", e.message());
+        }
+        other => panic!("expected a BundleCorrupt error, got {other:?}"),
+    }
+    let v = open_with(&c.encode(), PASS, OpenOptions::default()).unwrap();
+    assert_eq!(v.generation().unwrap(), u64::MAX, "the manifest was left as it was");
+    assert_eq!(v.get_env("K", &mut |_| None).unwrap().unwrap().as_str(), "v");
+    let state =
+        s3::run(&c, Duration::from_secs(30), |store| async move { writer::remote_state(&store).await }).unwrap();
+    assert_eq!(state.ts.as_deref(), Some(first.ts.as_str()));
 }
