@@ -136,7 +136,8 @@ mod unix {
             return Err(CliError::input(format!("--only names {bad:?}, which is not an environment variable name")));
         }
         let default_keys: Vec<String> = defaults.keys().cloned().collect();
-        let options = OpenOptions { defaults, timeout: Duration::from_secs(a.timeout.max(1)) };
+        let options =
+            OpenOptions { defaults, timeout: Duration::from_secs(a.timeout.max(1)), ..OpenOptions::default() };
         // The libraries' open(): same inputs, same errors (exit 10 + class number).
         let vault = vsync_core::open(&process_env, options).map_err(|e| match e.kind() {
             ErrorKind::ConfigMissing => CliError::from(e).with_hint(

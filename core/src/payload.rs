@@ -2,13 +2,13 @@
 //! `seal`) or a flat object, an RQEM0001-wrapped payload, or a zip of the vault folder with
 //! `.env.<env>` plus asset files.
 
-use std::io::{Cursor, Read, Write};
+use std::io::Cursor;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use indexmap::IndexMap;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::envelope::{seal_mismatch, unseal_manifest, RQEM_MAGIC};
@@ -427,6 +427,7 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
     use serde_json::Map;
+    use std::io::Write;
 
     fn kv(d: &VaultData) -> Vec<(String, String)> {
         d.kv.iter().map(|(k, v)| (k.clone(), v.to_string())).collect()

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use aws_sdk_s3::config::{Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_http_client::proxy::ProxyConfig;
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
 use aws_smithy_http_client::Connector;
@@ -303,12 +304,7 @@ impl Store {
         condition: &PutIf,
     ) -> Result<PutOutcome, PutFailure> {
         let key = self.key(name);
-        let mut req = self
-            .client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .body(aws_sdk_s3::primitives::ByteStream::from(body));
+        let mut req = self.client.put_object().bucket(&self.bucket).key(&key).body(ByteStream::from(body));
         if let Some(g) = gen {
             req = req.metadata(GEN_METADATA, g.to_string());
         }

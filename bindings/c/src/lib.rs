@@ -19,6 +19,7 @@ use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use indexmap::IndexMap;
 use vsync_core::{bootstrap, hooks, Error, ErrorKind, OpenOptions, Source, Vault};

@@ -258,7 +258,10 @@ pub fn testing_open_payload(
     defaults: Option<HashMap<String, String>>,
 ) -> Result<NativeVault> {
     let opts = options(defaults, None).map_err(napi::Error::<String>::from)?;
-    call(|| Vault::from_payload(&payload, &env_label, pointer_ts.as_deref(), opts).map(|v| NativeVault { inner: Arc::new(v) }))
+    call(|| {
+        Vault::from_payload(&payload, &env_label, pointer_ts.as_deref(), opts)
+            .map(|v| NativeVault { inner: Arc::new(v) })
+    })
 }
 
 #[napi(object)]
