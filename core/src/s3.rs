@@ -292,6 +292,7 @@ impl Store {
         }
     }
 
+    #[cfg(feature = "writer")]
     /// PUT `<prefix><name>` under an S3 conditional-write precondition (SPEC §5 writer
     /// protocol). A refused precondition is an answer, not an error: `PreconditionFailed`.
     /// A failure says whether the object may have been stored anyway (`maybe_stored`): then
@@ -343,6 +344,7 @@ impl Store {
         Err(PutFailure { error, status, maybe_stored })
     }
 
+    #[cfg(feature = "writer")]
     /// HEAD `<prefix><name>` for what a conditional write needs: the ETag (for `If-Match`) and
     /// the `gen` metadata of the same version. `Ok(None)` when the key does not exist.
     pub async fn head_version(&self, name: &str) -> Result<Option<Version>> {
@@ -577,6 +579,7 @@ fn ca_bundle() -> Result<TlsContext> {
         .map_err(|_| bad("the certificates cannot be used as a trust store"))
 }
 
+#[cfg(feature = "writer")]
 /// A precondition on a PUT (S3 conditional writes).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PutIf {
@@ -588,6 +591,7 @@ pub enum PutIf {
     Matches(String),
 }
 
+#[cfg(feature = "writer")]
 /// The answer to a conditional PUT.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -598,6 +602,7 @@ pub enum PutOutcome {
     PreconditionFailed,
 }
 
+#[cfg(feature = "writer")]
 /// A PUT that failed. `maybe_stored` is false only when the store answered with a refusal
 /// (4xx); after a time-out, a reset or a 5xx the object may or may not have been stored.
 #[derive(Debug)]
@@ -607,6 +612,7 @@ pub struct PutFailure {
     pub maybe_stored: bool,
 }
 
+#[cfg(feature = "writer")]
 /// What [`Store::head_version`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Version {
