@@ -2,7 +2,7 @@
 # Fuzzing with cargo-fuzz (libFuzzer + ASan, nightly toolchain). See docs/fuzzing.md.
 #
 #   scripts/fuzz.sh list                      the targets
-#   scripts/fuzz.sh seeds [VECTORS_DIR]       write fuzz/corpus/<target>/seed-* from a conformance corpus
+#   scripts/fuzz.sh seeds                     write fuzz/corpus/<target>/seed-* from conformance/vectors
 #   scripts/fuzz.sh run TARGET [SECONDS] [-- LIBFUZZER_FLAGS...]
 #                                             seeds, then fuzz TARGET (default 120 s) with memory limits
 #   scripts/fuzz.sh runs TARGET EXECUTIONS    the same, bounded by a count of executions instead
@@ -30,13 +30,11 @@ ensure_cargo_fuzz() {
   rustup toolchain list | grep -q '^nightly' || { log "the nightly toolchain is missing: rustup toolchain install nightly"; exit 1; }
 }
 
-# The fuzz crate builds into fuzz/target (its own workspace, its own sanitizer flags).
-fuzz_cargo() { env -u CARGO_TARGET_DIR cargo "$@"; }
-
+# The seeds come from the stable test that replays them (core/tests/fuzz_regressions.rs), built
+# with the main workspace: no second, unsanitized build of the fuzz crate just to write files.
 write_seeds() {
-  local vectors=${1:-$ROOT/conformance/vectors}
-  log "seeds from $vectors"
-  fuzz_cargo run --quiet --release --manifest-path fuzz/Cargo.toml --example write_seeds -- "$vectors" "$ROOT/fuzz/corpus"
+  log "seeds from conformance/vectors -> fuzz/corpus/<target>/seed-*"
+  VSYNC_FUZZ_SEEDS_OUT="$ROOT/fuzz/corpus" cargo test --release --quiet -p vsync-core --test fuzz_regressions >/dev/null
 }
 
 check_target() {
@@ -49,10 +47,12 @@ fuzz() { # TARGET LIMIT_FLAG [LIBFUZZER_FLAGS...]
   local target=$1 limit=$2; shift 2
   check_target "$target"
   ensure_cargo_fuzz
-  write_seeds
+  # Seeds once; `scripts/fuzz.sh seeds` rewrites them (after a change to the corpus or seeds.rs).
+  compgen -G "fuzz/corpus/$target/seed-*" >/dev/null || write_seeds
   mkdir -p "fuzz/artifacts/$target"
   log "fuzzing $target ($limit, rss ${RSS_LIMIT_MB} MB, malloc ${MALLOC_LIMIT_MB} MB, max_len $MAX_LEN)"
   cd fuzz
+  # The fuzz crate builds into fuzz/target (its own workspace, its own sanitizer flags).
   env -u CARGO_TARGET_DIR cargo +nightly fuzz run "$target" "corpus/$target" -- \
     "$limit" -rss_limit_mb="$RSS_LIMIT_MB" -malloc_limit_mb="$MALLOC_LIMIT_MB" -max_len="$MAX_LEN" \
     -print_final_stats=1 "$@"
@@ -62,7 +62,7 @@ cmd=${1:-list}
 shift || true
 case "$cmd" in
   list) printf '%s\n' "${TARGETS[@]}" ;;
-  seeds) write_seeds "$@" ;;
+  seeds) write_seeds ;;
   run)
     target=${1:?target}; secs=${2:-120}; shift; [ $# -gt 0 ] && shift
     [ "${1:-}" = -- ] && shift

@@ -3,6 +3,10 @@
 //! inputs that crashed a target once) goes through the same body libFuzzer runs
 //! (`fuzz/src/targets.rs`), which must return `Ok` or an error of a class its layer may
 //! return — never panic. See docs/fuzzing.md.
+//!
+//! With `VSYNC_FUZZ_SEEDS_OUT=DIR` each test also writes its target's seeds to
+//! `DIR/<target>/seed-<name>` (what `scripts/fuzz.sh seeds` does to fill `fuzz/corpus/`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -32,23 +36,35 @@ fn regressions(target: &str) -> Vec<(String, Vec<u8>)> {
 fn replay(name: &str) {
     let seeds = seeds::seeds(name, &repo().join("conformance/vectors")).unwrap();
     assert!(!seeds.is_empty(), "{name}: no seeds from conformance/vectors");
+    if let Some(out) = std::env::var_os("VSYNC_FUZZ_SEEDS_OUT") {
+        let dir = PathBuf::from(out).join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (n, bytes) in &seeds {
+            std::fs::write(dir.join(format!("seed-{n}")), bytes).unwrap();
+        }
+    }
     let inputs: Vec<(String, Vec<u8>)> = seeds
         .into_iter()
         .map(|(n, b)| (format!("seed {n}"), b))
         .chain(regressions(name).into_iter().map(|(n, b)| (format!("fuzz/regressions/{name}/{n}"), b)))
         .collect();
-    let failed: Vec<String> = inputs
-        .iter()
-        .filter_map(|(label, bytes)| {
-            catch_unwind(AssertUnwindSafe(|| targets::fuzz_one(name, bytes))).err().map(|p| {
+    let mut failed = Vec::new();
+    let mut accepted = 0;
+    for (label, bytes) in &inputs {
+        match catch_unwind(AssertUnwindSafe(|| targets::fuzz_one(name, bytes))) {
+            Ok(ok) => accepted += usize::from(ok),
+            Err(p) => {
                 let why =
                     p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                format!("{label}: {}", why.unwrap_or_default())
-            })
-        })
-        .collect();
+                failed.push(format!("{label}: {}", why.unwrap_or_default()));
+            }
+        }
+    }
     assert!(failed.is_empty(), "{name}: {} of {} inputs failed:\n{}", failed.len(), inputs.len(), failed.join("\n"));
-    eprintln!("{name}: {} inputs passed", inputs.len());
+    // A harness that turned every input into an error (a broken wrapper, a wrong fuzz key)
+    // would pass the class check while fuzzing nothing past the first check.
+    assert!(accepted > 0, "{name}: no seed reached the success path");
+    eprintln!("{name}: {} inputs passed ({accepted} accepted)", inputs.len());
 }
 
 #[test]

@@ -1,8 +1,8 @@
 //! Seed inputs for every fuzz target, built deterministically from a conformance corpus
 //! (`conformance/vectors` by default) plus a few shapes the corpus does not hold as bytes
-//! (a bare-JSON bundle with `seal.ts`, generation objects). The stable regression test feeds
-//! every seed to its target; `write-seeds` (scripts/fuzz.sh seeds) writes them to
-//! `fuzz/corpus/<target>/` for libFuzzer. Same corpus in, same seeds out.
+//! (a bare-JSON bundle with `seal.ts`, generation objects). The stable regression test
+//! (`core/tests/fuzz_regressions.rs`) feeds every seed to its target and, for
+//! `scripts/fuzz.sh seeds`, writes them to `fuzz/corpus/<target>/`. Same corpus in, same seeds out.
 
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read};
