@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Cold open() at 0, 20 and 50 ms round-trip time (override: VSYNC_BENCH_RTTS="0 20 50"), against
 # the server scripts/with-s3.sh started. toxiproxy (installed into .tools/ with `go install`)
-# forwards to it with two latency toxics per proxy, half the RTT on each direction. Prints the
-# medians of open, KDF alone and fetch alone (manifest + bundle) per RTT, and the ratios of open to
-# max(KDF, fetch) and to KDF + fetch. Numbers are reported, never asserted. See docs/fuzzing.md
-# ("Latency-aware benchmark") for what toxiproxy does and does not delay.
+# forwards to it with two latency toxics per proxy, half the RTT on each direction. The bench
+# (core/benches/latency.rs) prints the medians of open, KDF alone and fetch alone (manifest +
+# bundle) per RTT and the ratio of open to max(KDF, fetch). Numbers are reported, never asserted.
+# See docs/fuzzing.md ("Latency-aware benchmark") for what toxiproxy does and does not delay.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
@@ -57,20 +57,5 @@ done
 VSYNC_BENCH_RTT_ENDPOINTS=$(IFS=,; echo "${endpoints[*]}")
 export VSYNC_BENCH_RTT_ENDPOINTS
 
-log "criterion: cold open, KDF alone and fetch alone per RTT"
-cargo bench -p vsync-core --bench latency -- --noplot 2>&1 | grep -E "^latency/|time:"
-
-python3 - "$CARGO_TARGET_DIR/criterion/latency" "${RTTS[@]}" <<'PY'
-import json, os, sys
-base, rtts = sys.argv[1], sys.argv[2:]
-def median_ms(name):
-    with open(os.path.join(base, name, "new", "estimates.json")) as f:
-        return json.load(f)["median"]["point_estimate"] / 1e6
-kdf = median_ms("kdf_alone")
-rows = [("direct", "direct")] + [(f"{r} ms", f"rtt{r}ms") for r in rtts]
-print(f"\n{'RTT':>8} {'open':>9} {'KDF':>9} {'fetch':>9} {'open/max(KDF,fetch)':>20} {'open/(KDF+fetch)':>17}")
-for label, key in rows:
-    o, f = median_ms(f"open_{key}"), median_ms(f"fetch_{key}")
-    print(f"{label:>8} {o:8.1f}ms {kdf:8.1f}ms {f:8.1f}ms {o / max(kdf, f):20.2f} {o / (kdf + f):17.2f}")
-print("(medians of criterion samples; 'direct' skips toxiproxy, '0 ms' goes through it without toxics)")
-PY
+log "cold open, KDF alone and fetch alone per RTT (interleaved rounds; VSYNC_BENCH_ROUNDS, default 20)"
+cargo bench --quiet -p vsync-core --bench latency
