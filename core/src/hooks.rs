@@ -36,6 +36,23 @@ pub fn resolve_bootstrap(
     Ok((b.config, b.passphrase, b.warnings))
 }
 
+/// The CLI layout's `latest` pointer parser (SPEC §5): the timestamp it names. For the fuzz
+/// targets (`fuzz/`), which feed it arbitrary bytes.
+pub fn parse_pointer(body: &[u8]) -> Result<String> {
+    crate::vault::pointer_ts(body)
+}
+
+/// The manifest payload's `gen` (SPEC §5, second source of the generation), for the fuzz targets.
+pub fn manifest_payload_gen(payload: &[u8]) -> Result<Option<u64>> {
+    crate::vault::manifest_payload_gen(payload)
+}
+
+/// The advisory `latest.meta` / `latest.manifest` JSON `gen` (SPEC §5, third source), for the
+/// fuzz targets.
+pub fn advisory_gen(body: &[u8]) -> Result<Option<u64>> {
+    crate::vault::json_gen(Some(crate::s3::Object { body: body.to_vec(), gen: None }))
+}
+
 /// One object of an in-memory bucket: its bytes and its `gen` user metadata.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MemoryObject {

@@ -214,7 +214,7 @@ fn torn<S: ObjectSource>(store: &S, name: &str) -> Error {
     ))
 }
 
-fn pointer_ts(body: &[u8]) -> Result<String> {
+pub(crate) fn pointer_ts(body: &[u8]) -> Result<String> {
     let ts = std::str::from_utf8(body).map(str::trim).unwrap_or("");
     if ts.len() != TS_LEN || !ts.is_ascii() || ts.contains('/') {
         return Err(Error::corrupt("the `latest` pointer is not a YYYYMMDD-HHmmss timestamp; push again"));
@@ -223,7 +223,7 @@ fn pointer_ts(body: &[u8]) -> Result<String> {
 }
 
 /// The manifest payload is JSON with an integer `gen` (or empty). Anything else is corrupt.
-fn manifest_payload_gen(payload: &[u8]) -> Result<Option<u64>> {
+pub(crate) fn manifest_payload_gen(payload: &[u8]) -> Result<Option<u64>> {
     if payload.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
@@ -235,7 +235,7 @@ fn manifest_payload_gen(payload: &[u8]) -> Result<Option<u64>> {
 
 /// `latest.meta` / `latest.manifest`: JSON `{"gen": N}`. Unreadable JSON here only loses the
 /// generation (these objects are advisory), it does not fail the open.
-fn json_gen(obj: Option<s3::Object>) -> Result<Option<u64>> {
+pub(crate) fn json_gen(obj: Option<s3::Object>) -> Result<Option<u64>> {
     Ok(obj
         .and_then(|o| serde_json::from_slice::<Value>(&o.body).ok())
         .and_then(|v| v.get("gen").and_then(Value::as_u64)))
