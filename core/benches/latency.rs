@@ -122,6 +122,7 @@ fn main() {
                 s.kdf_thread.push(kdf_thread);
                 s.fetch.push(fetch);
                 s.open.push(open);
+                // The same baseline per round as in the table below.
                 let kdf_best = kdf.min(kdf_thread);
                 s.ratio_max.push(open / kdf_best.max(fetch));
                 s.ratio_sum.push(open / (kdf_best + fetch));
@@ -139,7 +140,8 @@ fn main() {
     for ((label, _, _), s) in targets.iter().zip(&samples) {
         let (o, f) = (median(&s.open), median(&s.fetch));
         let (k, kt) = (median(&s.kdf), median(&s.kdf_thread));
-        // The KDF baseline is the faster of its two measurements: open cannot beat it.
+        // The KDF baseline is the faster of its two measurements: with a core to spare, open's own
+        // KDF cannot beat it (on a loaded machine it sometimes does, by getting more CPU).
         let kb = k.min(kt);
         println!(
             "{label:>8} {o:8.1} {k:8.1} {kt:10.1} {f:8.1} {:14.1} {:11.1} {:8.2} {:8.2}",
