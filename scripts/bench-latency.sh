@@ -3,8 +3,9 @@
 # the server scripts/with-s3.sh started. toxiproxy (installed into .tools/ with `go install`)
 # forwards to it with two latency toxics per proxy, half the RTT on each direction. The bench
 # (core/benches/latency.rs) prints the medians of open, KDF alone and fetch alone (manifest +
-# bundle) per RTT and the ratio of open to max(KDF, fetch). Numbers are reported, never asserted.
-# See docs/fuzzing.md ("Latency-aware benchmark") for what toxiproxy does and does not delay.
+# bundle) per RTT and the ratios of open to max(KDF, fetch) and to KDF + fetch. Numbers are
+# reported, never asserted. See docs/latency.md for the method, what toxiproxy does and does not
+# delay, and results.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
