@@ -27,38 +27,8 @@ type holding struct {
 
 func holdingServer(t *testing.T) *holding {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	h := &holding{endpoint: "http://" + l.Addr().String(), accepted: make(chan struct{}, 64)}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-			select {
-			case h.accepted <- struct{}{}:
-			default:
-			}
-		}
-	}()
-	var once sync.Once
-	h.release = func() {
-		once.Do(func() {
-			l.Close()
-			mu.Lock()
-			for _, c := range conns {
-				c.Close()
-			}
-			mu.Unlock()
-		})
-	}
-	t.Cleanup(h.release)
+	h := &holding{accepted: make(chan struct{}, 64)}
+	h.endpoint, h.release = trackedServer(t, func(net.Conn, func(net.Conn)) { announce(h.accepted) })
 	return h
 }
 
@@ -73,12 +43,37 @@ type freezable struct {
 
 func freezableProxy(t *testing.T, target string) *freezable {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	p := &freezable{endpoint: "http://" + l.Addr().String(), held: make(chan struct{}, 64)}
+	p := &freezable{held: make(chan struct{}, 64)}
 	var frozen sync.Once
 	freeze := make(chan struct{})
 	p.freeze = func() { frozen.Do(func() { close(freeze) }) }
+	p.endpoint, p.release = trackedServer(t, func(c net.Conn, track func(net.Conn)) {
+		select {
+		case <-freeze:
+			announce(p.held) // hold it, never answer
+			return
+		default:
+		}
+		u, err := net.Dial("tcp", target)
+		if err != nil {
+			c.Close()
+			return
+		}
+		track(u)
+		go func() { _, _ = io.Copy(u, c) }()
+		go func() { _, _ = io.Copy(c, u) }()
+	})
+	return p
+}
+
+// trackedServer listens on 127.0.0.1 and hands each connection it accepts, once recorded, to
+// serve (on the accept loop), with track to record more (a proxy's upstream). release (also run
+// at the test's cleanup, at most once) closes the listener, so later connections are refused,
+// and every recorded connection.
+func trackedServer(t *testing.T, serve func(c net.Conn, track func(net.Conn))) (endpoint string, release func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
 	var mu sync.Mutex
 	var conns []net.Conn
 	track := func(c net.Conn) { mu.Lock(); conns = append(conns, c); mu.Unlock() }
@@ -89,27 +84,11 @@ func freezableProxy(t *testing.T, target string) *freezable {
 				return
 			}
 			track(c)
-			select {
-			case <-freeze:
-				select { // hold it, never answer
-				case p.held <- struct{}{}:
-				default:
-				}
-				continue
-			default:
-			}
-			u, err := net.Dial("tcp", target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			track(u)
-			go func() { _, _ = io.Copy(u, c) }()
-			go func() { _, _ = io.Copy(c, u) }()
+			serve(c, track)
 		}
 	}()
 	var once sync.Once
-	p.release = func() {
+	release = func() {
 		once.Do(func() {
 			l.Close()
 			mu.Lock()
@@ -119,8 +98,16 @@ func freezableProxy(t *testing.T, target string) *freezable {
 			mu.Unlock()
 		})
 	}
-	t.Cleanup(p.release)
-	return p
+	t.Cleanup(release)
+	return "http://" + l.Addr().String(), release
+}
+
+// announce signals on ch without blocking (a full channel drops the signal).
+func announce(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
 }
 
 // refusingEndpoint is an address whose connections are refused: a bound socket that does not
@@ -212,30 +199,9 @@ func TestDeadlineRuleOpen(t *testing.T) {
 		},
 	}
 	for name, open := range opens {
-		t.Run(name+"/native deadline first", func(t *testing.T) {
-			// ctx's timer never runs by itself: the native deadline (ctx's, rounded up) ends the call.
-			ctx := newManualCtx(300 * time.Millisecond)
-			err := open(ctx)
-			if ctx.Err() != nil {
-				t.Fatal("the test's order broke: ctx fired first")
-			}
-			wantCtxBound(t, err, context.DeadlineExceeded)
-		})
-		t.Run(name+"/ctx timer first", func(t *testing.T) {
-			// The native deadline is a minute away; ctx fires once the call is waiting on the server.
-			ctx := newManualCtx(time.Minute)
-			errc := make(chan error, 1)
-			drain(silent.accepted)
-			go func() { errc <- open(ctx) }()
-			<-silent.accepted
-			ctx.fire()
-			select {
-			case err := <-errc:
-				wantCtxBound(t, err, context.DeadlineExceeded)
-			case <-time.After(30 * time.Second): // half the native deadline: it did not wait for it
-				t.Fatal("the call did not return when ctx fired")
-			}
-		})
+		call := func(ctx context.Context) error { return open(ctx) }
+		t.Run(name+"/native deadline first", func(t *testing.T) { nativeDeadlineFirst(t, call) })
+		t.Run(name+"/ctx timer first", func(t *testing.T) { ctxTimerFirst(t, silent.accepted, call) })
 		t.Run(name+"/own timeout first", func(t *testing.T) {
 			// WithTimeout is the sooner bound: its expiry is not ctx's, so no context error.
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -246,6 +212,36 @@ func TestDeadlineRuleOpen(t *testing.T) {
 				t.Fatal("ctx ended")
 			}
 		})
+	}
+}
+
+// nativeDeadlineFirst: ctx's timer never runs by itself, so the native deadline (ctx's, rounded
+// up) ends the call, and the error is ctx's.
+func nativeDeadlineFirst(t *testing.T, call func(ctx context.Context) error) {
+	t.Helper()
+	ctx := newManualCtx(300 * time.Millisecond)
+	err := call(ctx)
+	if ctx.Err() != nil {
+		t.Fatal("the test's order broke: ctx fired first")
+	}
+	wantCtxBound(t, err, context.DeadlineExceeded)
+}
+
+// ctxTimerFirst: the native deadline is a minute away; ctx fires once the call is waiting on the
+// server (announced on waiting), and the call returns ctx's error.
+func ctxTimerFirst(t *testing.T, waiting chan struct{}, call func(ctx context.Context) error) {
+	t.Helper()
+	ctx := newManualCtx(time.Minute)
+	errc := make(chan error, 1)
+	drain(waiting)
+	go func() { errc <- call(ctx) }()
+	<-waiting
+	ctx.fire()
+	select {
+	case err := <-errc:
+		wantCtxBound(t, err, context.DeadlineExceeded)
+	case <-time.After(30 * time.Second): // half the native deadline: it did not wait for it
+		t.Fatal("the call did not return when ctx fired")
 	}
 }
 
@@ -275,24 +271,9 @@ func TestDeadlineRuleRemoteCalls(t *testing.T) {
 		"HasNewVersion":    func(v *Vsync, ctx context.Context) error { _, err := v.HasNewVersion(ctx); return err },
 	}
 	for name, call := range calls {
-		t.Run(name+"/native deadline first", func(t *testing.T) {
-			ctx := newManualCtx(300 * time.Millisecond)
-			err := call(long, ctx)
-			if ctx.Err() != nil {
-				t.Fatal("the test's order broke: ctx fired first")
-			}
-			wantCtxBound(t, err, context.DeadlineExceeded)
-		})
-		t.Run(name+"/ctx timer first", func(t *testing.T) {
-			// The native deadline is a minute away; ctx fires once the call is waiting on the proxy.
-			ctx := newManualCtx(time.Minute)
-			errc := make(chan error, 1)
-			drain(proxy.held)
-			go func() { errc <- call(long, ctx) }()
-			<-proxy.held
-			ctx.fire()
-			wantCtxBound(t, <-errc, context.DeadlineExceeded)
-		})
+		onLong := func(ctx context.Context) error { return call(long, ctx) }
+		t.Run(name+"/native deadline first", func(t *testing.T) { nativeDeadlineFirst(t, onLong) })
+		t.Run(name+"/ctx timer first", func(t *testing.T) { ctxTimerFirst(t, proxy.held, onLong) })
 		t.Run(name+"/own timeout first", func(t *testing.T) {
 			// The handle's 3 s is sooner than ctx's minute: a later ctx deadline does not extend it.
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -2,10 +2,15 @@
 // test/types.test.js compares this file with what the addon really exports.
 // Internal: applications use index.d.ts.
 
+/** An optional argument: the addon takes undefined and null alike. */
+type Optional<T> = T | undefined | null;
+/** Variables by name: bootstrap variables, defaults. */
+type Vars = Record<string, string>;
+
 export declare class NativeVault {
-  getEnv(key: string, envValue?: string | undefined | null): string | null;
-  hasEnv(key: string, envValue?: string | undefined | null): boolean;
-  envSource(key: string, envValue?: string | undefined | null): string;
+  getEnv(key: string, envValue?: Optional<string>): string | null;
+  hasEnv(key: string, envValue?: Optional<string>): boolean;
+  envSource(key: string, envValue?: Optional<string>): string;
   getAsContent(name: string): Buffer | null;
   keys(): Array<string>;
   generation(): number;
@@ -15,17 +20,13 @@ export declare class NativeVault {
   redacted(): string;
 }
 
-export declare function open(
-  vars: Record<string, string>,
-  defaults?: Record<string, string> | undefined | null,
-  timeoutMs?: number | undefined | null,
-): Promise<NativeVault>;
+export declare function open(vars: Vars, defaults?: Optional<Vars>, timeoutMs?: Optional<number>): Promise<NativeVault>;
 
 export declare function openWith(
   config: string,
   passphrase: string,
-  defaults?: Record<string, string> | undefined | null,
-  timeoutMs?: number | undefined | null,
+  defaults?: Optional<Vars>,
+  timeoutMs?: Optional<number>,
 ): Promise<NativeVault>;
 
 export declare function testingDecryptEnvelope(
@@ -40,15 +41,15 @@ export interface Unsealed {
   payload: Buffer;
 }
 
-export declare function testingUnsealManifest(sealed: Buffer, remoteTs?: string | undefined | null): Unsealed;
+export declare function testingUnsealManifest(sealed: Buffer, remoteTs?: Optional<string>): Unsealed;
 
 export declare function testingDecodeConfigJson(blob: string): string;
 
 export declare function testingOpenPayload(
   payload: Buffer,
   envLabel: string,
-  pointerTs?: string | undefined | null,
-  defaults?: Record<string, string> | undefined | null,
+  pointerTs?: Optional<string>,
+  defaults?: Optional<Vars>,
 ): NativeVault;
 
 export interface Bootstrap {
@@ -57,7 +58,7 @@ export interface Bootstrap {
   warnings: Array<string>;
 }
 
-export declare function testingResolveBootstrap(env: Record<string, string>): Bootstrap;
+export declare function testingResolveBootstrap(env: Vars): Bootstrap;
 
 export interface KindInfo {
   number: number;

@@ -42,14 +42,10 @@ impl ConfigArgs {
     }
 }
 
-/// Write credentials (push, rotate-passphrase).
+/// The secret key flags (runtime-token, push, rotate-passphrase, vectors seed).
 #[derive(Args)]
-pub struct WriteCredentialArgs {
-    /// Access key id for writing (default: AWS_ACCESS_KEY_ID, else the token's own)
-    #[arg(long, value_name = "ID")]
-    access_key_id: Option<String>,
-    /// A file holding the secret key for writing, or - for standard input (default:
-    /// AWS_SECRET_ACCESS_KEY, else the token's own)
+pub struct SecretKeyArgs {
+    /// A file holding the secret key, or - for standard input (default: AWS_SECRET_ACCESS_KEY)
     #[arg(long, value_name = "PATH", conflicts_with = "secret_access_key")]
     secret_access_key_file: Option<PathBuf>,
     /// Deprecated: a secret key on the command line is readable by every local user
@@ -57,11 +53,34 @@ pub struct WriteCredentialArgs {
     secret_access_key: Option<String>,
 }
 
+impl SecretKeyArgs {
+    /// The file's, else the flag's (with a warning), else AWS_SECRET_ACCESS_KEY.
+    fn read(&self) -> CliResult<Option<Zeroizing<String>>> {
+        inputs::secret_key(self.secret_access_key_file.as_deref(), self.secret_access_key.as_deref())
+    }
+}
+
+/// Write credentials (push, rotate-passphrase).
+#[derive(Args)]
+pub struct WriteCredentialArgs {
+    /// Access key id for writing (default: AWS_ACCESS_KEY_ID, else the token's own; the secret
+    /// key likewise falls back to the token's own)
+    #[arg(long, value_name = "ID")]
+    access_key_id: Option<String>,
+    #[command(flatten)]
+    secret_key: SecretKeyArgs,
+}
+
 impl WriteCredentialArgs {
     fn apply(&self, c: &Config) -> CliResult<Config> {
-        let secret = inputs::secret_key(self.secret_access_key_file.as_deref(), self.secret_access_key.as_deref())?;
-        inputs::with_write_credentials(c, self.access_key_id.as_deref(), secret)
+        inputs::with_write_credentials(c, self.access_key_id.as_deref(), self.secret_key.read()?)
     }
+}
+
+/// The vault's passphrase: --passphrase-file, else VSYNC_PASSPHRASE(_FILE), else a prompt
+/// (`confirm`: asked twice).
+fn vault_passphrase(file: Option<&Path>, prompt: &str, confirm: bool) -> CliResult<Zeroizing<String>> {
+    inputs::passphrase(file, "--passphrase-file", "VSYNC_PASSPHRASE", prompt, confirm)
 }
 
 fn location(c: &Config) -> String {
@@ -107,16 +126,11 @@ pub struct RuntimeTokenArgs {
     /// Environment label (for messages; picks `.env.<env>` in vault folders)
     #[arg(long = "env", env = "VSYNC_ENV", value_name = "ENV")]
     env_label: String,
-    /// Access key id the readers will use (read-only keys recommended)
+    /// Access key id the readers will use (read-only keys recommended), with the secret key below
     #[arg(long, env = "AWS_ACCESS_KEY_ID", value_name = "ID")]
     access_key_id: String,
-    /// A file holding the secret key the readers will use, or - for standard input
-    /// (default: AWS_SECRET_ACCESS_KEY)
-    #[arg(long, value_name = "PATH", conflicts_with = "secret_access_key")]
-    secret_access_key_file: Option<PathBuf>,
-    /// Deprecated: a secret key on the command line is readable by every local user
-    #[arg(long, value_name = "KEY", hide = true)]
-    secret_access_key: Option<String>,
+    #[command(flatten)]
+    secret_key: SecretKeyArgs,
     /// PBKDF2 salt string (at least 16 characters); default: a fresh random one
     #[arg(long)]
     salt: Option<String>,
@@ -148,11 +162,9 @@ pub fn runtime_token(a: RuntimeTokenArgs) -> CliResult {
             return Err(CliError::input(format!("{flag} is empty")));
         }
     }
-    let secret_access_key = inputs::secret_key(a.secret_access_key_file.as_deref(), a.secret_access_key.as_deref())?
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| {
-            CliError::input("no secret key: set AWS_SECRET_ACCESS_KEY or pass --secret-access-key-file PATH (or -)")
-        })?;
+    let secret_access_key = a.secret_key.read()?.filter(|s| !s.is_empty()).ok_or_else(|| {
+        CliError::input("no secret key: set AWS_SECRET_ACCESS_KEY or pass --secret-access-key-file PATH (or -)")
+    })?;
     let salt = match a.salt {
         Some(s) if s.chars().count() < MIN_SALT_CHARS => {
             return Err(CliError::input(format!(
@@ -321,13 +333,8 @@ pub fn push(a: PushArgs) -> CliResult {
     let timeout = a.cfg.timeout();
     let state = remote_state(&wcfg, timeout)?;
     check_expected(a.expect_gen, &state)?;
-    let pass = inputs::passphrase(
-        a.passphrase_file.as_deref(),
-        "--passphrase-file",
-        "VSYNC_PASSPHRASE",
-        "Vault passphrase",
-        state.ts.is_none(),
-    )?;
+    // A first push asks twice: a typo would lock every reader out.
+    let pass = vault_passphrase(a.passphrase_file.as_deref(), "Vault passphrase", state.ts.is_none())?;
     if state.ts.is_some() && !a.force {
         let (c, p) = (&wcfg, &pass);
         s3::run(&wcfg, timeout, |store| async move { writer::read_current(&store, c, p).await.map(|_| ()) }).map_err(
@@ -422,13 +429,7 @@ pub fn rotate(a: RotateArgs) -> CliResult {
             )));
         }
     }
-    let old = inputs::passphrase(
-        a.passphrase_file.as_deref(),
-        "--passphrase-file",
-        "VSYNC_PASSPHRASE",
-        "Current passphrase",
-        false,
-    )?;
+    let old = vault_passphrase(a.passphrase_file.as_deref(), "Current passphrase", false)?;
     let new = inputs::passphrase(
         a.new_passphrase_file.as_deref(),
         "--new-passphrase-file",
@@ -707,7 +708,7 @@ pub struct GetArgs {
 
 fn open_for_reading(cfg: &ConfigArgs, passphrase_file: Option<&Path>) -> CliResult<Vault> {
     let c = cfg.resolve()?;
-    let pass = inputs::passphrase(passphrase_file, "--passphrase-file", "VSYNC_PASSPHRASE", "Vault passphrase", false)?;
+    let pass = vault_passphrase(passphrase_file, "Vault passphrase", false)?;
     open(&c, &pass, cfg.timeout())
 }
 
@@ -856,12 +857,8 @@ pub enum VectorsCommand {
         region: String,
         #[arg(long, value_name = "ID")]
         access_key_id: String,
-        /// A file holding the secret key, or - for standard input (default: AWS_SECRET_ACCESS_KEY)
-        #[arg(long, value_name = "PATH", conflicts_with = "secret_access_key")]
-        secret_access_key_file: Option<PathBuf>,
-        /// Deprecated: a secret key on the command line is readable by every local user
-        #[arg(long, value_name = "KEY", hide = true)]
-        secret_access_key: Option<String>,
+        #[command(flatten)]
+        secret_key: SecretKeyArgs,
         #[arg(long)]
         bucket: String,
         /// Where to write the scenario tokens
@@ -877,24 +874,13 @@ pub fn vectors(c: VectorsCommand) -> CliResult {
             eprintln!("vsync: wrote {n} vectors to {}", dir.display());
             Ok(())
         }
-        VectorsCommand::Seed {
-            corpus: dir,
-            endpoint,
-            region,
-            access_key_id,
-            secret_access_key_file,
-            secret_access_key,
-            bucket,
-            out,
-        } => {
-            let secret_access_key =
-                inputs::secret_key(secret_access_key_file.as_deref(), secret_access_key.as_deref())?
-                    .ok_or_else(|| {
-                        CliError::input(
-                            "no secret key: set AWS_SECRET_ACCESS_KEY or pass --secret-access-key-file PATH",
-                        )
-                    })?
-                    .to_string();
+        VectorsCommand::Seed { corpus: dir, endpoint, region, access_key_id, secret_key, bucket, out } => {
+            let secret_access_key = secret_key
+                .read()?
+                .ok_or_else(|| {
+                    CliError::input("no secret key: set AWS_SECRET_ACCESS_KEY or pass --secret-access-key-file PATH")
+                })?
+                .to_string();
             let target = SeedTarget { endpoint, region, access_key_id, secret_access_key, bucket };
             let n = corpus::seed(&dir, &target, &out)?;
             eprintln!("vsync: seeded {n} live scenarios into s3://{}; tokens in {}", target.bucket, out.display());

@@ -208,91 +208,62 @@ impl KeyLocked {
     }
 }
 
-/// Forward an operation to s3s-fs under the lock of `$key`.
-macro_rules! locked {
-    ($self:ident, $req:ident, $op:ident, $bucket:expr, $key:expr) => {{
-        let _guard = $self.lock(&$bucket, &$key).await;
-        $self.fs.$op($req).await
-    }};
+/// The `S3` implementation: each operation is forwarded to s3s-fs. Those that read or write one
+/// object run under the lock of its bucket and key; DeleteObjects takes the locks of all its keys.
+/// Bucket-level and multipart-part operations touch no object a reader sees: unlocked.
+macro_rules! key_locked_s3 {
+    (
+        locked { $($op:ident($input:ident) -> $output:ident;)* }
+        unlocked { $($unlocked_op:ident($unlocked_input:ident) -> $unlocked_output:ident;)* }
+    ) => {
+        #[async_trait::async_trait]
+        impl S3 for KeyLocked {
+            $(async fn $op(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
+                let _guard = self.lock(&req.input.bucket, &req.input.key).await;
+                self.fs.$op(req).await
+            })*
+
+            async fn delete_objects(
+                &self,
+                req: S3Request<DeleteObjectsInput>,
+            ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+                let bucket = req.input.bucket.clone();
+                let keys: Vec<String> = req.input.delete.objects.iter().map(|o| o.key.clone()).collect();
+                let _guards = self.lock_all(&bucket, keys.iter().map(String::as_str)).await;
+                self.fs.delete_objects(req).await
+            }
+
+            $(async fn $unlocked_op(
+                &self,
+                req: S3Request<$unlocked_input>,
+            ) -> S3Result<S3Response<$unlocked_output>> {
+                self.fs.$unlocked_op(req).await
+            })*
+        }
+    };
 }
 
-#[async_trait::async_trait]
-impl S3 for KeyLocked {
-    async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
-        locked!(self, req, put_object, req.input.bucket.clone(), req.input.key.clone())
+key_locked_s3! {
+    locked {
+        put_object(PutObjectInput) -> PutObjectOutput;
+        get_object(GetObjectInput) -> GetObjectOutput;
+        head_object(HeadObjectInput) -> HeadObjectOutput;
+        delete_object(DeleteObjectInput) -> DeleteObjectOutput;
+        copy_object(CopyObjectInput) -> CopyObjectOutput;
+        complete_multipart_upload(CompleteMultipartUploadInput) -> CompleteMultipartUploadOutput;
     }
-    async fn get_object(&self, req: S3Request<GetObjectInput>) -> S3Result<S3Response<GetObjectOutput>> {
-        locked!(self, req, get_object, req.input.bucket.clone(), req.input.key.clone())
-    }
-    async fn head_object(&self, req: S3Request<HeadObjectInput>) -> S3Result<S3Response<HeadObjectOutput>> {
-        locked!(self, req, head_object, req.input.bucket.clone(), req.input.key.clone())
-    }
-    async fn delete_object(&self, req: S3Request<DeleteObjectInput>) -> S3Result<S3Response<DeleteObjectOutput>> {
-        locked!(self, req, delete_object, req.input.bucket.clone(), req.input.key.clone())
-    }
-    async fn copy_object(&self, req: S3Request<CopyObjectInput>) -> S3Result<S3Response<CopyObjectOutput>> {
-        locked!(self, req, copy_object, req.input.bucket.clone(), req.input.key.clone())
-    }
-    async fn complete_multipart_upload(
-        &self,
-        req: S3Request<CompleteMultipartUploadInput>,
-    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
-        locked!(self, req, complete_multipart_upload, req.input.bucket.clone(), req.input.key.clone())
-    }
-    async fn delete_objects(&self, req: S3Request<DeleteObjectsInput>) -> S3Result<S3Response<DeleteObjectsOutput>> {
-        let bucket = req.input.bucket.clone();
-        let keys: Vec<String> = req.input.delete.objects.iter().map(|o| o.key.clone()).collect();
-        let _guards = self.lock_all(&bucket, keys.iter().map(String::as_str)).await;
-        self.fs.delete_objects(req).await
-    }
-
-    // Bucket-level and multipart-part operations touch no object a reader sees: unlocked.
-    async fn create_bucket(&self, req: S3Request<CreateBucketInput>) -> S3Result<S3Response<CreateBucketOutput>> {
-        self.fs.create_bucket(req).await
-    }
-    async fn delete_bucket(&self, req: S3Request<DeleteBucketInput>) -> S3Result<S3Response<DeleteBucketOutput>> {
-        self.fs.delete_bucket(req).await
-    }
-    async fn head_bucket(&self, req: S3Request<HeadBucketInput>) -> S3Result<S3Response<HeadBucketOutput>> {
-        self.fs.head_bucket(req).await
-    }
-    async fn get_bucket_location(
-        &self,
-        req: S3Request<GetBucketLocationInput>,
-    ) -> S3Result<S3Response<GetBucketLocationOutput>> {
-        self.fs.get_bucket_location(req).await
-    }
-    async fn list_buckets(&self, req: S3Request<ListBucketsInput>) -> S3Result<S3Response<ListBucketsOutput>> {
-        self.fs.list_buckets(req).await
-    }
-    async fn list_objects(&self, req: S3Request<ListObjectsInput>) -> S3Result<S3Response<ListObjectsOutput>> {
-        self.fs.list_objects(req).await
-    }
-    async fn list_objects_v2(&self, req: S3Request<ListObjectsV2Input>) -> S3Result<S3Response<ListObjectsV2Output>> {
-        self.fs.list_objects_v2(req).await
-    }
-    async fn create_multipart_upload(
-        &self,
-        req: S3Request<CreateMultipartUploadInput>,
-    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
-        self.fs.create_multipart_upload(req).await
-    }
-    async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
-        self.fs.upload_part(req).await
-    }
-    async fn upload_part_copy(
-        &self,
-        req: S3Request<UploadPartCopyInput>,
-    ) -> S3Result<S3Response<UploadPartCopyOutput>> {
-        self.fs.upload_part_copy(req).await
-    }
-    async fn list_parts(&self, req: S3Request<ListPartsInput>) -> S3Result<S3Response<ListPartsOutput>> {
-        self.fs.list_parts(req).await
-    }
-    async fn abort_multipart_upload(
-        &self,
-        req: S3Request<AbortMultipartUploadInput>,
-    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
-        self.fs.abort_multipart_upload(req).await
+    unlocked {
+        create_bucket(CreateBucketInput) -> CreateBucketOutput;
+        delete_bucket(DeleteBucketInput) -> DeleteBucketOutput;
+        head_bucket(HeadBucketInput) -> HeadBucketOutput;
+        get_bucket_location(GetBucketLocationInput) -> GetBucketLocationOutput;
+        list_buckets(ListBucketsInput) -> ListBucketsOutput;
+        list_objects(ListObjectsInput) -> ListObjectsOutput;
+        list_objects_v2(ListObjectsV2Input) -> ListObjectsV2Output;
+        create_multipart_upload(CreateMultipartUploadInput) -> CreateMultipartUploadOutput;
+        upload_part(UploadPartInput) -> UploadPartOutput;
+        upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
+        list_parts(ListPartsInput) -> ListPartsOutput;
+        abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
     }
 }

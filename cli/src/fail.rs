@@ -90,28 +90,28 @@ impl CliError {
         }
     }
 
+    /// The class name and the stable code: the core's for its kinds, the CLI's own otherwise.
+    pub fn class(&self) -> (&'static str, &'static str) {
+        let kind = match self {
+            CliError::Vsync { error, .. } => error.kind(),
+            CliError::Internal(_) => ErrorKind::Internal,
+            CliError::Input(_) => return ("InputError", "VSYNC_INPUT"),
+            CliError::Conflict { .. } => return ("ConflictError", "VSYNC_CONFLICT"),
+            CliError::Command { .. } => return ("CommandError", "VSYNC_COMMAND"),
+            CliError::Unconfirmed { .. } => return ("WriteUnconfirmedError", "VSYNC_WRITE_UNCONFIRMED"),
+            CliError::NoConditionalWrites { .. } => {
+                return ("ConditionalWritesUnsupportedError", "VSYNC_NO_CONDITIONAL_WRITES")
+            }
+        };
+        (kind.class_name(), kind.code())
+    }
+
     pub fn class_name(&self) -> &'static str {
-        match self {
-            CliError::Vsync { error, .. } => error.kind().class_name(),
-            CliError::Input(_) => "InputError",
-            CliError::Conflict { .. } => "ConflictError",
-            CliError::Command { .. } => "CommandError",
-            CliError::Unconfirmed { .. } => "WriteUnconfirmedError",
-            CliError::NoConditionalWrites { .. } => "ConditionalWritesUnsupportedError",
-            CliError::Internal(_) => ErrorKind::Internal.class_name(),
-        }
+        self.class().0
     }
 
     pub fn code(&self) -> &'static str {
-        match self {
-            CliError::Vsync { error, .. } => error.code(),
-            CliError::Input(_) => "VSYNC_INPUT",
-            CliError::Conflict { .. } => "VSYNC_CONFLICT",
-            CliError::Command { .. } => "VSYNC_COMMAND",
-            CliError::Unconfirmed { .. } => "VSYNC_WRITE_UNCONFIRMED",
-            CliError::NoConditionalWrites { .. } => "VSYNC_NO_CONDITIONAL_WRITES",
-            CliError::Internal(_) => ErrorKind::Internal.code(),
-        }
+        self.class().1
     }
 
     pub fn message(&self) -> String {

@@ -131,6 +131,18 @@ impl Scratch {
         c.args(["--env-file", &self.p(".env"), "--asset", &format!("logo.bin={}", self.p("logo.bin"))]);
         c
     }
+    /// A scratch vault with `.env` and `logo.bin` pushed once (gen 1).
+    fn pushed(name: &str) -> Result<Scratch, Box<dyn std::error::Error>> {
+        let s = Scratch::new(name)?;
+        run(&mut s.push(), 0)?;
+        Ok(s)
+    }
+    /// `rotate-passphrase` from pw to pw2, with `extra` flags.
+    fn rotate(&self, extra: &[&str]) -> Command {
+        let mut c = self.cmd("rotate-passphrase");
+        c.args(["--new-passphrase-file", &self.p("pw2")]).args(extra);
+        c
+    }
     fn config(&self) -> Result<Config, vsync_core::Error> {
         Config::decode(&self.token)
     }
@@ -195,10 +207,8 @@ fn push_from_a_vault_folder_and_env_variables() -> TestResult {
 
 #[test]
 fn rotate_passphrase_moves_generation_and_keeps_the_seal() -> TestResult {
-    let s = Scratch::new("rotate")?;
-    run(&mut s.push(), 0)?;
-    let mut rot = s.cmd("rotate-passphrase");
-    rot.args(["--new-passphrase-file", &s.p("pw2")]);
+    let s = Scratch::pushed("rotate")?;
+    let mut rot = s.rotate(&[]);
     let (out, err) = run(&mut rot, 0)?;
     assert!(out.starts_with("rotated gen=2 ts="), "{out}");
     assert_no_secret(&s, &[&out, &err]);
@@ -250,10 +260,8 @@ fn rotate_passphrase_moves_generation_and_keeps_the_seal() -> TestResult {
 
 #[test]
 fn rotate_with_new_salt_prints_the_new_token() -> TestResult {
-    let s = Scratch::new("salt")?;
-    run(&mut s.push(), 0)?;
-    let mut rot = s.cmd("rotate-passphrase");
-    rot.args(["--new-passphrase-file", &s.p("pw2"), "--new-salt"]);
+    let s = Scratch::pushed("salt")?;
+    let mut rot = s.rotate(&["--new-salt"]);
     let (out, err) = run(&mut rot, 0)?;
     assert_eq!(out.lines().count(), 1);
     let new_token = out.trim_end();
@@ -277,8 +285,7 @@ fn rotate_reads_a_vault_in_the_public_cli_layout() -> TestResult {
     vsync_core::s3::run(&config, Duration::from_secs(30), |store| async move {
         vsync_core::writer::write_cli_layout(&store, &key, &zip, "20250101-000000", Some(4)).await
     })?;
-    let mut rot = s.cmd("rotate-passphrase");
-    rot.args(["--new-passphrase-file", &s.p("pw2")]);
+    let mut rot = s.rotate(&[]);
     let (out, _) = run(&mut rot, 0)?;
     assert!(out.starts_with("rotated gen=5 "), "{out}");
     let v = open_with(&s.token, PASS2, OpenOptions::default())?;
@@ -315,8 +322,7 @@ fn lost_update_guard_and_passphrase_guard() -> TestResult {
 
 #[test]
 fn failed_push_leaves_the_previous_vault_readable() -> TestResult {
-    let s = Scratch::new("failed")?;
-    run(&mut s.push(), 0)?;
+    let s = Scratch::pushed("failed")?;
     std::fs::write(s.path(".env"), "DATABASE_URL=changed\n")?;
     // Write credentials override the token's: wrong ones are refused by the server (403).
     write_private(&s.path("bad.key"), b"not-the-secret")?;
@@ -377,8 +383,7 @@ fn status_lists_names_and_sources_never_values() -> TestResult {
 
 #[test]
 fn get_and_export_print_values_only_when_asked() -> TestResult {
-    let s = Scratch::new("get")?;
-    run(&mut s.push(), 0)?;
+    let s = Scratch::pushed("get")?;
     let mut get = s.cmd("get");
     get.arg("DATABASE_URL");
     assert_eq!(run(&mut get, 0)?.0, format!("{SECRET_VALUE}\n"));
@@ -661,8 +666,7 @@ fn no_secret_needs_the_command_line() -> TestResult {
 /// The argv forms still work for now, and say why they should not be used.
 #[test]
 fn deprecated_argv_secrets_still_work_and_warn() -> TestResult {
-    let s = Scratch::new("deprecated")?;
-    run(&mut s.push(), 0)?;
+    let s = Scratch::pushed("deprecated")?;
     let (out, err) = run(vsync().env("VSYNC_PASSPHRASE", PASS).args(["get", "LOG_LEVEL", "--config", &s.token]), 0)?;
     assert_eq!(out, "debug\n");
     assert!(err.contains("--config BLOB puts a secret on the command line") && err.contains("--config-file"), "{err}");

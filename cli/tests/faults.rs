@@ -125,11 +125,17 @@ fn withheld(path: &str) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Push: the reply of each PUT is lost (every attempt's).
 
+/// Pushes with the replies to the PUTs of `path` withheld, and checks the exit code.
+fn push_with_the_reply_lost(path: &str, code: i32) -> (Vault, Output) {
+    let v = Vault::new(withheld(path));
+    let o = v.push(&[]);
+    assert_eq!(o.status.code(), Some(code), "{}", show(&o));
+    (v, o)
+}
+
 #[test]
 fn push_with_the_probe_reply_lost_says_nothing_changed_and_nothing_did() {
-    let v = Vault::new(withheld(PROBE));
-    let o = v.push(&[]);
-    assert_eq!(o.status.code(), Some(13), "{}", show(&o));
+    let (v, o) = push_with_the_reply_lost(PROBE, 13);
     assert!(
         text(&o.stderr).contains("the manifest was not moved: readers still get the previous vault"),
         "{}",
@@ -141,18 +147,14 @@ fn push_with_the_probe_reply_lost_says_nothing_changed_and_nothing_did() {
 
 #[test]
 fn push_with_the_bundle_reply_lost_checks_the_bundle_and_goes_on() {
-    let v = Vault::new(withheld(BUNDLE));
-    let o = v.push(&[]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let (v, o) = push_with_the_reply_lost(BUNDLE, 0);
     assert!(text(&o.stdout).starts_with("pushed gen=2 "), "{}", show(&o));
     assert_eq!(v.read(&v.direct, PASS), Ok((2, "v2".into())));
 }
 
 #[test]
 fn push_with_the_manifest_reply_lost_reads_back_and_says_it_landed() {
-    let v = Vault::new(withheld(MANIFEST));
-    let o = v.push(&[]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let (v, o) = push_with_the_reply_lost(MANIFEST, 0);
     assert!(text(&o.stdout).starts_with("pushed gen=2 "), "{}", show(&o));
     assert!(text(&o.stderr).contains("reading it back shows it landed"), "{}", show(&o));
     assert_eq!(v.read(&v.direct, PASS), Ok((2, "v2".into())));
@@ -161,9 +163,7 @@ fn push_with_the_manifest_reply_lost_reads_back_and_says_it_landed() {
 
 #[test]
 fn push_with_the_latest_meta_reply_lost_says_the_manifest_moved() {
-    let v = Vault::new(withheld(META));
-    let o = v.push(&[]);
-    assert_eq!(o.status.code(), Some(0), "{}", show(&o));
+    let (v, o) = push_with_the_reply_lost(META, 0);
     assert!(text(&o.stderr).contains("latest.meta") && text(&o.stderr).contains("readers get gen 2"), "{}", show(&o));
     assert_eq!(v.read(&v.direct, PASS), Ok((2, "v2".into())));
 }

@@ -419,26 +419,29 @@ fn asset_files_are_private_and_removed_when_the_child_exits() -> TestResult {
 
 #[test]
 fn asset_files_are_removed_when_the_child_is_killed() -> TestResult {
-    let p = Pushed::new("asset-kill", &format!("DATABASE_URL={DB_URL}\n"))?;
-    let (r, child, file) = start_with_asset(&p)?;
-    assert!(file.exists());
-    kill(child, Signal::SIGKILL)?;
-    let (code, _, err) = r.finish()?;
-    assert_eq!(code, Some(137), "{err}");
-    assert!(!asset_dir(&file)?.exists(), "the asset directory outlived the killed command");
-    Ok(())
+    asset_files_go_with_the_command("asset-kill", |_, child| Ok(kill(child, Signal::SIGKILL)?), 137)
 }
 
 #[test]
 fn asset_files_are_removed_when_vsync_run_is_terminated() -> TestResult {
-    let p = Pushed::new("asset-term", &format!("DATABASE_URL={DB_URL}\n"))?;
-    let (r, _, file) = start_with_asset(&p)?;
-    assert!(file.exists());
     // An orchestrator stops vsync run: the command gets the SIGTERM, and its files go with it.
-    r.signal(Signal::SIGTERM)?;
+    asset_files_go_with_the_command("asset-term", |r, _| r.signal(Signal::SIGTERM), 143)
+}
+
+/// Starts a command with an asset file, ends it with `end` (given vsync run and the command's
+/// pid), and checks the exit code and that the asset directory is gone.
+fn asset_files_go_with_the_command(
+    tag: &str,
+    end: impl FnOnce(&Running, Pid) -> TestResult,
+    expected_code: i32,
+) -> TestResult {
+    let p = Pushed::new(tag, &format!("DATABASE_URL={DB_URL}\n"))?;
+    let (r, child, file) = start_with_asset(&p)?;
+    assert!(file.exists());
+    end(&r, child)?;
     let (code, _, err) = r.finish()?;
-    assert_eq!(code, Some(143), "{err}");
-    assert!(!asset_dir(&file)?.exists(), "the asset directory outlived the terminated command");
+    assert_eq!(code, Some(expected_code), "{err}");
+    assert!(!asset_dir(&file)?.exists(), "the asset directory outlived the ended command ({tag})");
     Ok(())
 }
 

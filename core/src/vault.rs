@@ -19,15 +19,20 @@ use crate::s3::{self, ObjectSource, DEFAULT_TIMEOUT};
 
 /// Where a value came from. The order of the variants is the order of the chain.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(i32)]
 pub enum Source {
-    Vault = 1,
-    Env = 2,
-    Default = 3,
-    Missing = 4,
+    Vault,
+    Env,
+    Default,
+    Missing,
 }
 
 impl Source {
+    /// The source's place in the chain, from 1 (vault) to 4 (missing): the number the C ABI
+    /// (`vsync_source`) and Java's `Source` carry.
+    pub fn number(self) -> i32 {
+        self as i32 + 1
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Source::Vault => "vault",

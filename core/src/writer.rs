@@ -165,18 +165,7 @@ pub fn push_with(
     data: &VaultData,
     options: &WriteOptions,
 ) -> Result<Pushed, PushError> {
-    let key = derive_key(passphrase, &config.salt, config.iterations);
-    let progress = Mutex::new(Progress::default());
-    let (key, progress_ref) = (&key, &progress);
-    let out = s3::run(config, options.timeout, |store| async move {
-        let step = async {
-            let base = read_base(&store).await?;
-            let plan = Plan { key, data, verify_env: None };
-            commit(&store, &base, &plan, options, progress_ref, &mut |_| Ok(())).await
-        };
-        Ok(step.await)
-    });
-    settle(config, options, out, &progress)
+    write(config, Content::Given(data), (config, passphrase), options, &mut |_| Ok(()))
 }
 
 /// A writer failure. Every variant but `Unconfirmed` means the manifest was not moved: readers
@@ -231,18 +220,50 @@ struct Base {
     state: RemoteState,
 }
 
-/// The HEAD comes first: any change after it (even between this HEAD and the reads that
-/// follow) changes the ETag, so the final `If-Match` refuses to build on a stale read.
-async fn read_base(store: &Store) -> Result<Base> {
-    let etag = store.head_version("manifest").await?.map(|v| v.etag);
-    let state = remote_state(store).await?;
-    match etag {
-        // The manifest appeared between the HEAD and the reads: build on nothing, and let
-        // `If-None-Match: *` on the manifest refuse it.
-        None => Ok(Base { etag: None, state }),
-        // A manifest without an ETag cannot be guarded with `If-Match`: `commit` refuses.
-        Some(etag) => Ok(Base { etag: Some(etag.unwrap_or_default()), state }),
-    }
+/// What a write seals: the data given (push), or the vault as it is, read with the old
+/// passphrase (rotate).
+enum Content<'a> {
+    Given(&'a VaultData),
+    Current { old_passphrase: &'a str },
+}
+
+/// The write protocol of both push and rotate: derive the key of `sealed_with` (its config's
+/// salt and iterations, and its passphrase), read the base, [`commit`], settle the outcome.
+fn write(
+    config: &Config,
+    content: Content<'_>,
+    sealed_with: (&Config, &str),
+    options: &WriteOptions,
+    before_move: &mut dyn FnMut(&Pushed) -> Result<()>,
+) -> Result<Pushed, PushError> {
+    let (new_config, passphrase) = sealed_with;
+    let key = derive_key(passphrase, &new_config.salt, new_config.iterations);
+    let progress = Mutex::new(Progress::default());
+    let (key, progress_ref) = (&key, &progress);
+    let out = s3::run(config, options.timeout, |store| async move {
+        let step = async {
+            // The HEAD comes first: any change after it (even between this HEAD and the reads
+            // that follow) changes the ETag, so the final `If-Match` refuses to build on a stale
+            // read. No manifest (it may appear between the HEAD and the reads): build on nothing,
+            // and let `If-None-Match: *` on the manifest refuse it. A manifest without an ETag
+            // cannot be guarded with `If-Match`: `commit` refuses.
+            let etag = store.head_version("manifest").await?.map(|v| v.etag.unwrap_or_default());
+            let current;
+            let (data, state, verify_env) = match content {
+                Content::Given(data) => (data, remote_state(&store).await?, None),
+                Content::Current { old_passphrase } => {
+                    let state;
+                    (current, state) = read_current(&store, config, old_passphrase).await?;
+                    // Rotation reads the new bundle back and opens it before the manifest moves.
+                    (&current, state, Some(new_config.env.as_str()))
+                }
+            };
+            let plan = Plan { key, data, verify_env };
+            commit(&store, &Base { etag, state }, &plan, options, progress_ref, before_move).await
+        };
+        Ok(step.await)
+    });
+    settle(config, options, out, &progress)
 }
 
 /// What to write.
@@ -554,20 +575,7 @@ pub fn rotate(
     options: &WriteOptions,
     before_move: &mut dyn FnMut(&Pushed) -> Result<()>,
 ) -> Result<Pushed, PushError> {
-    let key = derive_key(new_passphrase, &new_config.salt, new_config.iterations);
-    let progress = Mutex::new(Progress::default());
-    let (key, progress_ref) = (&key, &progress);
-    let out = s3::run(config, options.timeout, |store| async move {
-        let step = async {
-            let etag = store.head_version("manifest").await?.map(|v| v.etag.unwrap_or_default());
-            let (data, state) = read_current(&store, config, old_passphrase).await?;
-            let base = Base { etag, state };
-            let plan = Plan { key, data: &data, verify_env: Some(&new_config.env) };
-            commit(&store, &base, &plan, options, progress_ref, before_move).await
-        };
-        Ok(step.await)
-    });
-    settle(config, options, out, &progress)
+    write(config, Content::Current { old_passphrase }, (new_config, new_passphrase), options, before_move)
 }
 
 #[cfg(test)]

@@ -13,7 +13,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vsync_core::{open_with, Config, ErrorKind, OpenOptions};
+mod common;
+
+use common::unanswered_config;
+use vsync_core::{open_with, ErrorKind, OpenOptions};
 
 const CHILD: &str = "VSYNC_DNS_TEST_CHILD";
 const TEST_NAME: &str = "a_resolver_that_never_answers_is_bounded_by_the_deadline";
@@ -71,17 +74,7 @@ fn child() {
             }
         }
     });
-    let config = Config {
-        endpoint: "http://vsync-dns-test.example:9000".into(),
-        region: "us-east-1".into(),
-        bucket: "bucket".into(),
-        access_key_id: "AK".into(),
-        secret_access_key: "SK".to_string().into(),
-        prefix: "p/".into(),
-        env: "prod".into(),
-        salt: "0123456789abcdef0123".into(),
-        iterations: 1000,
-    };
+    let config = unanswered_config("http://vsync-dns-test.example:9000".into());
     for deadline in [Duration::from_millis(1500), Duration::from_millis(500)] {
         let start = Instant::now();
         let e = open_with(&config.encode(), "pw", OpenOptions { timeout: deadline, ..OpenOptions::default() })

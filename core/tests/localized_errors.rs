@@ -14,27 +14,16 @@ use std::ffi::{c_char, c_int, CString};
 use std::process::Command;
 use std::time::Duration;
 
-use vsync_core::{open_with, Config, ErrorKind, OpenOptions};
+mod common;
+
+use common::unanswered_config;
+use vsync_core::{open_with, ErrorKind, OpenOptions};
 
 extern "C" {
     fn setlocale(category: c_int, locale: *const c_char) -> *mut c_char;
 }
 /// glibc's value (bits/locale.h).
 const LC_ALL: c_int = 6;
-
-fn config(endpoint: String) -> Config {
-    Config {
-        endpoint,
-        region: "us-east-1".into(),
-        bucket: "bucket".into(),
-        access_key_id: "AK".into(),
-        secret_access_key: "SK".to_string().into(),
-        prefix: "p/".into(),
-        env: "prod".into(),
-        salt: "0123456789abcdef0123".into(),
-        iterations: 1000,
-    }
-}
 
 /// A port on `host` where nothing listens (bound, then released).
 fn refused_port(host: &str) -> u16 {
@@ -73,8 +62,9 @@ fn localized_connection_errors_are_unreachable_not_a_panic() {
                 let endpoint = format!("http://{host}:{}", refused_port(host));
                 // A short deadline: every attempt classifies (and cuts) the error; fewer retries, faster.
                 let opts = OpenOptions { timeout: Duration::from_millis(200), ..OpenOptions::default() };
-                let r =
-                    std::panic::catch_unwind(|| open_with(&config(endpoint.clone()).encode(), "pw", opts).map(|_| ()));
+                let r = std::panic::catch_unwind(|| {
+                    open_with(&unanswered_config(endpoint.clone()).encode(), "pw", opts).map(|_| ())
+                });
                 let e = r.unwrap_or_else(|_| panic!("{locale}, {endpoint}: open() panicked")).unwrap_err();
                 assert_eq!(e.kind(), ErrorKind::S3Unreachable, "{locale}, {endpoint}: {e}");
                 tried += 1;

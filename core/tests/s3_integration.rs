@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -163,61 +163,36 @@ fn every_s3_failure_class() {
     assert!(e.message().contains(&ts));
 }
 
-/// A TCP listener that accepts connections and never answers, holding them until dropped.
-/// Connections to it hang for as long as the test lives: only a deadline can end a call.
-struct Silent {
-    port: u16,
-    stop: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Silent {
-    fn start() -> Silent {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = stop.clone();
-        std::thread::spawn(move || {
-            let mut held = Vec::new();
-            for conn in listener.incoming() {
-                if flag.load(Ordering::SeqCst) {
-                    break;
-                }
-                held.extend(conn.ok());
-            }
-        });
-        Silent { port, stop }
-    }
-}
-
-impl Drop for Silent {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so that it sees the flag and drops what it holds.
-        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
-    }
-}
-
-/// A TCP proxy to `target` that forwards until frozen, then holds new connections unanswered.
+/// A TCP proxy to `target` that forwards until frozen, then holds new connections unanswered
+/// until dropped. Without a target it is frozen from the start: a server that never answers,
+/// so connections to it hang for as long as the test lives and only a deadline can end a call.
 struct FreezableProxy {
     port: u16,
-    frozen: Arc<std::sync::atomic::AtomicBool>,
+    frozen: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
 }
 
 impl FreezableProxy {
-    fn start(target: String) -> FreezableProxy {
+    fn start(target: Option<String>) -> FreezableProxy {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let frozen = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = frozen.clone();
+        let (frozen, stop) = (Arc::new(AtomicBool::new(target.is_none())), Arc::new(AtomicBool::new(false)));
+        let (frozen_flag, stop_flag) = (frozen.clone(), stop.clone());
         std::thread::spawn(move || {
             let mut held = Vec::new();
             for conn in listener.incoming() {
-                let Ok(client) = conn else { continue };
-                if flag.load(Ordering::SeqCst) {
-                    held.push(client); // never answered, never closed while the test runs
-                    continue;
+                if stop_flag.load(Ordering::SeqCst) {
+                    break;
                 }
-                let Ok(upstream) = std::net::TcpStream::connect(&target) else { continue };
+                let Ok(client) = conn else { continue };
+                let target = match &target {
+                    Some(target) if !frozen_flag.load(Ordering::SeqCst) => target,
+                    _ => {
+                        held.push(client); // never answered, never closed until the proxy is dropped
+                        continue;
+                    }
+                };
+                let Ok(upstream) = std::net::TcpStream::connect(target) else { continue };
                 let (mut c2, mut u2) = (client.try_clone().unwrap(), upstream.try_clone().unwrap());
                 let (mut client, mut upstream) = (client, upstream);
                 std::thread::spawn(move || {
@@ -230,7 +205,7 @@ impl FreezableProxy {
                 });
             }
         });
-        FreezableProxy { port, frozen }
+        FreezableProxy { port, frozen, stop }
     }
 
     fn freeze(&self) {
@@ -238,9 +213,17 @@ impl FreezableProxy {
     }
 }
 
+impl Drop for FreezableProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so that it sees the flag and drops what it holds.
+        let _ = std::net::TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
 #[test]
 fn open_is_bounded_by_its_deadline() {
-    let silent = Silent::start();
+    let silent = FreezableProxy::start(None);
     let mut c = config();
     c.endpoint = format!("http://127.0.0.1:{}", silent.port);
     let opts = OpenOptions { timeout: Duration::from_millis(400), ..OpenOptions::default() };
@@ -260,7 +243,7 @@ fn open_is_bounded_by_its_deadline() {
 fn a_per_call_deadline_never_extends_the_handle_timeout() {
     let c = config();
     push(&c, &data(&[("K", "v")]));
-    let proxy = FreezableProxy::start(c.endpoint.trim_start_matches("http://").to_string());
+    let proxy = FreezableProxy::start(Some(c.endpoint.trim_start_matches("http://").to_string()));
     let mut through = c.clone();
     through.endpoint = format!("http://127.0.0.1:{}", proxy.port);
     let opts = OpenOptions { timeout: Duration::from_secs(3), ..OpenOptions::default() };

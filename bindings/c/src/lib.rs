@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use indexmap::IndexMap;
 use vsync_core::{bootstrap, hooks, Error, ErrorKind, OpenOptions, Source, Vault};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Incremented on any incompatible change of this header. Compare with vsync_abi_version().
 pub const VSYNC_ABI_VERSION: u32 = 1;
@@ -200,19 +200,160 @@ unsafe fn put<T>(out: *mut T, v: T) {
     }
 }
 
-/// An owned (pointer, length) result: the buffer goes to `*out` and its length to `*out_len`.
-unsafe fn put_bytes(out: *mut *mut u8, out_len: *mut usize, bytes: &[u8]) {
-    unsafe {
-        put(out_len, bytes.len());
-        put(out, alloc_buf(bytes));
+/// Writes `make()` to `*out` only when `out` is non-NULL: nothing is allocated for an optional
+/// out pointer the caller left NULL.
+unsafe fn put_with<T>(out: *mut T, make: impl FnOnce() -> T) {
+    if !out.is_null() {
+        // SAFETY: caller contract: a non-NULL out pointer is valid for a write.
+        unsafe { out.write(make()) };
     }
 }
 
-/// An owned list result: the array goes to `*out` and its length to `*out_len`.
-unsafe fn put_list(out: *mut *mut *mut c_char, out_len: *mut usize, items: &[String]) {
-    unsafe {
-        put(out_len, items.len());
-        put(out, alloc_list(items));
+/// The out parameters of a call (one result, or a group such as a buffer and its length).
+/// `clear` writes their "nothing" values (NULL / 0) before the call does anything else; `set`
+/// writes the result of a call that succeeded. NULL out pointers are skipped (optional ones).
+trait Out: Copy {
+    type Value;
+    unsafe fn clear(self);
+    unsafe fn set(self, value: Self::Value);
+}
+
+/// A plain value, and what `*out` holds until the call succeeds.
+#[derive(Clone, Copy)]
+struct Scalar<T>(*mut T, T);
+
+impl<T: Copy> Out for Scalar<T> {
+    type Value = T;
+    unsafe fn clear(self) {
+        unsafe { put(self.0, self.1) };
+    }
+    unsafe fn set(self, value: T) {
+        unsafe { put(self.0, value) };
+    }
+}
+
+/// A result handed to the caller as memory it owns, allocated here with its hidden length
+/// header (freed with the function the declaration names).
+trait Owned {
+    type Ptr;
+    fn len(&self) -> usize;
+    fn alloc(&self) -> *mut Self::Ptr;
+}
+
+/// vsync_string_free.
+impl Owned for Zeroizing<String> {
+    type Ptr = c_char;
+    fn len(&self) -> usize {
+        self.as_str().len()
+    }
+    fn alloc(&self) -> *mut c_char {
+        alloc_str(self)
+    }
+}
+
+/// vsync_bytes_free.
+impl Owned for Zeroizing<Vec<u8>> {
+    type Ptr = u8;
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    fn alloc(&self) -> *mut u8 {
+        alloc_buf(self)
+    }
+}
+
+/// vsync_string_list_free.
+impl Owned for Vec<String> {
+    type Ptr = *mut c_char;
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    fn alloc(&self) -> *mut *mut c_char {
+        alloc_list(self)
+    }
+}
+
+/// A value that may be missing: NULL and length 0 when it is.
+impl<T: Owned> Owned for Option<T> {
+    type Ptr = T::Ptr;
+    fn len(&self) -> usize {
+        self.as_ref().map_or(0, T::len)
+    }
+    fn alloc(&self) -> *mut T::Ptr {
+        self.as_ref().map_or(ptr::null_mut(), T::alloc)
+    }
+}
+
+/// An owned result, and optionally its length (`len` NULL: none). The allocation is made only
+/// when `out` is non-NULL, so a caller may ask for the length alone.
+struct Own<V: Owned> {
+    out: *mut *mut V::Ptr,
+    len: *mut usize,
+}
+
+impl<V: Owned> Clone for Own<V> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<V: Owned> Copy for Own<V> {}
+
+impl<V: Owned> Own<V> {
+    fn new(out: *mut *mut V::Ptr) -> Self {
+        Own { out, len: ptr::null_mut() }
+    }
+    fn with_len(out: *mut *mut V::Ptr, len: *mut usize) -> Self {
+        Own { out, len }
+    }
+}
+
+impl<V: Owned> Out for Own<V> {
+    type Value = V;
+    unsafe fn clear(self) {
+        unsafe {
+            put(self.out, ptr::null_mut());
+            put(self.len, 0);
+        }
+    }
+    unsafe fn set(self, value: V) {
+        unsafe {
+            put(self.len, value.len());
+            put_with(self.out, || value.alloc());
+        }
+    }
+}
+
+impl<A: Out, B: Out> Out for (A, B) {
+    type Value = (A::Value, B::Value);
+    unsafe fn clear(self) {
+        unsafe {
+            self.0.clear();
+            self.1.clear();
+        }
+    }
+    unsafe fn set(self, (a, b): Self::Value) {
+        unsafe {
+            self.0.set(a);
+            self.1.set(b);
+        }
+    }
+}
+
+impl<A: Out, B: Out, C: Out> Out for (A, B, C) {
+    type Value = (A::Value, B::Value, C::Value);
+    unsafe fn clear(self) {
+        unsafe {
+            self.0.clear();
+            self.1.clear();
+            self.2.clear();
+        }
+    }
+    unsafe fn set(self, (a, b, c): Self::Value) {
+        unsafe {
+            self.0.set(a);
+            self.1.set(b);
+            self.2.set(c);
+        }
     }
 }
 
@@ -326,16 +467,30 @@ fn guard(out_error: *mut *mut vsync_error, f: impl FnOnce() -> Res) -> i32 {
     }
 }
 
+/// A fallible call with out parameters: they are cleared first, and set from `f`'s result when
+/// it succeeds.
+fn call<O: Out>(out: O, out_error: *mut *mut vsync_error, f: impl FnOnce() -> Res<O::Value>) -> i32 {
+    // SAFETY: out pointers are caller-provided and valid when non-NULL.
+    unsafe { out.clear() };
+    guard(out_error, || {
+        let value = f()?;
+        unsafe { out.set(value) };
+        Ok(())
+    })
+}
+
 /// A fallible call that creates a handle: `*out_handle` is NULL until `make` succeeds.
-fn guard_open(
+/// `make` gets the caller's `options` (NULL: all defaults), read once the out pointer is checked.
+unsafe fn guard_open(
+    options: *const vsync_options,
     out_handle: *mut *mut vsync_handle,
     out_error: *mut *mut vsync_error,
-    make: impl FnOnce() -> Res<Vault>,
+    make: impl FnOnce(OpenOptions) -> Res<Vault>,
 ) -> i32 {
     unsafe { put(out_handle, ptr::null_mut()) };
     guard(out_error, || {
         required_out(out_handle, "out_handle")?;
-        let vault = make()?;
+        let vault = make(unsafe { self::options(options) }?)?;
         unsafe { put(out_handle, Box::into_raw(Box::new(vsync_handle { vault }))) };
         Ok(())
     })
@@ -432,16 +587,15 @@ pub unsafe extern "C" fn vsync_open(
     out_handle: *mut *mut vsync_handle,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    guard_open(out_handle, out_error, || {
-        let opts = unsafe { self::options(options) }?;
-        match unsafe { options.as_ref() } {
+    unsafe {
+        guard_open(options, out_handle, out_error, |opts| match options.as_ref() {
             Some(o) if !o.env_names.is_null() => {
-                let env = unsafe { env_map(o.env_names, o.env_values, o.env_len) }?;
+                let env = env_map(o.env_names, o.env_values, o.env_len)?;
                 vsync_core::open(&|k| env.get(k).cloned(), opts)
             }
             _ => vsync_core::open(&bootstrap::process_env, opts),
-        }
-    })
+        })
+    }
 }
 
 /// Open with explicit inputs, skipping the environment. NULL or "" config/passphrase ->
@@ -454,15 +608,16 @@ pub unsafe extern "C" fn vsync_open_with(
     out_handle: *mut *mut vsync_handle,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    guard_open(out_handle, out_error, || {
-        let opts = unsafe { self::options(options) }?;
-        // NULL counts as empty: the core answers ConfigMissingError (SPEC §7).
-        let config = unsafe { text(config) }.unwrap_or_default();
-        let mut passphrase = unsafe { text(passphrase) }.unwrap_or_default().into_owned();
-        let r = vsync_core::open_with(&config, &passphrase, opts);
-        passphrase.zeroize();
-        r
-    })
+    unsafe {
+        guard_open(options, out_handle, out_error, |opts| {
+            // NULL counts as empty: the core answers ConfigMissingError (SPEC §7).
+            let config = text(config).unwrap_or_default();
+            let mut passphrase = text(passphrase).unwrap_or_default().into_owned();
+            let r = vsync_core::open_with(&config, &passphrase, opts);
+            passphrase.zeroize();
+            r
+        })
+    }
 }
 
 /// Shared by get_env / has_env: the core's chain with the caller's env value as step 2.
@@ -489,21 +644,9 @@ pub unsafe extern "C" fn vsync_get_env(
     out_source: *mut i32,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe {
-        put(out_value, ptr::null_mut());
-        put(out_len, 0);
-        put(out_source, 0);
-    }
-    guard(out_error, || {
+    call((Scalar(out_source, 0), Own::with_len(out_value, out_len)), out_error, || {
         let r = unsafe { resolve(handle, key, env_value) }?;
-        unsafe { put(out_source, c_source(r.source) as i32) };
-        if let Some(v) = r.value {
-            unsafe { put(out_len, v.len()) };
-            if !out_value.is_null() {
-                unsafe { put(out_value, alloc_str(&v)) };
-            }
-        }
-        Ok(())
+        Ok((c_source(r.source) as i32, r.value))
     })
 }
 
@@ -516,12 +659,11 @@ pub unsafe extern "C" fn vsync_has_env(
     out_has: *mut bool,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe { put(out_has, false) };
-    guard(out_error, || {
-        let r = unsafe { resolve(handle, key, env_value) }?;
-        unsafe { put(out_has, r.source != Source::Missing) };
-        Ok(())
-    })
+    call(
+        Scalar(out_has, false),
+        out_error,
+        || Ok(unsafe { resolve(handle, key, env_value) }?.source != Source::Missing),
+    )
 }
 
 /// An asset's bytes, else the key/value of that name as UTF-8, else VSYNC_KIND_NOT_FOUND.
@@ -535,16 +677,9 @@ pub unsafe extern "C" fn vsync_get_as_content(
     out_len: *mut usize,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe {
-        put(out_bytes, ptr::null_mut());
-        put(out_len, 0);
-    }
-    guard(out_error, || {
+    call(Own::with_len(out_bytes, out_len), out_error, || {
         let vault = unsafe { vault_of(handle) }?;
-        let name = unsafe { required(name, "the name") }?;
-        let b = vault.get_as_content(&name)?;
-        unsafe { put_bytes(out_bytes, out_len, &b) };
-        Ok(())
+        vault.get_as_content(&unsafe { required(name, "the name") }?)
     })
 }
 
@@ -557,15 +692,7 @@ pub unsafe extern "C" fn vsync_keys(
     out_len: *mut usize,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe {
-        put(out_keys, ptr::null_mut());
-        put(out_len, 0);
-    }
-    guard(out_error, || {
-        let keys = unsafe { vault_of(handle) }?.keys()?;
-        unsafe { put_list(out_keys, out_len, &keys) };
-        Ok(())
-    })
+    call(Own::with_len(out_keys, out_len), out_error, || unsafe { vault_of(handle) }?.keys())
 }
 
 /// The generation read at open time (pure memory).
@@ -575,30 +702,23 @@ pub unsafe extern "C" fn vsync_generation(
     out_generation: *mut u64,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe { put(out_generation, 0) };
-    guard(out_error, || {
-        let g = unsafe { vault_of(handle) }?.generation()?;
-        unsafe { put(out_generation, g) };
-        Ok(())
-    })
+    call(Scalar(out_generation, 0), out_error, || unsafe { vault_of(handle) }?.generation())
 }
 
-/// The remote-generation calls: one HEAD bounded by `timeout_ms` (0: the handle's timeout).
-unsafe fn remote<T>(
+/// The remote-generation calls: one HEAD bounded by the handle's timeout, or by `timeout_ms`
+/// when it is non-zero and sooner (the core's `*_within` never extends the handle's timeout).
+unsafe fn remote<T: Copy>(
     handle: *const vsync_handle,
     timeout_ms: u64,
-    out: *mut T,
-    zero: T,
+    out: Scalar<T>,
     out_error: *mut *mut vsync_error,
-    call: fn(&Vault, Option<Duration>) -> Res<T>,
+    within: fn(&Vault, Duration) -> Res<T>,
 ) -> i32 {
-    unsafe { put(out, zero) };
-    guard(out_error, || {
+    call(out, out_error, || {
         let v = unsafe { vault_of(handle) }?;
-        // 0 means "the open's timeout"; huge values are clamped by the core.
-        let r = call(v, vsync_core::limits::timeout_from_millis(i128::from(timeout_ms)))?;
-        unsafe { put(out, r) };
-        Ok(())
+        // 0 means "the handle's timeout"; huge values are clamped by the core.
+        let timeout = vsync_core::limits::timeout_from_millis(i128::from(timeout_ms));
+        within(v, timeout.unwrap_or(Duration::MAX))
     })
 }
 
@@ -611,12 +731,7 @@ pub unsafe extern "C" fn vsync_remote_generation(
     out_generation: *mut u64,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe {
-        remote(handle, timeout_ms, out_generation, 0, out_error, |v, t| match t {
-            Some(t) => v.remote_generation_within(t),
-            None => v.remote_generation(),
-        })
-    }
+    unsafe { remote(handle, timeout_ms, Scalar(out_generation, 0), out_error, Vault::remote_generation_within) }
 }
 
 /// remote generation > generation; timeout_ms as for vsync_remote_generation.
@@ -627,12 +742,7 @@ pub unsafe extern "C" fn vsync_has_new_version(
     out_new: *mut bool,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe {
-        remote(handle, timeout_ms, out_new, false, out_error, |v, t| match t {
-            Some(t) => v.has_new_version_within(t),
-            None => v.has_new_version(),
-        })
-    }
+    unsafe { remote(handle, timeout_ms, Scalar(out_new, false), out_error, Vault::has_new_version_within) }
 }
 
 /// Zero every value, asset, default and credential. Idempotent, thread-safe; NULL is a no-op.
@@ -646,19 +756,24 @@ pub unsafe extern "C" fn vsync_close(handle: *const vsync_handle) {
     });
 }
 
+/// Releases what `p` points to (a Box this library handed out) after `finish` has wiped or closed
+/// what it holds. NULL is a no-op; no panic escapes.
+unsafe fn release<T: ?Sized>(p: *mut T, finish: impl FnOnce(&mut T)) {
+    if p.is_null() {
+        return;
+    }
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        // SAFETY: caller contract: `p` came from this library and is released once.
+        let mut b = unsafe { Box::from_raw(p) };
+        finish(&mut b);
+    }));
+}
+
 /// Close (if needed) and release a handle. Once per handle; must not race with other calls
 /// on it. NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_free(handle: *mut vsync_handle) {
-    if handle.is_null() {
-        return;
-    }
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: caller contract: `handle` came from vsync_open* and is freed once.
-        let b = unsafe { Box::from_raw(handle) };
-        b.vault.close();
-        drop(b);
-    }));
+    unsafe { release(handle, |h| h.vault.close()) };
 }
 
 /// Release (and zero) a string returned by this library. NULL is a no-op.
@@ -676,32 +791,25 @@ pub unsafe extern "C" fn vsync_bytes_free(bytes: *mut u8) {
 /// Release a list returned by this library (each string and the array). NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_string_list_free(list: *mut *mut c_char, len: usize) {
-    if list.is_null() {
-        return;
-    }
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: caller contract: `list`/`len` came from this library.
-        let b: Box<[*mut c_char]> = unsafe { Box::from_raw(ptr::slice_from_raw_parts_mut(list, len)) };
-        for s in b.iter() {
-            unsafe { free_buf(*s as *mut u8) };
-        }
-    }));
+    // SAFETY: caller contract: `list`/`len` came from this library.
+    unsafe {
+        release(ptr::slice_from_raw_parts_mut(list, len), |strings| {
+            for s in strings.iter() {
+                free_buf(*s as *mut u8);
+            }
+        })
+    };
 }
 
 /// Release an error (with its code and message). NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_error_free(error: *mut vsync_error) {
-    if error.is_null() {
-        return;
-    }
-    let _ = catch_unwind(AssertUnwindSafe(|| {
-        // SAFETY: caller contract: `error` came from this library and is freed once.
-        let b = unsafe { Box::from_raw(error) };
-        unsafe {
-            free_buf(b.code as *mut u8);
-            free_buf(b.message as *mut u8);
-        }
-    }));
+    unsafe {
+        release(error, |e| {
+            free_buf(e.code as *mut u8);
+            free_buf(e.message as *mut u8);
+        })
+    };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -720,17 +828,11 @@ pub unsafe extern "C" fn vsync_testing_decrypt_envelope(
     out_len: *mut usize,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe {
-        put(out_bytes, ptr::null_mut());
-        put(out_len, 0);
-    }
-    guard(out_error, || {
+    call(Own::with_len(out_bytes, out_len), out_error, || {
         let env = unsafe { bytes(envelope, envelope_len) }?;
         let pw = unsafe { required(passphrase, "the passphrase") }?;
         let salt = unsafe { required(salt, "the salt") }?;
-        let plain = hooks::decrypt_envelope(env, &pw, &salt, iterations)?;
-        unsafe { put_bytes(out_bytes, out_len, &plain) };
-        Ok(())
+        hooks::decrypt_envelope(env, &pw, &salt, iterations)
     })
 }
 
@@ -746,20 +848,11 @@ pub unsafe extern "C" fn vsync_testing_unseal_manifest(
     out_payload_len: *mut usize,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe {
-        put(out_ts, ptr::null_mut());
-        put(out_payload, ptr::null_mut());
-        put(out_payload_len, 0);
-    }
-    guard(out_error, || {
+    call((Own::new(out_ts), Own::with_len(out_payload, out_payload_len)), out_error, || {
         let sealed = unsafe { bytes(sealed, sealed_len) }?;
         let remote = unsafe { text(remote_ts) };
         let (ts, payload) = hooks::unseal(sealed, remote.as_deref())?;
-        unsafe {
-            put(out_ts, alloc_str(&ts));
-            put_bytes(out_payload, out_payload_len, &payload);
-        }
-        Ok(())
+        Ok((Zeroizing::new(ts), Zeroizing::new(payload)))
     })
 }
 
@@ -770,12 +863,8 @@ pub unsafe extern "C" fn vsync_testing_decode_config_json(
     out_json: *mut *mut c_char,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe { put(out_json, ptr::null_mut()) };
-    guard(out_error, || {
-        let blob = unsafe { required(blob, "the blob") }?;
-        let json = hooks::decode_config_json(&blob)?;
-        unsafe { put(out_json, alloc_str(&json)) };
-        Ok(())
+    call(Own::new(out_json), out_error, || {
+        Ok(Zeroizing::new(hooks::decode_config_json(&unsafe { required(blob, "the blob") }?)?))
     })
 }
 
@@ -791,13 +880,12 @@ pub unsafe extern "C" fn vsync_testing_open_payload(
     out_handle: *mut *mut vsync_handle,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    guard_open(out_handle, out_error, || {
-        let payload = unsafe { bytes(payload, payload_len) }?;
-        let env = unsafe { required(env_label, "the env label") }?;
-        let ts = unsafe { text(pointer_ts) };
-        let opts = unsafe { self::options(options) }?;
-        Vault::from_payload(payload, &env, ts.as_deref(), opts)
-    })
+    unsafe {
+        guard_open(options, out_handle, out_error, |opts| {
+            let env = required(env_label, "the env label")?;
+            Vault::from_payload(bytes(payload, payload_len)?, &env, text(pointer_ts).as_deref(), opts)
+        })
+    }
 }
 
 /// hooks::resolve_bootstrap over an explicit environment (a NULL value = unset).
@@ -814,22 +902,11 @@ pub unsafe extern "C" fn vsync_testing_resolve_bootstrap(
     out_warnings_len: *mut usize,
     out_error: *mut *mut vsync_error,
 ) -> i32 {
-    unsafe {
-        put(out_config, ptr::null_mut());
-        put(out_passphrase, ptr::null_mut());
-        put(out_warnings, ptr::null_mut());
-        put(out_warnings_len, 0);
-    }
-    guard(out_error, || {
-        let env = unsafe { env_map(env_names, env_values, env_len) }?;
-        let (config, passphrase, warnings) = hooks::resolve_bootstrap(&env)?;
-        unsafe {
-            put(out_config, alloc_str(&config));
-            put(out_passphrase, alloc_str(&passphrase));
-            put_list(out_warnings, out_warnings_len, &warnings);
-        }
-        Ok(())
-    })
+    call(
+        (Own::new(out_config), Own::new(out_passphrase), Own::with_len(out_warnings, out_warnings_len)),
+        out_error,
+        || hooks::resolve_bootstrap(&unsafe { env_map(env_names, env_values, env_len) }?),
+    )
 }
 
 /// Fails with the error of the core kind numbered `kind`, through the normal error path, so
@@ -867,7 +944,7 @@ mod tests {
         assert_eq!(VSYNC_ERR_INTERNAL, ErrorKind::Internal.number());
         assert_eq!(VSYNC_ERR_INVALID_ARGUMENT, ErrorKind::InvalidArgument.number());
         for s in [Source::Vault, Source::Env, Source::Default, Source::Missing] {
-            assert_eq!(c_source(s) as i32, s as i32, "{s:?}");
+            assert_eq!(c_source(s) as i32, s.number(), "{s:?}");
         }
     }
 

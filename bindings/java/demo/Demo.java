@@ -40,18 +40,11 @@ public class Demo {
                 System.out.println("[java] " + key + "=" + (value == null ? "<none>" : value) + " ("
                         + vault.envSource(key).label() + ")");
             }
-            String asset = env("VSYNC_DEMO_ASSET");
-            if (!asset.isEmpty()) {
-                byte[] bytes = vault.getAsContent(asset);
-                if (bytes == null) {
-                    System.out.println("[java] asset " + asset + ": <none>");
-                } else {
-                    String sha = HexFormat.of()
-                            .formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-                    System.out.println(
-                            "[java] asset " + asset + ": " + bytes.length + " bytes, sha256 " + sha.substring(0, 12));
-                }
-            }
+            printAsset(vault, env("VSYNC_DEMO_ASSET"), "[java] asset ", "<none>", bytes -> {
+                String sha = HexFormat.of()
+                        .formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+                return "sha256 " + sha.substring(0, 12);
+            });
             System.out.println("[java] has_new_version=" + vault.hasNewVersion());
         }
     }
@@ -70,17 +63,13 @@ public class Demo {
                 System.out.println(
                         String.format("%-16s%-9s%s", key, vault.envSource(key).label(), shown));
             }
-            String asset = env("DEMO_ASSET");
-            if (!asset.isEmpty()) {
-                byte[] bytes = vault.getAsContent(asset);
-                if (bytes == null) {
-                    System.out.println("asset " + asset + ": (none)");
-                } else {
-                    byte[] head = java.util.Arrays.copyOf(bytes, Math.min(4, bytes.length));
-                    System.out.println("asset " + asset + ": " + bytes.length + " bytes, starts "
-                            + HexFormat.of().formatHex(head));
-                }
-            }
+            printAsset(
+                    vault,
+                    env("DEMO_ASSET"),
+                    "asset ",
+                    "(none)",
+                    bytes -> "starts "
+                            + HexFormat.of().formatHex(java.util.Arrays.copyOf(bytes, Math.min(4, bytes.length))));
             System.out.println("generation " + vault.generation());
             System.out.println("has_new_version " + vault.hasNewVersion());
             System.out.println("waiting for a new version");
@@ -95,6 +84,25 @@ public class Demo {
             }
             System.out.println("has_new_version true (remote generation " + vault.remoteGeneration() + ")");
         }
+    }
+
+    /** What a mode shows of an asset's bytes. */
+    private interface Digest {
+        String of(byte[] bytes) throws Exception;
+    }
+
+    /**
+     * One line about the asset {@code name} (none when the name is empty): {@code prefix + name},
+     * then {@code none} when the vault has no such asset, else its size and its {@code digest}.
+     */
+    private static void printAsset(Vsync vault, String name, String prefix, String none, Digest digest)
+            throws Exception {
+        if (name.isEmpty()) {
+            return;
+        }
+        byte[] bytes = vault.getAsContent(name);
+        String shown = bytes == null ? none : bytes.length + " bytes, " + digest.of(bytes);
+        System.out.println(prefix + name + ": " + shown);
     }
 
     private static String mask(String v) {

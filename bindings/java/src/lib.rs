@@ -305,7 +305,7 @@ jni_entry_points! {
 
     /// The source as the core's number (1 vault, 2 env, 3 default, 4 missing).
     fn Java_io_github_muthuishere_vsync_Natives_envSource<'c>(env, h: jlong, key: JString<'c>, env_val: JString<'c>) -> jint {
-        Ok(lookup(env, h, &key, &env_val, Vault::env_source)? as jint)
+        Ok(lookup(env, h, &key, &env_val, Vault::env_source)?.number())
     }
 
     /// A fresh `byte[]` (the caller owns it), or null when neither an asset nor a key has that name.

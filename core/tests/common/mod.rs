@@ -24,3 +24,19 @@ pub fn test_config(prefix: String, env: &str) -> Config {
         iterations: 600_000,
     }
 }
+
+/// A config for tests that never get an answer from `endpoint` (a name that does not resolve,
+/// a refused port): fixed placeholder credentials and salt, few iterations.
+pub fn unanswered_config(endpoint: String) -> Config {
+    Config {
+        endpoint,
+        region: "us-east-1".into(),
+        bucket: "bucket".into(),
+        access_key_id: "AK".into(),
+        secret_access_key: "SK".to_string().into(),
+        prefix: "p/".into(),
+        env: "prod".into(),
+        salt: "0123456789abcdef0123".into(),
+        iterations: 1000,
+    }
+}

@@ -43,8 +43,42 @@ pub fn s3_error(status: &str, code: &str) -> Vec<u8> {
     http_reply(status, "Content-Type: application/xml\r\n", body.as_bytes())
 }
 
+/// A listener on 127.0.0.1 that hands each connection to `serve` on a thread of its own, with
+/// the flag that is set when it is dropped (so that a handler holding a connection can let go).
+struct Acceptor {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+}
+
+impl Acceptor {
+    fn start(serve: impl Fn(TcpStream, &AtomicBool) + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let (serve, flag) = (Arc::new(serve), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if flag.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (serve, flag) = (serve.clone(), flag.clone());
+                std::thread::spawn(move || serve(conn, &flag));
+            }
+        });
+        Acceptor { addr, stop }
+    }
+}
+
+impl Drop for Acceptor {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so that it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
 struct Shared {
-    stop: AtomicBool,
     requests: AtomicUsize,
     /// Request lines seen, in order.
     log: Mutex<Vec<String>>,
@@ -55,6 +89,7 @@ struct Shared {
 pub struct FaultServer {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
+    _acceptor: Acceptor,
 }
 
 type Script = dyn Fn(usize, &str) -> Reply + Send + Sync;
@@ -62,27 +97,14 @@ type Script = dyn Fn(usize, &str) -> Reply + Send + Sync;
 impl FaultServer {
     /// `script(n, request_line)` decides the answer to the n-th request (0-based).
     pub fn start(backend: Option<SocketAddr>, script: impl Fn(usize, &str) -> Reply + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
         let shared = Arc::new(Shared {
-            stop: AtomicBool::new(false),
             requests: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
             streamed: AtomicUsize::new(0),
         });
-        let script: Arc<Script> = Arc::new(script);
         let sh = shared.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if sh.stop.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let (sh, script) = (sh.clone(), script.clone());
-                std::thread::spawn(move || serve_fault(conn, backend, &sh, &*script));
-            }
-        });
-        FaultServer { addr, shared }
+        let acceptor = Acceptor::start(move |conn, stop| serve_fault(conn, backend, &sh, &script, stop));
+        FaultServer { addr: acceptor.addr, shared, _acceptor: acceptor }
     }
 
     pub fn endpoint(&self) -> String {
@@ -102,14 +124,7 @@ impl FaultServer {
     }
 }
 
-impl Drop for FaultServer {
-    fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
-    }
-}
-
-fn serve_fault(mut conn: TcpStream, backend: Option<SocketAddr>, sh: &Shared, script: &Script) {
+fn serve_fault(mut conn: TcpStream, backend: Option<SocketAddr>, sh: &Shared, script: &Script, stop: &AtomicBool) {
     let Some(head) = read_head(&mut conn) else { return };
     let line = request_line(&head);
     let n = sh.requests.fetch_add(1, Ordering::SeqCst);
@@ -136,7 +151,7 @@ fn serve_fault(mut conn: TcpStream, backend: Option<SocketAddr>, sh: &Shared, sc
             // Bounded: the server's owner drops it at the end of the test.
             conn.set_read_timeout(Some(Duration::from_millis(100))).ok();
             let mut b = [0u8; 1];
-            while !sh.stop.load(Ordering::SeqCst) {
+            while !stop.load(Ordering::SeqCst) {
                 if let Ok(0) = conn.read(&mut b) {
                     break;
                 }
@@ -199,27 +214,15 @@ pub struct ForwardProxy {
     pub addr: SocketAddr,
     forwarded: Arc<AtomicUsize>,
     tunnels: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
+    _acceptor: Acceptor,
 }
 
 impl ForwardProxy {
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (forwarded, tunnels, stop) =
-            (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
-        let (f, t, s) = (forwarded.clone(), tunnels.clone(), stop.clone());
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let (f, t) = (f.clone(), t.clone());
-                std::thread::spawn(move || proxy_one(conn, &f, &t));
-            }
-        });
-        ForwardProxy { addr, forwarded, tunnels, stop }
+        let (forwarded, tunnels) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (f, t) = (forwarded.clone(), tunnels.clone());
+        let acceptor = Acceptor::start(move |conn, _| proxy_one(conn, &f, &t));
+        ForwardProxy { addr: acceptor.addr, forwarded, tunnels, _acceptor: acceptor }
     }
 
     pub fn url(&self) -> String {
@@ -232,13 +235,6 @@ impl ForwardProxy {
 
     pub fn tunnels(&self) -> usize {
         self.tunnels.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for ForwardProxy {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
     }
 }
 
@@ -278,7 +274,7 @@ fn proxy_one(mut conn: TcpStream, forwarded: &AtomicUsize, tunnels: &AtomicUsize
 pub struct TlsEndpoint {
     pub addr: SocketAddr,
     connections: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
+    _acceptor: Acceptor,
 }
 
 pub fn fixture(name: &str) -> std::path::PathBuf {
@@ -299,29 +295,18 @@ impl TlsEndpoint {
             .with_single_cert(certs, key)
             .unwrap();
         let config = Arc::new(config);
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (connections, stop) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicBool::new(false)));
-        let (c, s) = (connections.clone(), stop.clone());
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if s.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                c.fetch_add(1, Ordering::SeqCst);
-                let config = config.clone();
-                std::thread::spawn(move || {
-                    let Ok(tls) = rustls::ServerConnection::new(config) else { return };
-                    let mut stream = rustls::StreamOwned::new(tls, conn);
-                    let Some(head) = read_head(&mut stream) else { return };
-                    relay(&mut stream, &head, backend);
-                    stream.conn.send_close_notify();
-                    let _ = stream.flush();
-                });
-            }
+        let connections = Arc::new(AtomicUsize::new(0));
+        let c = connections.clone();
+        let acceptor = Acceptor::start(move |conn, _| {
+            c.fetch_add(1, Ordering::SeqCst);
+            let Ok(tls) = rustls::ServerConnection::new(config.clone()) else { return };
+            let mut stream = rustls::StreamOwned::new(tls, conn);
+            let Some(head) = read_head(&mut stream) else { return };
+            relay(&mut stream, &head, backend);
+            stream.conn.send_close_notify();
+            let _ = stream.flush();
         });
-        TlsEndpoint { addr, connections, stop }
+        TlsEndpoint { addr: acceptor.addr, connections, _acceptor: acceptor }
     }
 
     pub fn endpoint(&self) -> String {
@@ -330,13 +315,6 @@ impl TlsEndpoint {
 
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for TlsEndpoint {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(self.addr);
     }
 }
 

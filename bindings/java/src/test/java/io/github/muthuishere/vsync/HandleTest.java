@@ -11,14 +11,10 @@ import io.github.muthuishere.vsync.internal.Testing;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /** The handle over a payload (no S3): chain, assets, close, redaction, concurrency. */
@@ -123,46 +119,14 @@ class HandleTest {
     void closeRacingWithManyReadersNeverCrashes() throws Exception {
         for (int round = 0; round < 20; round++) {
             Vsync v = vault(Map.of("E", "e"));
-            int readers = 8;
-            CountDownLatch start = new CountDownLatch(1);
-            AtomicInteger values = new AtomicInteger();
-            AtomicInteger closed = new AtomicInteger();
-            AtomicReference<Throwable> unexpected = new AtomicReference<>();
-            List<Thread> threads = new ArrayList<>();
-            for (int t = 0; t < readers; t++) {
-                Thread th = new Thread(() -> {
-                    try {
-                        start.await();
-                        for (int i = 0; i < 2000; i++) {
-                            try {
-                                String a = v.getEnv("A");
-                                byte[] c = v.getAsContent("cert.pem");
-                                String e = v.getEnv("E");
-                                if (!"va".equals(a) || c.length != 4 || !"e".equals(e)) {
-                                    throw new AssertionError("torn read: " + a + " " + c.length + " " + e);
-                                }
-                                values.incrementAndGet();
-                            } catch (IllegalStateException closedNow) {
-                                closed.incrementAndGet();
-                            }
-                        }
-                    } catch (Throwable x) {
-                        unexpected.compareAndSet(null, x);
-                    }
-                });
-                th.start();
-                threads.add(th);
-            }
-            start.countDown();
-            Thread.sleep(round % 3);
-            v.close();
-            for (Thread th : threads) {
-                th.join();
-            }
-            if (unexpected.get() != null) {
-                throw new AssertionError(unexpected.get());
-            }
-            assertEquals(readers * 2000, values.get() + closed.get());
+            CloseRace.run(v, 8, 2000, round % 3, () -> {
+                String a = v.getEnv("A");
+                byte[] c = v.getAsContent("cert.pem");
+                String e = v.getEnv("E");
+                if (!"va".equals(a) || c.length != 4 || !"e".equals(e)) {
+                    throw new AssertionError("torn read: " + a + " " + c.length + " " + e);
+                }
+            });
             assertThrows(IllegalStateException.class, () -> v.getEnv("A"));
         }
     }

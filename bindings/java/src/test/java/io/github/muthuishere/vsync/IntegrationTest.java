@@ -25,10 +25,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -459,41 +456,10 @@ class IntegrationTest {
     void concurrentReadersWhileAnotherThreadCloses() throws Exception {
         String config = pushedVault();
         Vsync v = VsyncClient.openWith(config, PASS);
-        CountDownLatch start = new CountDownLatch(1);
-        AtomicInteger ok = new AtomicInteger();
-        AtomicInteger closed = new AtomicInteger();
-        AtomicReference<Throwable> bad = new AtomicReference<>();
-        List<Thread> threads = new ArrayList<>();
-        for (int t = 0; t < 8; t++) {
-            Thread th = new Thread(() -> {
-                try {
-                    start.await();
-                    for (int i = 0; i < 5000; i++) {
-                        try {
-                            assertEquals("tok-s3cr3t-123", v.getEnv("API_TOKEN"));
-                            assertEquals(CA.length, v.getAsContent("tls/ca.pem").length);
-                            ok.incrementAndGet();
-                        } catch (IllegalStateException e) {
-                            closed.incrementAndGet();
-                        }
-                    }
-                } catch (Throwable x) {
-                    bad.compareAndSet(null, x);
-                }
-            });
-            th.start();
-            threads.add(th);
-        }
-        start.countDown();
-        Thread.sleep(2);
-        v.close();
-        for (Thread th : threads) {
-            th.join();
-        }
-        if (bad.get() != null) {
-            throw new AssertionError(bad.get());
-        }
-        assertEquals(40_000, ok.get() + closed.get());
+        CloseRace.run(v, 8, 5000, 2, () -> {
+            assertEquals("tok-s3cr3t-123", v.getEnv("API_TOKEN"));
+            assertEquals(CA.length, v.getAsContent("tls/ca.pem").length);
+        });
         assertThrows(IllegalStateException.class, () -> v.getEnv("API_TOKEN"));
     }
 
