@@ -125,6 +125,19 @@ in_consumer() {
 mkdir -p "$work/home"
 in_consumer bash -c '! command -v cargo && ! command -v rustc' >/dev/null \
   || { echo "cargo/rustc still on the consumer PATH ($consumer_path)" >&2; exit 1; }
+# run_readme_block SECTION NAME DIR [PREFIX]: each line of the README's install block for SECTION,
+# run in the consumer environment in DIR (PREFIX before each line, e.g. activating a venv); the
+# output of all of them goes to $work/NAME-install.log, shown when a line fails.
+run_readme_block() {
+  local section=$1 name=$2 dir=$3 prefix=${4:-} line
+  : >"$work/$name-install.log"
+  while IFS= read -r line; do
+    [ -n "$line" ] || continue
+    log "[$name] \$ $line"
+    (cd "$dir" && in_consumer bash -euo pipefail -c "$prefix$line") >>"$work/$name-install.log" 2>&1 \
+      || { cat "$work/$name-install.log" >&2; exit 1; }
+  done <<<"$(readme_block "$section")"
+}
 step_start=$SECONDS
 check_output() {
   local lang=$1 out=$2
@@ -137,13 +150,7 @@ check_output() {
 py="$work/python"
 mkdir -p "$py"
 in_consumer python3 -m venv "$py/venv"
-block=$(readme_block Python)
-while IFS= read -r line; do
-  [ -n "$line" ] || continue
-  log "[python] \$ $line"
-  (cd "$py" && in_consumer bash -euo pipefail -c "source venv/bin/activate && $line") >"$work/python-install.log" 2>&1 \
-    || { cat "$work/python-install.log" >&2; exit 1; }
-done <<<"$block"
+run_readme_block Python python "$py" "source venv/bin/activate && "
 grep -q 'vsync_s3_client-.*abi3.*\.whl' "$work/python-install.log" \
   || { cat "$work/python-install.log" >&2; echo "[python] pip did not install a wheel" >&2; exit 1; }
 cat >"$py/app.py" <<'PY'
@@ -161,12 +168,7 @@ check_output python "$work/python.out"
 nd="$work/node"
 mkdir -p "$nd"
 (cd "$nd" && in_consumer npm init -y >/dev/null)
-while IFS= read -r line; do
-  [ -n "$line" ] || continue
-  log "[node] \$ $line"
-  (cd "$nd" && in_consumer bash -euo pipefail -c "$line") >"$work/node-install.log" 2>&1 \
-    || { cat "$work/node-install.log" >&2; exit 1; }
-done <<<"$(readme_block Node.js)"
+run_readme_block Node.js node "$nd"
 [ -f "$nd/node_modules/@muthuishere/vsync-s3-client-$(plat "$host" npm)/vsync.$(plat "$host" npm).node" ] \
   || { echo "[node] the platform package was not installed" >&2; ls -R "$nd/node_modules/@muthuishere" >&2; exit 1; }
 if [ -n "$(find "$nd/node_modules/@muthuishere/vsync-s3-client" -name '*.node')" ]; then
@@ -268,12 +270,7 @@ func main() {
 	fmt.Printf("DATABASE_URL=%s (%s)\n", db, v.EnvSource("DATABASE_URL"))
 }
 GO
-while IFS= read -r line; do
-  [ -n "$line" ] || continue
-  log "[go] \$ $line"
-  (cd "$gd" && in_consumer bash -euo pipefail -c "$line") >"$work/go-install.log" 2>&1 \
-    || { cat "$work/go-install.log" >&2; exit 1; }
-done <<<"$(readme_block Go)"
+run_readme_block Go go "$gd"
 (cd "$gd" && in_consumer go build -o consumer .) >"$work/go-build.log" 2>&1 || { cat "$work/go-build.log" >&2; exit 1; }
 (cd "$gd" && in_consumer ./consumer) >"$work/go.out"
 check_output go "$work/go.out"
