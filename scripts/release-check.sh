@@ -8,7 +8,8 @@
 #     README's "Install" section in four fresh consumer projects, each of which opens the vault
 #     with open() and prints a value and its source;
 #   - when dist/ holds the aarch64 / musl builds (a full `task dist`), runs the C ABI test program
-#     and the Go consumer under qemu-aarch64, and loads the musl libraries with musl's loader.
+#     and the Go consumer under qemu-aarch64, loads the musl libraries with musl's loader, and reads
+#     the vault through the musl builds of the C ABI (x86_64 natively, aarch64 under qemu).
 # When dist/ lacks this machine's platform, it first runs `scripts/dist.sh <host target>`.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -326,6 +327,71 @@ C
     "$work/musl/package/vsync.linux-x64-musl.node" napi_register_module_v1 lazy >"$work/musl/load.out" 2>&1 \
     || { cat "$work/musl/load.out" >&2; exit 1; }
   pass "musl: JNI library and Node addon load under ld-musl"
+fi
+
+# ---- musl end to end: the core on musl reads the vault -------------------------------------------
+# No Python, Node or JVM for musl is installable here (none is in the registries this machine
+# reaches), so the musl builds of the core are driven through the C ABI that the same `task dist`
+# cargo invocation built beside the shipped libraries (same code, flags and dependencies): a
+# dynamic musl program on x86_64 (musl-gcc, loaded by ld-musl) and a static aarch64 musl program
+# (zig) under qemu-aarch64. Each opens the vault from the environment and prints the value.
+musl_targets=()
+for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl; do
+  if ls "$DIST"/node/*-"$(plat "$t" npm)"-"$version".tgz >/dev/null 2>&1; then musl_targets+=("$t"); fi
+done
+if [ ${#musl_targets[@]} -gt 0 ]; then
+  ensure_smoke_packages
+  ensure_release_tools "${musl_targets[@]}"
+  mkdir -p "$work/musl-e2e"
+  cat >"$work/musl-e2e/vault_read.c" <<'C'
+#include "vsync.h"
+#include <stdio.h>
+#include <stdlib.h>
+/* open() from VSYNC_CONFIG / VSYNC_PASSPHRASE, then DATABASE_URL and its source. */
+int main(void) {
+    vsync_handle *h = NULL;
+    vsync_error *err = NULL;
+    if (vsync_open(NULL, &h, &err) != VSYNC_OK) {
+        fprintf(stderr, "open: %s: %s\n", err->code, err->message);
+        vsync_error_free(err);
+        return 1;
+    }
+    char *value = NULL;
+    int32_t source = 0;
+    if (vsync_get_env(h, "DATABASE_URL", getenv("DATABASE_URL"), &value, NULL, &source, &err) != VSYNC_OK) {
+        fprintf(stderr, "get_env: %s: %s\n", err->code, err->message);
+        vsync_error_free(err);
+        return 1;
+    }
+    printf("DATABASE_URL=%s (%s)\n", value ? value : "", source == VSYNC_SOURCE_VAULT ? "vault" : "not the vault");
+    vsync_string_free(value);
+    vsync_close(h);
+    vsync_free(h);
+    return 0;
+}
+C
+  for t in "${musl_targets[@]}"; do
+    built="$CARGO_TARGET_DIR/$t/dist"
+    out="$work/musl-e2e/vault_read-$t"
+    case "$t" in
+      x86_64-*)
+        [ -f "$built/libvsync_c.so" ] || { echo "[musl] no $built/libvsync_c.so (run ./scripts/task dist in this tree)" >&2; exit 1; }
+        musl-gcc -std=c11 -Wall -Wextra -Werror -I bindings/c/include "$work/musl-e2e/vault_read.c" \
+          "$built/libvsync_c.so" -Wl,-rpath,"$built" -o "$out"
+        readelf -l "$out" | grep -q 'ld-musl' || { echo "[musl] $out is not a musl program" >&2; exit 1; }
+        run=("$out")
+        ;;
+      aarch64-*)
+        [ -f "$built/libvsync_c.a" ] || { echo "[musl] no $built/libvsync_c.a (run ./scripts/task dist in this tree)" >&2; exit 1; }
+        "$RELEASE_VENV/bin/python" -m ziglang cc -target aarch64-linux-musl -static -std=c11 -Wall -Wextra -Werror \
+          -I bindings/c/include "$work/musl-e2e/vault_read.c" "$built/libvsync_c.a" -o "$out"
+        file "$out" | grep -q 'aarch64.*statically linked' || { file "$out" >&2; exit 1; }
+        run=(qemu-aarch64 "$out")
+        ;;
+    esac
+    (cd "$work/musl-e2e" && in_consumer "${run[@]}") >"$out.out" 2>&1 || { cat "$out.out" >&2; exit 1; }
+    check_output "C ABI on $t" "$out.out"
+  done
 fi
 
 log "release:check ($version)"
