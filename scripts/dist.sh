@@ -6,9 +6,11 @@
 #   dist/go/proxy/    a file GOPROXY with the module version whose zip carries the static libraries
 #   dist/SHA256SUMS
 # Usage: scripts/dist.sh [TARGET...]   (default: the four Linux targets of scripts/dist-lib.sh;
-#        VSYNC_DIST_TARGETS="..." works too; VSYNC_DIST_DIR=DIR writes DIR instead of dist/). Needs
-#        cargo and rustup; installs zig, cargo-zigbuild, maturin, auditwheel (PyPI) and the rustup
-#        targets itself. docs/packaging.md explains it.
+#        VSYNC_DIST_TARGETS="..." works too; VSYNC_DIST_DIR=DIR writes DIR instead of dist/;
+#        VSYNC_DIST_SKIP_BUILD=1 packages the libraries an earlier run built, without cargo, e.g.
+#        while another run builds the next target). Needs cargo and rustup; installs zig,
+#        cargo-zigbuild, maturin, auditwheel (PyPI) and the rustup targets itself.
+#        docs/packaging.md explains it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$ROOT/scripts/dist-lib.sh"
@@ -37,6 +39,10 @@ for t in "${targets[@]}"; do
   zig=$(plat "$t" zig)
   # musl: a cdylib must link libc dynamically (the host process's musl), not carry its own.
   case "$t" in *-musl) export "CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUSTFLAGS=-C target-feature=-crt-static" ;; esac
+  if [ -n "${VSYNC_DIST_SKIP_BUILD:-}" ]; then
+    log "VSYNC_DIST_SKIP_BUILD: packaging the $t libraries already in $CARGO_TARGET_DIR/$t/dist"
+    continue
+  fi
   log "cargo zigbuild --profile dist --target $zig (python, node, java, c)"
   cargo zigbuild --quiet --profile dist --target "$zig" -p vsync-python -p vsync-node -p vsync-java -p vsync-c
   took "native $t"

@@ -116,7 +116,9 @@ for d in "${path_dirs[@]}"; do
 done
 in_consumer() {
   # A clean environment: the vault inputs, the registries, nothing of the build.
-  env -i HOME="$work/home" PATH="$consumer_path" LANG=C.UTF-8 TMPDIR="${TMPDIR:-/tmp}" \
+  # (XDG_CACHE_HOME: the JVM's user.home comes from the password database, not HOME; this keeps
+  # the Java loader's library cache in the fresh home too.)
+  env -i HOME="$work/home" XDG_CACHE_HOME="$work/home/.cache" PATH="$consumer_path" LANG=C.UTF-8 TMPDIR="${TMPDIR:-/tmp}" \
     VSYNC_CONFIG="$token" VSYNC_PASSPHRASE="$passphrase" \
     PIP_NO_INDEX=1 PIP_FIND_LINKS="$DIST/python" PIP_DISABLE_PIP_VERSION_CHECK=1 \
     npm_config_registry="$registry" npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false \
@@ -242,6 +244,11 @@ cmp -s "$jar" "$DIST/java/repo/io/github/muthuishere/vsync-s3-client/$version/vs
   || { echo "[java] the resolved jar is not dist's" >&2; exit 1; }
 (cd "$jv" && in_consumer java -cp "target/classes:$jar" app.App) >"$work/java.out"
 check_output java "$work/java.out"
+# Again: the library now comes from the per-user cache that the first run filled.
+cached_lib=$(find "$work/home/.cache/vsync-s3-client" -name 'libvsync_jni.so' 2>/dev/null | head -n 1)
+[ -n "$cached_lib" ] || { echo "[java] the loader did not fill the cache under $work/home/.cache" >&2; exit 1; }
+(cd "$jv" && in_consumer java -cp "target/classes:$jar" app.App) >"$work/java.out"
+check_output "java (cached library)" "$work/java.out"
 
 # ---- Go: go get through the file GOPROXY, cgo, no Rust -----------------------------------------
 gd="$work/go"
