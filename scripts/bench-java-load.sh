@@ -58,19 +58,28 @@ variants=(direct jar jar-first jar-copy)
 run() { ${cmd[$1]//FIRST_CACHE/$work/first-$2}; }
 for v in "${variants[@]}"; do run "$v" warm; done # warm the page cache, fill the cache, check each works
 [ -f "$(find "$work/cache" -name libvsync_jni.so | head -n 1)" ] || { echo "the jar did not fill the cache" >&2; exit 1; }
+# Wall time and CPU time (user + sys of the JVM, all its threads) of each run: on a shared machine
+# the wall time mostly measures the other processes; the CPU time is what the start itself costs.
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+TIMEFORMAT='%3R %3U %3S'
 for i in $(seq 1 "$runs"); do
   for v in "${variants[@]}"; do
-    s=$(date +%s%N)
-    run "$v" "$i"
-    echo $(( ($(date +%s%N) - s) / 1000 )) >>"$work/$v.us"
+    { time run "$v" "$i"; } 2>>"$work/$v.times"
   done
   rm -rf "$work/first-$i"
 done
-median() { sort -n "$1" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-base=$(median "$work/direct.us")
+# The median (ms) of the wall (column 1) or CPU (user + sys) seconds in a variant's file.
+med() { sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]}'; }
+wall() { awk '{print $1 * 1000}' "$work/$1.times" | med; }
+cpu() { awk '{print ($2 + $3) * 1000}' "$work/$1.times" | med; }
+base_wall=$(wall direct)
+base_cpu=$(cpu direct)
 echo "Java cold start (fresh JVM, open a vault, exit), median of $runs runs each, alternating:"
+echo "  variant      wall ms   ratio    cpu ms   ratio"
 for v in "${variants[@]}"; do
-  m=$(median "$work/$v.us")
-  awk -v v="$v" -v m="$m" -v b="$base" 'BEGIN { printf "  %-9s %7.1f ms  x%.3f\n", v, m / 1000, m / b }'
+  w=$(wall "$v")
+  c=$(cpu "$v")
+  awk -v v="$v" -v w="$w" -v c="$c" -v bw="$base_wall" -v bc="$base_cpu" \
+    'BEGIN { printf "  %-9s %9.1f  x%.3f %9.1f  x%.3f\n", v, w, w / bw, c, c / bc }'
 done
-echo "  (library: $(stat -c %s "$so") bytes; jar $(stat -c %s "$jar"); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "  (library: $(stat -c %s "$so") bytes; jar $(stat -c %s "$jar"); load average $load_start at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end)"

@@ -8,7 +8,6 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.URISyntaxException;
 import java.net.URL;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystems;
@@ -70,7 +69,7 @@ final class NativeLoader {
             }
         }
         String platform = platform();
-        String entryName = "native/" + platform + "/" + file;
+        String entryName = cat("native/", platform, "/", file);
         try {
             File jar = jarOf(NativeLoader.class);
             if (jar != null) {
@@ -93,7 +92,7 @@ final class NativeLoader {
             }
             // Not loaded from a jar file on disk (a nested jar, a custom class loader): the
             // resource stream, copied per process.
-            try (InputStream in = NativeLoader.class.getResourceAsStream("/" + entryName)) {
+            try (InputStream in = NativeLoader.class.getResourceAsStream(cat("/", entryName))) {
                 if (in == null) {
                     throw missing(platform, entryName, file);
                 }
@@ -163,7 +162,7 @@ final class NativeLoader {
         if (size < 0 || crc < 0) {
             return null;
         }
-        File dir = new File(root, platformOf(entry) + "-" + size + "-" + Long.toHexString(crc));
+        File dir = new File(root, cat(platformOf(entry), "-", Long.toString(size), "-", Long.toHexString(crc)));
         File lib = new File(dir, file);
         try {
             if (lib.isFile() && lib.length() == size && crc32(lib) == crc) {
@@ -173,7 +172,15 @@ final class NativeLoader {
             // A temporary file that only this process writes, then renamed over the final name: a
             // process that checks the library at the same time sees the old file or the new one,
             // never half of one.
-            File tmp = new File(dir, file + "." + ProcessHandle.current().pid() + "-" + System.nanoTime() + ".tmp");
+            File tmp = new File(
+                    dir,
+                    cat(
+                            file,
+                            ".",
+                            Long.toString(ProcessHandle.current().pid()),
+                            "-",
+                            Long.toString(System.nanoTime()),
+                            ".tmp"));
             try {
                 Path tmpPath = tmp.toPath();
                 Files.createFile(
@@ -270,9 +277,10 @@ final class NativeLoader {
      * first use costs a cold JVM tens of milliseconds.)
      */
     private static Path createFreshDirectory(Path parent, boolean posix) throws IOException {
-        String prefix = "vsync-jni-" + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
+        String prefix = cat(
+                "vsync-jni-", Long.toString(ProcessHandle.current().pid()), "-", Long.toHexString(System.nanoTime()));
         for (int attempt = 0; ; attempt++) {
-            Path dir = parent.resolve(prefix + "-" + attempt);
+            Path dir = parent.resolve(cat(prefix, "-", Integer.toString(attempt)));
             try {
                 return posix
                         ? Files.createDirectory(
@@ -301,8 +309,8 @@ final class NativeLoader {
         String a = (arch.equals("amd64") || arch.equals("x86_64"))
                 ? "x86_64"
                 : (arch.equals("aarch64") || arch.equals("arm64")) ? "aarch64" : arch;
-        String p = o + "-" + a;
-        return o.equals("linux") && isMusl() ? p + "-musl" : p;
+        String p = cat(o, "-", a);
+        return o.equals("linux") && isMusl() ? cat(p, "-musl") : p;
     }
 
     /**
@@ -351,9 +359,26 @@ final class NativeLoader {
             while (end > off && b[end - 1] == 0) {
                 end--;
             }
-            return new String(b, (int) off, end - (int) off, StandardCharsets.ISO_8859_1);
+            char[] chars = new char[end - (int) off];
+            for (int k = 0; k < chars.length; k++) {
+                chars[k] = (char) (b[(int) off + k] & 0xff); // ISO-8859-1
+            }
+            return new String(chars);
         }
         return null;
+    }
+
+    /**
+     * Concatenation without {@code +}: javac compiles {@code +} on strings to an invokedynamic call
+     * whose first use spins method-handle classes, tens of milliseconds in a cold JVM, which is
+     * what this loader must not cost (the direct path never pays it).
+     */
+    private static String cat(String... parts) {
+        StringBuilder sb = new StringBuilder();
+        for (String part : parts) {
+            sb.append(part);
+        }
+        return sb.toString();
     }
 
     private static long num(byte[] b, int at, int width, boolean le) {
