@@ -267,8 +267,8 @@ import (
 )
 
 func main() {
-	// Generous: the same program also runs under qemu-user (aarch64), where the 600 000-round
-	// PBKDF2 alone took over 30 s on this shared 2-core machine.
+	// Generous: the same program also runs under qemu-user (aarch64), where one open (emulated
+	// S3 client start-up, 600 000 PBKDF2 rounds) took over 30 s on a loaded 2-core machine.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	v, err := vsync.Open(ctx)
