@@ -6,8 +6,11 @@
 #   dist/go/proxy/    a file GOPROXY with the module version whose zip carries the static libraries
 #   dist/SHA256SUMS
 # Usage: scripts/dist.sh [TARGET...]   (default: the four Linux targets of scripts/dist-lib.sh;
-#        VSYNC_DIST_TARGETS="..." works too). Needs cargo and rustup; installs zig, cargo-zigbuild,
-#        maturin, auditwheel (PyPI) and the rustup targets itself. docs/packaging.md explains it.
+#        VSYNC_DIST_TARGETS="..." works too; VSYNC_DIST_DIR=DIR writes DIR instead of dist/;
+#        VSYNC_DIST_SKIP_BUILD=1 packages the libraries an earlier run built, without cargo, e.g.
+#        while another run builds the next target). Needs cargo and rustup; installs zig,
+#        cargo-zigbuild, maturin, auditwheel (PyPI) and the rustup targets itself.
+#        docs/packaging.md explains it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 source "$ROOT/scripts/dist-lib.sh"
@@ -17,8 +20,10 @@ if [ $# -gt 0 ]; then targets=("$@"); else read -r -a targets <<<"${VSYNC_DIST_T
 version=$(python3 scripts/versions.py get)
 python3 scripts/versions.py check
 ensure_release_tools "${targets[@]}"
-DIST="$ROOT/dist"
-STAGE="$CARGO_TARGET_DIR/dist-stage"
+# VSYNC_DIST_DIR: another output directory (e.g. to build the cross targets while release:check
+# reads dist/); its staging directory sits beside it.
+DIST="${VSYNC_DIST_DIR:-$ROOT/dist}"
+if [ -n "${VSYNC_DIST_DIR:-}" ]; then STAGE="$DIST.stage"; else STAGE="$CARGO_TARGET_DIR/dist-stage"; fi
 rm -rf "$DIST" "$STAGE"
 mkdir -p "$DIST"/{python,node,java/repo,go/proxy} "$STAGE"
 SECONDS=0
@@ -34,6 +39,10 @@ for t in "${targets[@]}"; do
   zig=$(plat "$t" zig)
   # musl: a cdylib must link libc dynamically (the host process's musl), not carry its own.
   case "$t" in *-musl) export "CARGO_TARGET_$(echo "$t" | tr 'a-z-' 'A-Z_')_RUSTFLAGS=-C target-feature=-crt-static" ;; esac
+  if [ -n "${VSYNC_DIST_SKIP_BUILD:-}" ]; then
+    log "VSYNC_DIST_SKIP_BUILD: packaging the $t libraries already in $CARGO_TARGET_DIR/$t/dist"
+    continue
+  fi
   log "cargo zigbuild --profile dist --target $zig (python, node, java, c)"
   cargo zigbuild --quiet --profile dist --target "$zig" -p vsync-python -p vsync-node -p vsync-java -p vsync-c
   took "native $t"
@@ -63,8 +72,9 @@ took "python"
 
 # ---- 3. checks every shipped shared object must pass ------------------------------------------
 log "checks: glibc <= 2.17, stripped, wheel tags"
+checked=()
 for t in "${targets[@]}"; do
-  for so in libvsync_node.so libvsync_jni.so libvsync_c.so; do
+  for so in libvsync_python.so libvsync_node.so libvsync_jni.so libvsync_c.so; do
     f=$(lib_of "$t" "$so")
     if readelf -S "$f" | grep -q '\.symtab'; then echo "$f is not stripped" >&2; exit 1; fi
     case "$t" in
@@ -73,15 +83,19 @@ for t in "${targets[@]}"; do
         if [ "$g" != none ] && [ "$(printf '%s\n2.17\n' "$g" | sort -V | tail -n1)" != 2.17 ]; then
           echo "$f needs GLIBC_$g (> 2.17)" >&2; exit 1
         fi
+        libc="GLIBC_$g"
         ;;
       *-musl)
         if readelf -d "$f" | grep -q 'NEEDED.*libc\.so\.6'; then echo "$f links glibc" >&2; exit 1; fi
+        libc="needs $(readelf -d "$f" | grep -oE 'NEEDED.*\[[^]]+\]' | grep -oE '\[[^]]+\]' | tr -d '[]' | tr '\n' ' ')"
         ;;
     esac
+    checked+=("$(printf '%-27s %-19s %9s  stripped  %s' "$t" "$so" "$(stat -c %s "$f")" "$libc")")
   done
   whl=$(ls "$DIST"/python/*"$(plat "$t" audit)"*.whl)
   audit=$(auditwheel show "$whl" 2>&1)
   if ! grep -q "$(plat "$t" audit)" <<<"$audit"; then echo "$audit" >&2; echo "$whl: not $(plat "$t" audit)" >&2; exit 1; fi
+  checked+=("$(printf '%-27s %s: auditwheel says %s' "$t" "$(basename "$whl")" "$(grep -oE '"[a-z0-9_]+linux_[0-9_]+_[a-z0-9_]+"' <<<"$audit" | head -n1)")")
 done
 
 # ---- 4. Node: the main package + one package per platform (npm pack) --------------------------
@@ -141,6 +155,8 @@ took "go"
 (cd "$DIST" && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum) >"$DIST.SHA256SUMS"
 mv "$DIST.SHA256SUMS" "$DIST/SHA256SUMS"
 
+log "shared objects checked"
+printf '  %s\n' "${checked[@]}"
 log "dist/ (version $version; ${targets[*]})"
 (cd "$DIST" && find . -type f \( -name '*.whl' -o -name '*.tar.gz' -o -name '*.tgz' -o -name '*.jar' -o -name '*.zip' \) \
   -printf '%10s  %P\n' | LC_ALL=C sort -k2)
