@@ -19,7 +19,7 @@ CARGO_FUZZ_VERSION=0.13.2
 RSS_LIMIT_MB=${VSYNC_FUZZ_RSS_LIMIT_MB:-2048}
 MALLOC_LIMIT_MB=${VSYNC_FUZZ_MALLOC_LIMIT_MB:-512}
 MAX_LEN=${VSYNC_FUZZ_MAX_LEN:-65536}
-TARGETS=(config_blob config_json envelope manifest_seal payload zip_layout dotenv pointer generation)
+TARGETS=(config_blob config_json envelope manifest_seal payload zip_layout dotenv pointer generation fetch)
 
 ensure_cargo_fuzz() {
   if [ ! -x "$TOOLS/bin/cargo-fuzz" ]; then

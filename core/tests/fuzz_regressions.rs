@@ -112,6 +112,56 @@ fn generation() {
     replay("generation");
 }
 
+#[test]
+fn fetch() {
+    replay("fetch");
+}
+
+/// The `fetch` seeds rebuild the `s3-scenario` buckets in memory: each must end as its vector
+/// says (the error class, or the generation, the layout and the vault's values), or the target
+/// would start from buckets that are not what the corpus means.
+#[test]
+fn fetch_seeds_reproduce_the_scenarios() {
+    let vectors = repo().join("conformance/vectors");
+    let seeds = seeds::seeds("fetch", &vectors).unwrap();
+    let mut checked = 0;
+    for entry in std::fs::read_dir(vectors.join("s3-scenario")).unwrap() {
+        let path = entry.unwrap().path();
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let expected = &v["expected"];
+        if expected["error"] == "S3UnreachableError" {
+            continue;
+        }
+        // `s3-scenario-<name>-<i>` (`cli-layout` must not pick up `cli-layout-no-gen-0`).
+        let prefix = format!("s3-scenario-{name}-");
+        let of_this = |n: &str| n.strip_prefix(&prefix).is_some_and(|i| i.parse::<usize>().is_ok());
+        let mine: Vec<&Vec<u8>> = seeds.iter().filter(|(n, _)| of_this(n)).map(|(_, b)| b).collect();
+        assert!(!mine.is_empty(), "{name}: no fetch seed");
+        for bytes in mine {
+            let objects = targets::fetch_bucket(&targets::decode_fetch_records(bytes));
+            let got = vsync_core::hooks::open_from_memory(&objects, &targets::fuzz_key(), targets::ENV);
+            match expected["error"].as_str() {
+                Some(class) => {
+                    let kind = got.as_ref().err().map(|e| e.kind().class_name());
+                    assert_eq!(kind, Some(class), "{name}");
+                }
+                None => {
+                    let vault = got.unwrap_or_else(|e| panic!("{name}: {e}"));
+                    assert_eq!(vault.generation().ok(), expected["generation"].as_u64(), "{name}");
+                    assert_eq!(vault.layout().map(|l| l.label()), expected["layout"].as_str(), "{name}");
+                    for r in expected["results"].as_array().unwrap().iter().filter(|r| r["source"] == "vault") {
+                        let value = vault.get_env(r["key"].as_str().unwrap(), &mut |_| None).unwrap();
+                        assert_eq!(value.as_deref().map(String::as_str), r["value"].as_str(), "{name}");
+                    }
+                }
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "only {checked} scenario seeds checked");
+}
+
 /// Every target has a test above, a libFuzzer binary, and only known targets have regression
 /// directories: a target cannot be added or renamed in one place and silently skipped here.
 #[test]
@@ -126,6 +176,7 @@ fn targets_tests_and_binaries_agree() {
         "dotenv",
         "pointer",
         "generation",
+        "fetch",
     ];
     let names: Vec<&str> = targets::TARGETS.iter().map(|t| t.name).collect();
     assert_eq!(names, tested);

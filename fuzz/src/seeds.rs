@@ -12,9 +12,12 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
 use vsync_core::config::BLOB_PREFIX;
-use vsync_core::envelope::{seal_envelope_with_nonce, HEADER_LEN, NONCE_LEN, RQEM_HEADER_LEN};
+use vsync_core::envelope::{
+    derive_key, seal_envelope_with_nonce, seal_manifest, HEADER_LEN, NONCE_LEN, RQEM_HEADER_LEN,
+};
+use vsync_core::payload::{encode_runtime_bundle, encode_zip_payload, VaultData};
 
-use super::targets::{fuzz_key, ENV, POINTER_TS};
+use super::targets::{encode_fetch_records, fuzz_key, FetchObject, FetchRecord, ENV, POINTER_TS};
 
 /// One seed: a file name (unique within its target) and its bytes.
 pub type Seed = (String, Vec<u8>);
@@ -237,9 +240,146 @@ pub fn seeds(name: &str, vectors: &Path) -> std::io::Result<Vec<Seed>> {
                 add(format!("edge-{i}"), edge.as_bytes().to_vec());
             }
         }
+        "fetch" => {
+            for (n, v) in c.jsons_in("s3-scenario") {
+                for (i, records) in fetch_scenario(v).iter().enumerate() {
+                    add(format!("s3-scenario-{n}-{i}"), encode_fetch_records(records));
+                }
+            }
+            for (i, records) in fetch_edges().iter().enumerate() {
+                add(format!("edge-{i}"), encode_fetch_records(records));
+            }
+        }
         _ => {}
     }
     Ok(out)
+}
+
+fn record(object: FetchObject, gen: Option<u64>, body: impl Into<Vec<u8>>) -> FetchRecord {
+    FetchRecord { object, gen, seal: false, pad: false, body: body.into() }
+}
+
+/// The bucket an `s3-scenario` vector's `seed` describes, as `vsync vectors seed` writes it
+/// (core/src/corpus.rs: `seed_one`, `seed_runtime`, the writer's layouts) with the fuzz key in
+/// place of the vector's passphrase, and its tamper applied. Two inputs per scenario whose
+/// bundle opens: the bundle stored sealed, and stored as plaintext for the harness to seal (the
+/// fuzzer then mutates the payload itself). None for the scenarios that need a network.
+fn fetch_scenario(v: &Value) -> Vec<Vec<FetchRecord>> {
+    let seed = &v["inputs"]["seed"];
+    if v["expected"]["error"] == "S3UnreachableError" {
+        return Vec::new();
+    }
+    let mut data = VaultData::default();
+    for (k, val) in seed["vault"].as_object().into_iter().flatten() {
+        data.kv.insert(k.clone(), val.as_str().unwrap_or_default().to_string().into());
+    }
+    for (k, val) in seed["assets"].as_object().into_iter().flatten() {
+        data.assets.insert(k.clone(), unhex(val.as_str().unwrap_or_default()).unwrap_or_default().into());
+    }
+    let gen = seed["gen"].as_u64();
+    let tamper = seed["tamper"].as_str().unwrap_or_default();
+    // The vector opens with another passphrase than the bucket was written with.
+    let wrong_key = v["inputs"]["passphrase"] != seed["passphrase"];
+    let key = if wrong_key { derive_key("not the fuzz passphrase", "another-salt-0123", 1) } else { fuzz_key() };
+    let (ts1, ts2) = ("20260101-000000", "20260102-000000");
+    let sealed = |plain: &[u8]| seal_envelope_with_nonce(&key, plain, [0x5a; NONCE_LEN]);
+    // (the bundle's plaintext, the records without it, the bundle's object)
+    let (plain, mut records, object, envelope_version) = match seed["layout"].as_str().unwrap_or("runtime") {
+        "none" => return vec![Vec::new()],
+        "cli" => {
+            let dotenv: String = data.kv.iter().map(|(k, v)| format!("{k}={}\n", v.as_str())).collect();
+            let assets: Vec<(&str, &[u8])> = data.assets.iter().map(|(k, v)| (k.as_str(), &v[..])).collect();
+            let zip = encode_zip_payload("vault/", ENV, &dotenv, &assets);
+            let mut records = vec![record(FetchObject::Latest, None, format!("{ts2}\n"))];
+            if let Some(g) = gen {
+                let m = serde_json::json!({"gen": g, "prev_gen": g.saturating_sub(1), "rotated_at": ts2});
+                records.push(record(FetchObject::LatestManifest, None, m.to_string()));
+            }
+            (seal_manifest(ts2, &zip).unwrap_or_default(), records, FetchObject::CliBundle, false)
+        }
+        _ => {
+            let gen = gen.unwrap_or(1);
+            let payload = serde_json::json!({"gen": gen, "ts": ts2, "format": "json"}).to_string();
+            let mut manifest = seal_manifest(ts2, payload.as_bytes()).unwrap_or_default();
+            let mut plain = encode_runtime_bundle(&data, ts2).to_vec();
+            let mut meta = Some(gen);
+            let mut records = Vec::new();
+            match tamper {
+                "rollback" => {
+                    let mut old = data.clone();
+                    old.kv.insert("OLD".into(), "old-version".to_string().into());
+                    plain = encode_runtime_bundle(&old, ts1).to_vec();
+                    records.push(record(
+                        FetchObject::Named,
+                        None,
+                        [format!("v={ts1}\0").as_bytes(), &sealed(&plain)].concat(),
+                    ));
+                }
+                "seal-ts-mismatch" => plain = encode_runtime_bundle(&data, ts1).to_vec(),
+                "manifest-version" => manifest[4..8].copy_from_slice(b"0002"),
+                "manifest-garbage" => manifest = b"not a manifest at all".to_vec(),
+                "no-gen-metadata" => meta = None,
+                _ => {}
+            }
+            records.push(record(FetchObject::Manifest, meta, manifest));
+            if meta.is_some() {
+                records.push(record(FetchObject::LatestMeta, None, serde_json::json!({"gen": gen}).to_string()));
+            }
+            if tamper == "delete-bundle" {
+                return vec![records];
+            }
+            (plain, records, FetchObject::RuntimeBundle, tamper == "envelope-version")
+        }
+    };
+    let mut stored = sealed(&plain);
+    if envelope_version {
+        stored[3] = b'2';
+    }
+    let mut harness_sealed = records.clone();
+    records.push(record(object, None, stored));
+    if wrong_key || envelope_version {
+        return vec![records];
+    }
+    harness_sealed.push(FetchRecord { seal: true, ..record(object, None, plain) });
+    vec![records, harness_sealed]
+}
+
+/// Buckets the scenarios do not cover: both layouts at once (the runtime one wins), extreme
+/// generations, a pointer over its size cap, a CLI pointer that names a path.
+fn fetch_edges() -> Vec<Vec<FetchRecord>> {
+    let ts = POINTER_TS;
+    let kv = |ts: &str| format!(r#"{{"kv":{{"A":"1"}},"assets":{{"f.bin":"AAE="}},"seal":{{"ts":"{ts}"}}}}"#);
+    let manifest = |payload: &str| seal_manifest(ts, payload.as_bytes()).unwrap_or_default();
+    let zip = encode_zip_payload("", ENV, "B=2\n", &[("c.pem", b"PEM")]);
+    let cli_bundle = seal_manifest(ts, &zip).unwrap_or_default();
+    let sealed = |object, body: &[u8]| FetchRecord { seal: true, ..record(object, None, body) };
+    vec![
+        vec![
+            record(FetchObject::Latest, Some(9), ts),
+            sealed(FetchObject::CliBundle, &cli_bundle),
+            record(FetchObject::Manifest, None, manifest("")),
+            sealed(FetchObject::RuntimeBundle, kv(ts).as_bytes()),
+        ],
+        vec![
+            record(FetchObject::Manifest, Some(u64::MAX), manifest("{}")),
+            sealed(FetchObject::RuntimeBundle, kv(ts).as_bytes()),
+        ],
+        vec![
+            record(FetchObject::Manifest, None, manifest(r#"{"gen": 18446744073709551615}"#)),
+            sealed(FetchObject::RuntimeBundle, kv(ts).as_bytes()),
+        ],
+        vec![
+            record(FetchObject::Manifest, None, manifest(" ")),
+            record(FetchObject::LatestMeta, None, r#"{"gen": 4}"#),
+            sealed(FetchObject::RuntimeBundle, kv(ts).as_bytes()),
+        ],
+        vec![
+            FetchRecord { pad: true, ..record(FetchObject::Manifest, Some(1), manifest(r#"{"gen":1}"#)) },
+            sealed(FetchObject::RuntimeBundle, kv(ts).as_bytes()),
+        ],
+        vec![record(FetchObject::Latest, None, "2026/101-120000"), sealed(FetchObject::CliBundle, &cli_bundle)],
+        vec![record(FetchObject::Latest, None, ts), sealed(FetchObject::CliBundle, kv(ts).as_bytes())],
+    ]
 }
 
 /// The JSON inside a `vsync-cfg-v1:` blob, when it has one.

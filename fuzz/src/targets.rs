@@ -9,6 +9,7 @@
 //! bytes that disagrees with the first, a secret in a message). Nothing here derives a key with
 //! the real iteration count: the envelope key comes from one PBKDF2 iteration.
 
+use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
 use std::sync::OnceLock;
 
@@ -19,8 +20,10 @@ use vsync_core::envelope::{
     check_envelope_header, derive_key, open_envelope, seal_envelope_with_nonce, seal_manifest, unseal_manifest, Key,
     HEADER_LEN, MIN_ENVELOPE_LEN, NONCE_LEN, RQEM_HEADER_LEN, TS_LEN,
 };
+use vsync_core::hooks::MemoryObject;
+use vsync_core::limits::{ObjectKind, DEFAULT_MAX_BUNDLE_BYTES, MAX_POINTER_BYTES};
 use vsync_core::payload::{decode_payload, parse_dotenv, VaultData};
-use vsync_core::{hooks, Error, ErrorKind, OpenOptions, Result, Source, Vault};
+use vsync_core::{hooks, Error, ErrorKind, Layout, OpenOptions, Result, Source, Vault};
 
 /// A body: the bytes libFuzzer (or a seed, or a regression file) hands in.
 pub type Body = fn(&[u8]) -> Result<()>;
@@ -40,6 +43,13 @@ const ENVELOPE_CLASSES: &[ErrorKind] =
     &[ErrorKind::BundleCorrupt, ErrorKind::UnsupportedSpecVersion, ErrorKind::WrongPassphrase];
 const FORMAT_CLASSES: &[ErrorKind] = &[ErrorKind::BundleCorrupt, ErrorKind::UnsupportedSpecVersion];
 const CORRUPT_ONLY: &[ErrorKind] = &[ErrorKind::BundleCorrupt];
+/// What open() may report once the config is decoded and the network answered (SPEC §5, §8).
+const FETCH_CLASSES: &[ErrorKind] = &[
+    ErrorKind::ManifestNotFound,
+    ErrorKind::BundleCorrupt,
+    ErrorKind::WrongPassphrase,
+    ErrorKind::UnsupportedSpecVersion,
+];
 
 pub const TARGETS: &[Target] = &[
     Target { name: "config_blob", body: config_blob, classes: CONFIG_CLASSES },
@@ -51,6 +61,7 @@ pub const TARGETS: &[Target] = &[
     Target { name: "dotenv", body: dotenv, classes: &[] },
     Target { name: "pointer", body: pointer, classes: CORRUPT_ONLY },
     Target { name: "generation", body: generation, classes: CORRUPT_ONLY },
+    Target { name: "fetch", body: fetch, classes: FETCH_CLASSES },
 ];
 
 /// The target called `name`.
@@ -400,4 +411,243 @@ fn generation(data: &[u8]) -> Result<()> {
         assert_eq!(advisory.as_ref().ok(), Some(&Some(*g)), "the two JSON readers disagree on gen");
     }
     strict.map(|_| ())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fetch path (SPEC §5) over an in-memory bucket
+
+/// What a `fetch` record stores: the low three bits of its header byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchObject {
+    Manifest = 0,
+    Latest = 1,
+    LatestMeta = 2,
+    LatestManifest = 3,
+    /// `v=<ts>`, `<ts>` being what the bucket's `manifest` names (bytes 8..23 of its seal,
+    /// lossy UTF-8), or [`POINTER_TS`] when there is no such manifest.
+    RuntimeBundle = 4,
+    /// `versions/<ts>.enc`, `<ts>` being the bucket's `latest` (trimmed, lossy UTF-8), or
+    /// [`POINTER_TS`] when there is none.
+    CliBundle = 5,
+    /// Any name: the body up to its first NUL byte is the name, the rest the object (a stale
+    /// bundle beside the current one, a name the pointer does not quite match).
+    Named = 6,
+}
+
+/// One object of a `fetch` input. `seal`: the harness seals the body under the fuzz key before
+/// storing it (so mutations of a plaintext payload reach the decoders past AES-GCM, as
+/// `config_json` does for the blob's gzip); `pad`: the body is repeated past
+/// [`MAX_POINTER_BYTES`] (the per-kind size caps).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchRecord {
+    pub object: FetchObject,
+    pub gen: Option<u64>,
+    pub seal: bool,
+    pub pad: bool,
+    pub body: Vec<u8>,
+}
+
+const FETCH_GEN: u8 = 0x08;
+const FETCH_SEAL: u8 = 0x10;
+const FETCH_PAD: u8 = 0x20;
+/// The nonce of the envelopes the harness seals (any fixed nonce will do: one key, no secrecy).
+const FETCH_NONCE: [u8; NONCE_LEN] = [0x5a; NONCE_LEN];
+
+/// The input format: records of a header byte (object in bits 0–2, 7 meaning [`FetchObject::Named`]
+/// too; 0x08 `gen` metadata follows as 8 bytes little-endian; 0x10 seal; 0x20 pad), a 2-byte
+/// little-endian body length and the body (cut short at the end of the input).
+pub fn decode_fetch_records(mut data: &[u8]) -> Vec<FetchRecord> {
+    let mut out = Vec::new();
+    while let Some((&head, rest)) = data.split_first() {
+        data = rest;
+        let object = match head & 7 {
+            0 => FetchObject::Manifest,
+            1 => FetchObject::Latest,
+            2 => FetchObject::LatestMeta,
+            3 => FetchObject::LatestManifest,
+            4 => FetchObject::RuntimeBundle,
+            5 => FetchObject::CliBundle,
+            _ => FetchObject::Named,
+        };
+        let mut gen = None;
+        if head & FETCH_GEN != 0 {
+            let Some((g, rest)) = data.split_first_chunk::<8>() else { break };
+            gen = Some(u64::from_le_bytes(*g));
+            data = rest;
+        }
+        let Some((len, rest)) = data.split_first_chunk::<2>() else { break };
+        let len = usize::from(u16::from_le_bytes(*len)).min(rest.len());
+        let (body, rest) = rest.split_at(len);
+        data = rest;
+        out.push(FetchRecord {
+            object,
+            gen,
+            seal: head & FETCH_SEAL != 0,
+            pad: head & FETCH_PAD != 0,
+            body: body.to_vec(),
+        });
+    }
+    out
+}
+
+/// The inverse of [`decode_fetch_records`] (the seeds are written with it).
+pub fn encode_fetch_records(records: &[FetchRecord]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in records {
+        let flags = [(r.gen.is_some(), FETCH_GEN), (r.seal, FETCH_SEAL), (r.pad, FETCH_PAD)];
+        out.push(r.object as u8 | flags.iter().filter(|(on, _)| *on).map(|(_, f)| f).sum::<u8>());
+        if let Some(g) = r.gen {
+            out.extend_from_slice(&g.to_le_bytes());
+        }
+        let body = &r.body[..r.body.len().min(usize::from(u16::MAX))];
+        out.extend_from_slice(&(body.len() as u16).to_le_bytes());
+        out.extend_from_slice(body);
+    }
+    out
+}
+
+/// The bucket a list of records describes. Pointer objects and named objects first (a later
+/// record of the same name replaces an earlier one), then the bundles, named after the pointers.
+pub fn fetch_bucket(records: &[FetchRecord]) -> BTreeMap<String, MemoryObject> {
+    let store = |r: &FetchRecord| {
+        let mut body = r.body.clone();
+        if r.pad {
+            let unit = if body.is_empty() { vec![b' '] } else { body.clone() };
+            while body.len() as u64 <= MAX_POINTER_BYTES {
+                body.extend_from_slice(&unit);
+            }
+        }
+        if r.seal {
+            body = seal_envelope_with_nonce(&fuzz_key(), &body, FETCH_NONCE);
+        }
+        MemoryObject { body, gen: r.gen }
+    };
+    let mut objects = BTreeMap::new();
+    for r in records {
+        let name = match r.object {
+            FetchObject::Manifest => "manifest".to_string(),
+            FetchObject::Latest => "latest".to_string(),
+            FetchObject::LatestMeta => "latest.meta".to_string(),
+            FetchObject::LatestManifest => "latest.manifest".to_string(),
+            FetchObject::Named => {
+                let end = r.body.iter().position(|b| *b == 0).unwrap_or(r.body.len());
+                let name = String::from_utf8_lossy(&r.body[..end]).into_owned();
+                let rest = FetchRecord { body: r.body.get(end + 1..).unwrap_or_default().to_vec(), ..r.clone() };
+                objects.insert(name, store(&rest));
+                continue;
+            }
+            FetchObject::RuntimeBundle | FetchObject::CliBundle => continue,
+        };
+        objects.insert(name, store(r));
+    }
+    let runtime_ts = objects
+        .get("manifest")
+        .and_then(|m| m.body.get(8..RQEM_HEADER_LEN))
+        .map(|ts| String::from_utf8_lossy(ts).into_owned())
+        .unwrap_or_else(|| POINTER_TS.to_string());
+    let cli_ts = objects
+        .get("latest")
+        .map(|l| String::from_utf8_lossy(&l.body).trim().to_string())
+        .unwrap_or_else(|| POINTER_TS.to_string());
+    for r in records {
+        let name = match r.object {
+            FetchObject::RuntimeBundle => format!("v={runtime_ts}"),
+            FetchObject::CliBundle => format!("versions/{cli_ts}.enc"),
+            _ => continue,
+        };
+        objects.insert(name, store(r));
+    }
+    objects
+}
+
+/// What SPEC §5 says a read of `objects` finds, written from the SPEC text with the core's
+/// format primitives (seal, pointer, envelope, payload): the layout, the pointer's timestamp,
+/// the bundle's bytes and the generation, or the class of the error.
+fn fetch_model(
+    objects: &BTreeMap<String, MemoryObject>,
+) -> std::result::Result<(Layout, String, &[u8], u64), ErrorKind> {
+    // Each GET is capped by its object's kind: a pointer object over 64 KiB is corrupt.
+    let get = |name: &str| -> std::result::Result<Option<&MemoryObject>, ErrorKind> {
+        match objects.get(name) {
+            Some(o) if o.body.len() as u64 > ObjectKind::of(name).cap(DEFAULT_MAX_BUNDLE_BYTES) => {
+                Err(ErrorKind::BundleCorrupt)
+            }
+            o => Ok(o),
+        }
+    };
+    // `latest.meta` / `latest.manifest`: advisory JSON, unreadable means "no generation here".
+    let advisory = |o: Option<&MemoryObject>| {
+        o.and_then(|o| serde_json::from_slice::<serde_json::Value>(&o.body).ok())
+            .and_then(|v| v.get("gen").and_then(serde_json::Value::as_u64))
+    };
+    // The runtime layout whenever `manifest` exists.
+    if let Some(m) = get("manifest")? {
+        let (ts, payload) = unseal_manifest(&m.body, None).map_err(|e| e.kind())?;
+        // The payload: empty, or a JSON object whose integer `gen` (if any) is the generation.
+        let payload_gen = if payload.iter().all(u8::is_ascii_whitespace) {
+            None
+        } else {
+            match serde_json::from_slice::<serde_json::Value>(payload) {
+                Ok(serde_json::Value::Object(o)) => o.get("gen").and_then(serde_json::Value::as_u64),
+                _ => return Err(ErrorKind::BundleCorrupt),
+            }
+        };
+        // A pointer to a missing bundle is a torn bucket.
+        let bundle = get(&format!("v={ts}"))?.ok_or(ErrorKind::BundleCorrupt)?;
+        // Metadata, then the payload, then `latest.meta`, else 0.
+        let gen = match m.gen.or(payload_gen) {
+            Some(g) => g,
+            None => advisory(get("latest.meta")?).unwrap_or(0),
+        };
+        return Ok((Layout::Runtime, ts.to_string(), &bundle.body, gen));
+    }
+    let Some(latest) = get("latest")? else { return Err(ErrorKind::ManifestNotFound) };
+    // A timestamp: 15 ASCII characters, surrounding whitespace ignored, never a `/`.
+    let ts = std::str::from_utf8(&latest.body).map(str::trim).unwrap_or("");
+    if ts.len() != TS_LEN || !ts.is_ascii() || ts.contains('/') {
+        return Err(ErrorKind::BundleCorrupt);
+    }
+    let bundle = get(&format!("versions/{ts}.enc"))?.ok_or(ErrorKind::BundleCorrupt)?;
+    let gen = match latest.gen {
+        Some(g) => g,
+        None => advisory(get("latest.manifest")?).unwrap_or(0),
+    };
+    Ok((Layout::Cli, ts.to_string(), &bundle.body, gen))
+}
+
+/// `open()` over an in-memory bucket built from the input (see [`decode_fetch_records`]), with
+/// the fuzz key, against [`fetch_model`]: the same class on failure; on success the model's
+/// layout and generation, and exactly the contents of the bundle the pointer names (decrypted
+/// and decoded against the pointer's timestamp), then `close()`.
+fn fetch(data: &[u8]) -> Result<()> {
+    let objects = fetch_bucket(&decode_fetch_records(data));
+    let key = fuzz_key();
+    let got = hooks::open_from_memory(&objects, &key, ENV);
+    let want = fetch_model(&objects).and_then(|(layout, ts, bundle, gen)| {
+        check_envelope_header(bundle).map_err(|e| e.kind())?;
+        let plain = open_envelope(&key, bundle).map_err(|e| e.kind())?;
+        let data = decode_payload(&plain, Some(&ts), ENV).map_err(|e| e.kind())?;
+        Ok((layout, gen, data))
+    });
+    match (&got, &want) {
+        (Err(e), Err(k)) => assert_eq!(e.kind(), *k, "open_from_memory and the SPEC model disagree: {}", e.message()),
+        (Err(e), Ok(_)) => unreachable!("the SPEC model reads this bucket, open_from_memory did not: {e}"),
+        (Ok(_), Err(k)) => unreachable!("open_from_memory read a bucket the SPEC model refuses ({k:?})"),
+        (Ok(vault), Ok((layout, gen, data))) => {
+            assert_eq!(vault.layout(), Some(*layout));
+            assert_eq!(vault.generation().ok(), Some(*gen));
+            let mut no_env = |_: &str| None;
+            assert!(vault.keys().unwrap_or_default().iter().eq(data.kv.keys()), "keys differ from the bundle's");
+            for (k, v) in &data.kv {
+                let r = vault.resolve(k, &mut no_env);
+                assert!(r.is_ok_and(|r| r.source == Source::Vault && r.value.as_deref() == Some(v)));
+            }
+            for (name, bytes) in &data.assets {
+                assert_eq!(vault.get_as_content(name).as_deref().map(Vec::as_slice), Ok(bytes.as_slice()));
+            }
+            vault.close();
+            assert_eq!(vault.generation().err().map(|e| e.kind()), Some(ErrorKind::Closed));
+        }
+    }
+    got.map(|_| ())
 }
