@@ -95,7 +95,7 @@ for t in "${targets[@]}"; do
   whl=$(ls "$DIST"/python/*"$(plat "$t" audit)"*.whl)
   audit=$(auditwheel show "$whl" 2>&1)
   if ! grep -q "$(plat "$t" audit)" <<<"$audit"; then echo "$audit" >&2; echo "$whl: not $(plat "$t" audit)" >&2; exit 1; fi
-  checked+=("$(printf '%-27s %s: auditwheel says %s' "$t" "$(basename "$whl")" "$(grep -oE '"[a-z0-9_]+linux_[0-9_]+_[a-z0-9_]+"' <<<"$audit" | head -n1)")")
+  checked+=("$(printf '%-27s %s: auditwheel says %s' "$t" "$(basename "$whl")" "$(grep -oE '[a-z0-9_]*linux_[0-9]+_[0-9]+_[a-z0-9_]+' <<<"$audit" | head -n1 || true)")")
 done
 
 # ---- 4. Node: the main package + one package per platform (npm pack) --------------------------
