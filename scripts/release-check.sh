@@ -316,11 +316,12 @@ if ls "$DIST"/node/*-linux-x64-musl-"$version".tgz >/dev/null 2>&1; then
   cat >"$work/musl/load.c" <<'C'
 #include <dlfcn.h>
 #include <stdio.h>
-/* dlopen each library (RTLD_NOW: every NEEDED and data relocation resolved; napi_* functions are
-   bound lazily, they come from node) and find the symbol its host looks up first. */
+/* dlopen each library with every relocation resolved (musl binds everything at load time: it
+   has no lazy binding) and find the symbol its host looks up first. A library marked "global"
+   lends its symbols to the ones after it, as node lends napi_* to an addon. */
 int main(int argc, char **argv) {
     for (int i = 1; i + 2 < argc; i += 3) {
-        void *h = dlopen(argv[i], argv[i + 2][0] == 'n' ? RTLD_NOW : RTLD_LAZY);
+        void *h = dlopen(argv[i], argv[i + 2][0] == 'g' ? RTLD_NOW | RTLD_GLOBAL : RTLD_NOW);
         if (!h) { fprintf(stderr, "%s\n", dlerror()); return 1; }
         if (!dlsym(h, argv[i + 1])) { fprintf(stderr, "%s: no %s\n", argv[i], argv[i + 1]); return 1; }
         printf("loaded %s (%s)\n", argv[i], argv[i + 1]);
@@ -332,8 +333,14 @@ C
   readelf -l "$work/musl/load" | grep -q 'ld-musl' || { echo "musl-gcc did not make a musl program" >&2; exit 1; }
   jni="$work/musl/jar/native/linux-x86_64-musl/libvsync_jni.so"
   jni_sym=$(nm -D --defined-only "$jni" | awk '$3 ~ /^Java_/ {print $3; exit}')
-  "$work/musl/load" "$jni" "$jni_sym" now \
-    "$work/musl/package/vsync.linux-x64-musl.node" napi_register_module_v1 lazy >"$work/musl/load.out" 2>&1 \
+  # Stand-ins for the napi_* functions node would provide (each addon import, never called).
+  addon="$work/musl/package/vsync.linux-x64-musl.node"
+  nm -D --undefined-only "$addon" | awk '$2 ~ /^napi_/ {print "void " $2 "(void) {}"}' >"$work/musl/napi.c"
+  [ -s "$work/musl/napi.c" ] || { echo "the musl addon imports no napi_* function" >&2; exit 1; }
+  musl-gcc -shared -fPIC -o "$work/musl/libnapi.so" "$work/musl/napi.c"
+  napi_sym=$(nm -D --undefined-only "$addon" | awk '$2 ~ /^napi_/ {print $2; exit}')
+  "$work/musl/load" "$jni" "$jni_sym" now "$work/musl/libnapi.so" "$napi_sym" global \
+    "$addon" napi_register_module_v1 now >"$work/musl/load.out" 2>&1 \
     || { cat "$work/musl/load.out" >&2; exit 1; }
   pass "musl: JNI library and Node addon load under ld-musl"
 fi
@@ -392,8 +399,9 @@ C
         ;;
       aarch64-*)
         [ -f "$built/libvsync_c.a" ] || { echo "[musl] no $built/libvsync_c.a (run ./scripts/task dist in this tree)" >&2; exit 1; }
+        # -lunwind: Rust's panic unwinding (caught at the C boundary) needs it; zig ships one.
         "$RELEASE_VENV/bin/python" -m ziglang cc -target aarch64-linux-musl -static -std=c11 -Wall -Wextra -Werror \
-          -I bindings/c/include "$work/musl-e2e/vault_read.c" "$built/libvsync_c.a" -o "$out"
+          -I bindings/c/include "$work/musl-e2e/vault_read.c" "$built/libvsync_c.a" -lunwind -o "$out"
         file "$out" | grep -q 'aarch64.*statically linked' || { file "$out" >&2; exit 1; }
         run=(qemu-aarch64 "$out")
         ;;
