@@ -97,7 +97,7 @@ for t in "${targets[@]}"; do
     *-gnu)
       audit=$(auditwheel show "$whl" 2>&1)
       if ! grep -q "$(plat "$t" audit)" <<<"$audit"; then echo "$audit" >&2; echo "$whl: not $(plat "$t" audit)" >&2; exit 1; fi
-      checked+=("$(printf '%-27s %s: auditwheel says %s' "$t" "$(basename "$whl")" "$(grep -oE '[a-z0-9_]*linux_[0-9]+_[0-9]+_[a-z0-9_]+' <<<"$audit" | head -n1 || true)")")
+      checked+=("$(printf '%-27s %s: auditwheel says %s' "$t" "$(basename "$whl")" "$(grep -oE '[a-z0-9_]*linux_[0-9]+_[0-9]+_[a-z0-9_]+' <<<"$audit" | sed -n 1p || true)")")
       ;;
     *-musl)
       # auditwheel cannot judge a musllinux wheel on a glibc host: it looks `libc.so` up among
@@ -151,7 +151,10 @@ for t in "${targets[@]}"; do
   mkdir -p "$java_native/native/$(plat "$t" java)"
   cp "$(lib_of "$t" libvsync_jni.so)" "$java_native/native/$(plat "$t" java)/libvsync_jni.so"
 done
-(cd bindings/java && mvn -B -q --no-transfer-progress -Pdist clean deploy \
+# maven.install.skip: `deploy` passes through `install`, which would put this jar into the user's
+# ~/.m2 as io.github.muthuishere:vsync-s3-client:<version>, where every other Maven build on the
+# machine (release:check's consumer once) would take it before any repository.
+(cd bindings/java && mvn -B -q --no-transfer-progress -Pdist clean deploy -Dmaven.install.skip=true \
   -Dvsync.nativeDir="$java_native" -DaltDeploymentRepository="dist::file://$DIST/java/repo") \
   || { log "mvn -Pdist deploy failed"; exit 1; }
 took "java"

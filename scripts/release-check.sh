@@ -237,15 +237,23 @@ public class App {
 }
 JAVA
 log "[java] mvn package dependency:copy-dependencies (fresh ~/.m2; the jar from dist/java/repo)"
-(cd "$jv" && in_consumer mvn -B -q --no-transfer-progress package dependency:copy-dependencies -DincludeScope=runtime) \
+# Maven's local repository is ${user.home}/.m2, and user.home comes from the password database,
+# not HOME: without -Dmaven.repo.local every run shared the machine's ~/.m2, so a jar of the same
+# version resolved by an earlier run (another dist/, or another checkout) was used instead of
+# this dist's — and two runs at once failed the byte comparison below.
+m2="$work/home/.m2/repository"
+(cd "$jv" && in_consumer mvn -B -q --no-transfer-progress -Dmaven.repo.local="$m2" \
+  package dependency:copy-dependencies -DincludeScope=runtime) \
   >"$work/java-build.log" 2>&1 || { cat "$work/java-build.log" >&2; exit 1; }
 jar=$(ls "$jv"/target/dependency/vsync-s3-client-*.jar)
-cmp -s "$jar" "$DIST/java/repo/io/github/muthuishere/vsync-s3-client/$version/vsync-s3-client-$version.jar" \
-  || { echo "[java] the resolved jar is not dist's" >&2; exit 1; }
+dist_jar="$DIST/java/repo/io/github/muthuishere/vsync-s3-client/$version/vsync-s3-client-$version.jar"
+cmp -s "$jar" "$dist_jar" || { echo "[java] the resolved jar is not dist's" >&2; exit 1; }
+cmp -s "$m2/io/github/muthuishere/vsync-s3-client/$version/vsync-s3-client-$version.jar" "$dist_jar" \
+  || { echo "[java] the jar was not resolved into the consumer's fresh local repository $m2" >&2; exit 1; }
 (cd "$jv" && in_consumer java -cp "target/classes:$jar" app.App) >"$work/java.out"
 check_output java "$work/java.out"
 # Again: the library now comes from the per-user cache that the first run filled.
-cached_lib=$(find "$work/home/.cache/vsync-s3-client" -name 'libvsync_jni.so' 2>/dev/null | head -n 1)
+cached_lib=$(find "$work/home/.cache/vsync-s3-client" -name 'libvsync_jni.so' -print -quit 2>/dev/null)
 [ -n "$cached_lib" ] || { echo "[java] the loader did not fill the cache under $work/home/.cache" >&2; exit 1; }
 (cd "$jv" && in_consumer java -cp "target/classes:$jar" app.App) >"$work/java.out"
 check_output "java (cached library)" "$work/java.out"
@@ -332,13 +340,13 @@ C
   musl-gcc -O1 -o "$work/musl/load" "$work/musl/load.c"
   readelf -l "$work/musl/load" | grep -q 'ld-musl' || { echo "musl-gcc did not make a musl program" >&2; exit 1; }
   jni="$work/musl/jar/native/linux-x86_64-musl/libvsync_jni.so"
-  jni_sym=$(nm -D --defined-only "$jni" | awk '$3 ~ /^Java_/ {print $3; exit}')
+  jni_sym=$(nm -D --defined-only "$jni" | awk '$3 ~ /^Java_/ && !n++ {print $3}')
   # Stand-ins for the napi_* functions node would provide (each addon import, never called).
   addon="$work/musl/package/vsync.linux-x64-musl.node"
   nm -D --undefined-only "$addon" | awk '$2 ~ /^napi_/ {print "void " $2 "(void) {}"}' >"$work/musl/napi.c"
   [ -s "$work/musl/napi.c" ] || { echo "the musl addon imports no napi_* function" >&2; exit 1; }
   musl-gcc -shared -fPIC -o "$work/musl/libnapi.so" "$work/musl/napi.c"
-  napi_sym=$(nm -D --undefined-only "$addon" | awk '$2 ~ /^napi_/ {print $2; exit}')
+  napi_sym=$(nm -D --undefined-only "$addon" | awk '$2 ~ /^napi_/ && !n++ {print $2}')
   "$work/musl/load" "$jni" "$jni_sym" now "$work/musl/libnapi.so" "$napi_sym" global \
     "$addon" napi_register_module_v1 now >"$work/musl/load.out" 2>&1 \
     || { cat "$work/musl/load.out" >&2; exit 1; }
