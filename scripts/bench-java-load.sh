@@ -57,7 +57,7 @@ declare -A cmd=(
 variants=(direct jar jar-first jar-copy)
 run() { ${cmd[$1]//FIRST_CACHE/$work/first-$2}; }
 for v in "${variants[@]}"; do run "$v" warm; done # warm the page cache, fill the cache, check each works
-[ -f "$(find "$work/cache" -name libvsync_jni.so | head -n 1)" ] || { echo "the jar did not fill the cache" >&2; exit 1; }
+[ -f "$(find "$work/cache" -name libvsync_jni.so -print -quit)" ] || { echo "the jar did not fill the cache" >&2; exit 1; }
 # Wall time and CPU time (user + sys of the JVM, all its threads) of each run: on a shared machine
 # the wall time mostly measures the other processes; the CPU time is what the start itself costs.
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -89,6 +89,15 @@ gate "go vet" bash -c 'cd bindings/go && go vet ./...'
 # ---- Shell --------------------------------------------------------------------------------------
 shell_files=(scripts/*.sh scripts/demo.d/*.sh scripts/task .ci/run bindings/java/build-native.sh)
 gate "shellcheck" "$VENV/bin/shellcheck" -x "${shell_files[@]}"
+# Every script runs with pipefail, so a pipe whose reader stops early (`| head`, awk's `exit`)
+# fails with SIGPIPE (141) whenever the writer had more to say — a build that fails by timing.
+# (release:check failed so once: nm -D piped into an awk program that exits at its first
+# match.) Read to the end instead:
+# `sed -n 1p`, awk's `!n++`, `find -print -quit`.
+no_early_pipe_reader() {
+  ! grep -nE '\|[[:space:]]*head([[:space:]]|$)|\|[[:space:]]*awk[[:space:]][^|]*[{;[:space:]]exit[[:space:]]*[;}]' "${shell_files[@]}"
+}
+gate "no pipe reader that stops early (SIGPIPE under pipefail)" no_early_pipe_reader
 
 [ $failed -eq 0 ] || log "failed lint gates: ${failed_names[*]}"
 echo "lint: $passed passed, $failed failed"
