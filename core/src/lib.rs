@@ -12,6 +12,7 @@ pub mod config;
 pub mod corpus;
 pub mod envelope;
 pub mod error;
+#[cfg(feature = "testing-hooks")]
 pub mod hooks;
 pub mod limits;
 pub mod payload;
