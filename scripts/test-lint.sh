@@ -99,6 +99,14 @@ no_early_pipe_reader() {
 }
 gate "no pipe reader that stops early (SIGPIPE under pipefail)" no_early_pipe_reader
 
+# ---- Docs ---------------------------------------------------------------------------------------
+# Every relative Markdown link and every docs/*.md a file names resolves (anchors included); the
+# self-test shows the checker finds each kind of broken link.
+links_resolve() {
+  "$PY" scripts/check-links.py --self-test && "$PY" scripts/check-links.py
+}
+gate "markdown links resolve (scripts/check-links.py)" links_resolve
+
 [ $failed -eq 0 ] || log "failed lint gates: ${failed_names[*]}"
 echo "lint: $passed passed, $failed failed"
 [ $failed -eq 0 ]
