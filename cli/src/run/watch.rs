@@ -159,11 +159,7 @@ impl Watch {
                     phase = match *result {
                         Ok(next) if !stopping && next.generation > running.generation => {
                             let _ = kill(running.child, self.restart_signal);
-                            Phase::Restarting(Restart {
-                                next,
-                                kill_at: Some(Instant::now() + self.grace),
-                                stop: None,
-                            })
+                            Phase::Restarting(Restart { next, kill_at: Some(Instant::now() + self.grace), stop: None })
                         }
                         // Not newer after all (an eventually consistent store), or stopping.
                         Ok(_) => Phase::Idle { next_poll: Instant::now() + self.jittered() },
