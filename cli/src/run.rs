@@ -206,14 +206,15 @@ mod unix {
             let (program, argv) = program_and_args(&args, &env)?;
             let block = env.block()?;
             drop(env);
-            if let Some(sig) = events.signal_arrived() {
+            if let Some(sig) = events.signal_arrived(|_| true) {
                 return Ok(ExitCode::from(signal_exit_code(sig)));
             }
             return Err(exec(&program, &argv, &block));
         }
         let generation = prepared.generation;
         let own_group = !has_controlling_terminal();
-        let (child, dir) = match start(prepared, &args, &events, own_group)? {
+        // Before the first start, any forwarded signal ends vsync (as its default action would).
+        let (child, dir) = match start(prepared, &args, &events, own_group, |_| true)? {
             Started::Running(child, dir) => (child, dir),
             Started::Stopped(sig) => return Ok(ExitCode::from(signal_exit_code(sig))),
         };
@@ -330,13 +331,20 @@ mod unix {
         Stopped(Signal),
     }
 
-    /// Write the assets and start the command with `prepared`'s environment.
-    pub(super) fn start(prepared: Prepared, a: &RunArgs, events: &Events, own_group: bool) -> CliResult<Started> {
+    /// Write the assets and start the command with `prepared`'s environment, unless a signal
+    /// for which `stops` holds arrived meanwhile.
+    pub(super) fn start(
+        prepared: Prepared,
+        a: &RunArgs,
+        events: &Events,
+        own_group: bool,
+        stops: impl Fn(Signal) -> bool,
+    ) -> CliResult<Started> {
         let Prepared { mut env, assets, .. } = prepared;
         let (program, argv) = program_and_args(a, &env)?;
         let dir = if assets.is_empty() { None } else { Some(write_assets(&assets, &mut env)?) };
         drop(assets);
-        if let Some(sig) = events.signal_arrived() {
+        if let Some(sig) = events.signal_arrived(stops) {
             close_dir(dir);
             return Ok(Started::Stopped(sig));
         }
@@ -731,11 +739,12 @@ mod unix {
             }
         }
 
-        /// A forwarded signal that arrived and was not handled yet (other events are dropped:
-        /// this is asked only before the command starts).
-        fn signal_arrived(&self) -> Option<Signal> {
+        /// A forwarded signal for which `stops` holds that arrived and was not handled yet.
+        /// Other events are dropped: this is asked only while no command runs and no open or
+        /// poll thread is under way.
+        fn signal_arrived(&self, stops: impl Fn(Signal) -> bool) -> Option<Signal> {
             std::iter::from_fn(|| self.rx.try_recv().ok()).find_map(|e| match e {
-                Event::Signal { sig, .. } if sig != Signal::SIGCHLD => Some(sig),
+                Event::Signal { sig, .. } if sig != Signal::SIGCHLD && stops(sig) => Some(sig),
                 _ => None,
             })
         }

@@ -632,13 +632,25 @@ fn as_pid_1_a_sigterm_during_the_open_stops_vsync_run_before_the_command() -> Te
     let proxied = config.encode();
     let marker = p.path("started");
     // A new PID namespace whose PID 1 is vsync run (`-r`: a user namespace when not root).
-    let mut c = Command::new("unshare");
-    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).process_group(0);
+    let unshare = || {
+        let mut c = Command::new("unshare");
+        c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).process_group(0);
+        if !running_as_root() {
+            c.arg("-r");
+        }
+        c.args(["-fp", "--mount-proc"]);
+        c
+    };
+    let probe = unshare().arg("true").output()?;
+    assert!(
+        probe.status.success(),
+        "this test runs vsync as PID 1 of a new PID namespace: it needs `unshare -fp --mount-proc` (root) or \
+         unprivileged user namespaces (`unshare -r`): {}",
+        text(&probe.stderr)
+    );
+    let mut c = unshare();
     c.env("VSYNC_CONFIG", &proxied).env("VSYNC_PASSPHRASE", PASS);
-    if !running_as_root() {
-        c.arg("-r");
-    }
-    c.args(["-fp", "--mount-proc", env!("CARGO_BIN_EXE_vsync"), "run", "--", "sh", "-c"]);
+    c.args([env!("CARGO_BIN_EXE_vsync"), "run", "--", "sh", "-c"]);
     c.arg(format!("touch {}", marker.display()));
     let r = Running::start(c)?;
     // unshare forks; its child is vsync run, PID 1 inside.

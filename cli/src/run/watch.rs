@@ -83,7 +83,9 @@ impl Watch {
                 let killed = restart.kill_at.is_none();
                 let old = running.generation;
                 let new = restart.next.generation;
-                running = match start(restart.next, a, events, self.own_group)? {
+                // Between the old command's end and the new one's start, a stop signal means
+                // stop; the others have no command to go to.
+                running = match start(restart.next, a, events, self.own_group, |sig| STOP.contains(&sig))? {
                     Started::Running(child, dir) => Running { child, dir, generation: new },
                     Started::Stopped(sig) => return Ok(signal_exit_code(sig)),
                 };
