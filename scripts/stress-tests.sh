@@ -28,7 +28,14 @@ rust_cli_tests=(passphrase_prompt_on_a_terminal_does_not_echo dev_server_stops_c
   dev_server_serves_a_vault_end_to_end)
 # vsync run: a signal relayed while the command could also end by itself (a CI failure, once).
 rust_run_tests=(asset_files_are_removed_when_vsync_run_is_terminated signals_are_forwarded_and_the_exit_code_is_128_plus_n
-  asset_files_are_removed_when_the_child_is_killed)
+  asset_files_are_removed_when_the_child_is_killed as_pid_1_a_sigterm_during_the_open_stops_vsync_run_before_the_command
+  a_signal_to_the_whole_group_reaches_the_command_once)
+# vsync run --watch: polls, restarts, grace periods and signals during them (issue 26).
+rust_watch_tests=(a_push_restarts_the_command_with_the_new_value_and_assets
+  a_command_that_ignores_the_restart_signal_is_killed_after_the_grace_period
+  failing_polls_leave_the_command_alone_and_a_later_push_restarts_it_once
+  a_rotation_with_a_new_salt_restarts_only_once_the_files_are_updated a_torn_bundle_is_not_started_and_the_next_good_push_is
+  sigterm_during_the_restart_grace_stops_the_command_and_starts_nothing)
 go_tests=(TestDeadlineRuleOpen TestDeadlineRuleRemoteCalls TestRemoteCallContextAndCloseInFlight
   TestUnreachableAndContext TestConcurrentReaders TestRepeatedOpenGetCloseDoesNotGrow
   TestFinalizerReleasesDroppedHandles)
@@ -64,7 +71,9 @@ for part in $parts; do
       core_bin=$(test_binary vsync-core s3_integration)
       cli_bin=$(test_binary vsync-cli cli)
       run_bin=$(test_binary vsync-cli run)
-      [ -x "$core_bin" ] && [ -x "$cli_bin" ] && [ -x "$run_bin" ] || { echo "could not build the Rust test binaries" >&2; exit 1; }
+      watch_bin=$(test_binary vsync-cli watch)
+      [ -x "$core_bin" ] && [ -x "$cli_bin" ] && [ -x "$run_bin" ] && [ -x "$watch_bin" ] ||
+        { echo "could not build the Rust test binaries" >&2; exit 1; }
       ;;
     go)
       log "stress: building the Go test binary (-race)"
@@ -106,7 +115,8 @@ run_rust() { # $1: run number
   "$core_bin" --exact "${rust_core_tests[@]}" >"$log" 2>&1 || true
   "$cli_bin" --exact "${rust_cli_tests[@]}" >>"$log" 2>&1 || true
   "$run_bin" --exact "${rust_run_tests[@]}" >>"$log" 2>&1 || true
-  for t in "${rust_core_tests[@]}" "${rust_cli_tests[@]}" "${rust_run_tests[@]}"; do
+  "$watch_bin" --exact "${rust_watch_tests[@]}" >>"$log" 2>&1 || true
+  for t in "${rust_core_tests[@]}" "${rust_cli_tests[@]}" "${rust_run_tests[@]}" "${rust_watch_tests[@]}"; do
     if grep -q "^test $t ... ok$" "$log"; then record rust "$t" PASS; else record rust "$t" FAIL; fi
   done
 }

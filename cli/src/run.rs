@@ -29,6 +29,19 @@ instead replaces vsync with COMMAND (execve): no process stays behind, so it can
 with --asset. Errors before COMMAND starts exit with vsync's codes (11-17, see vsync --help);
 126/127 mean COMMAND could not be executed / was not found.
 
+--watch: vsync run also polls the store (one HEAD request every --watch-interval seconds, ±10 %
+jitter) and, when a newer generation was pushed, first opens it completely with VSYNC_CONFIG_FILE /
+VSYNC_PASSPHRASE_FILE read again, then restarts COMMAND: --restart-signal, up to --restart-grace
+seconds, SIGKILL; new asset files; COMMAND started with the new environment. A failed poll or open
+never touches the running COMMAND (one line on stderr; retried later). COMMAND exiting by itself
+ends vsync run with its code (no restart); SIGINT, SIGTERM or SIGQUIT to vsync run means stop,
+also during a restart (exit 128+N). Not with --exec.
+
+Without a controlling terminal (a container, systemd, cron), COMMAND runs in its own process group,
+so a signal sent to vsync run's whole group (kill -- -PGID, timeout(1)) reaches it once, through
+vsync run; under systemd use KillMode=mixed. vsync run's own /proc files (environ) are readable by
+root only (PR_SET_DUMPABLE 0); the _FILE paths stay readable to the same user.
+
 Asset files: each --asset NAME is written to a 0600 file, named like the asset, in a fresh 0700
 directory on /dev/shm (memory) when present, else in TMPDIR. If vsync run itself is killed with
 SIGKILL, that directory stays until reboot or removal (rm -r /dev/shm/vsync-run-*).
@@ -58,9 +71,21 @@ pub struct RunArgs {
     /// Replace vsync with the command (execve) instead of staying its parent; not with --asset
     #[arg(long, conflicts_with = "assets")]
     exec: bool,
-    /// Bound on opening the vault, in seconds
+    /// Bound on opening the vault (and, with --watch, on each poll), in seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     timeout: u64,
+    /// Restart the command when a newer vault generation is pushed (polls the store)
+    #[arg(long, conflicts_with = "exec")]
+    watch: bool,
+    /// With --watch: seconds between polls (±10 % jitter); decimals allowed
+    #[arg(long, value_name = "SECONDS", default_value = "60", value_parser = parse_seconds, requires = "watch")]
+    watch_interval: std::time::Duration,
+    /// With --watch: seconds the command gets to exit after the restart signal, then SIGKILL
+    #[arg(long, value_name = "SECONDS", default_value = "10", value_parser = parse_seconds, requires = "watch")]
+    restart_grace: std::time::Duration,
+    /// With --watch: the signal that asks the command to stop for a restart (TERM, INT, HUP, QUIT, USR1, USR2)
+    #[arg(long, value_name = "SIGNAL", default_value = "TERM", value_parser = parse_restart_signal, requires = "watch")]
+    restart_signal: String,
     /// The command and its arguments (after `--`)
     #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]
     command: Vec<OsString>,
@@ -76,6 +101,25 @@ fn parse_asset_var(spec: &str) -> Result<(String, String), String> {
     }
 }
 
+/// A positive number of seconds, decimals allowed (`0.5`), at most a day.
+fn parse_seconds(text: &str) -> Result<std::time::Duration, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 && s <= 86_400.0 => Ok(std::time::Duration::from_secs_f64(s)),
+        _ => Err(format!("expected a number of seconds above 0 and at most 86400, got {text:?}")),
+    }
+}
+
+/// A signal that can ask a program to stop, by name with or without `SIG` (`TERM`, `SIGHUP`);
+/// returned as `SIGTERM` (numbers differ between Linux and macOS, names do not).
+fn parse_restart_signal(text: &str) -> Result<String, String> {
+    let name = text.trim().to_ascii_uppercase();
+    let name = name.strip_prefix("SIG").unwrap_or(&name);
+    match name {
+        "TERM" | "INT" | "HUP" | "QUIT" | "USR1" | "USR2" => Ok(format!("SIG{name}")),
+        _ => Err(format!("expected one of TERM, INT, HUP, QUIT, USR1, USR2, got {text:?}")),
+    }
+}
+
 /// What an environment variable name can be: not empty, no `=`, no NUL.
 fn valid_env_name(name: &[u8]) -> bool {
     !name.is_empty() && !name.contains(&b'=') && !name.contains(&0)
@@ -83,6 +127,9 @@ fn valid_env_name(name: &[u8]) -> bool {
 
 #[cfg(unix)]
 pub use unix::run;
+
+#[cfg(unix)]
+mod watch;
 
 /// Windows has no exec, no POSIX signals to forward and no 0600 modes: `vsync run` refuses there.
 #[cfg(not(unix))]
@@ -100,7 +147,8 @@ mod unix {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
     use std::path::{Path, PathBuf};
     use std::process::ExitCode;
-    use std::time::Duration;
+    use std::sync::{mpsc, Arc};
+    use std::time::{Duration, Instant};
 
     use indexmap::IndexMap;
     use nix::errno::Errno;
@@ -110,7 +158,7 @@ mod unix {
     use nix::unistd::{execve, getpgid, getpgrp, Pid};
     use signal_hook::iterator::exfiltrator::WithOrigin;
     use signal_hook::iterator::SignalsInfo;
-    use signal_hook::low_level::siginfo::{Cause, Origin};
+    use signal_hook::low_level::siginfo::Cause;
     use vsync_core::bootstrap::{process_env, CONFIG_VAR, PASSPHRASE_VAR};
     use vsync_core::payload::parse_dotenv;
     use vsync_core::{ErrorKind, OpenOptions, Source, Vault};
@@ -128,18 +176,112 @@ mod unix {
     const DEFAULT_PATH: &[u8] = b"/usr/bin:/bin";
 
     pub fn run(a: RunArgs) -> CliResult<ExitCode> {
-        let defaults = match &a.defaults_file {
+        // The command (same user) must not read the bootstrap inputs from our /proc/<pid>/environ
+        // or memory: not dumpable makes those files root-only and blocks same-user ptrace.
+        forbid_inspection();
+        // Handlers first, before anything slow: as PID 1 a signal without a handler is dropped
+        // by the kernel, so a SIGTERM during the open would otherwise be lost (issue 23.4).
+        let events = Events::install()?;
+        let defaults = Arc::new(match &a.defaults_file {
             Some(p) => read_defaults(p)?,
             None => IndexMap::new(),
-        };
+        });
         if let Some(bad) = a.only.iter().find(|k| !valid_env_name(k.as_bytes())) {
             return Err(CliError::input(format!("--only names {bad:?}, which is not an environment variable name")));
         }
+        let restart_signal = a
+            .restart_signal
+            .parse::<Signal>()
+            .map_err(|_| CliError::input(format!("--restart-signal {} is not a signal here", a.restart_signal)))?;
+        let args = Arc::new(a);
+        // The open runs beside the signal wait: a signal ends vsync at once (128+N, as the
+        // signal's default action would), without waiting for the open's deadline.
+        let prepared = match events.wait_for_open(open_in_background(&events, &args, &defaults, Inputs::FirstOpen)) {
+            Waited::Opened(p) => p?,
+            Waited::Signal(sig) => return Ok(ExitCode::from(signal_exit_code(sig))),
+        };
+        if args.exec {
+            let Prepared { env, assets, .. } = prepared;
+            drop(assets);
+            let (program, argv) = program_and_args(&args, &env)?;
+            let block = env.block()?;
+            drop(env);
+            if let Some(sig) = events.signal_arrived(|_| true) {
+                return Ok(ExitCode::from(signal_exit_code(sig)));
+            }
+            return Err(exec(&program, &argv, &block));
+        }
+        let generation = prepared.generation;
+        let own_group = !has_controlling_terminal();
+        // Before the first start, any forwarded signal ends vsync (as its default action would).
+        let (child, dir) = match start(prepared, &args, &events, own_group, |_| true)? {
+            Started::Running(child, dir) => (child, dir),
+            Started::Stopped(sig) => return Ok(ExitCode::from(signal_exit_code(sig))),
+        };
+        let code = if args.watch {
+            let watch = super::watch::Watch {
+                interval: args.watch_interval,
+                grace: args.restart_grace,
+                restart_signal,
+                poll_timeout: Duration::from_secs(args.timeout.max(1)),
+                own_group,
+            };
+            watch.run(&events, &args, &defaults, Running { child, dir, generation })?
+        } else {
+            let ended = relay_until_exit(&events, child)?;
+            close_dir(dir);
+            ended.code()
+        };
+        Ok(ExitCode::from(code))
+    }
+
+    /// `PR_SET_DUMPABLE 0` (Linux): /proc/<pid>/environ, mem and maps become root's, and a
+    /// same-user ptrace is refused. The command gets its own, normal state back at execve.
+    fn forbid_inspection() {
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl with PR_SET_DUMPABLE takes plain integers and touches no memory of ours.
+        unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        }
+    }
+
+    /// Does vsync have a controlling terminal? open(2) of /dev/tty succeeds only then.
+    fn has_controlling_terminal() -> bool {
+        std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOCTTY).open("/dev/tty").is_ok()
+    }
+
+    /// Where the bootstrap inputs come from for one open.
+    #[derive(Clone, Copy)]
+    pub(super) enum Inputs {
+        /// The first open: the libraries' `open()` exactly, warnings included.
+        FirstOpen,
+        /// A re-open by --watch: the same inputs read again, their warnings not repeated.
+        Reopen,
+    }
+
+    /// What the command needs to start: its environment and asset bytes (wiped on drop).
+    pub(super) struct Prepared {
+        env: ChildEnv,
+        assets: Vec<AssetFile>,
+        pub(super) generation: u64,
+    }
+
+    /// Open the vault completely and build the command's environment from it; the vault's
+    /// plaintext is wiped before this returns (only what the command gets is kept).
+    fn prepare(a: &RunArgs, defaults: &IndexMap<String, String>, inputs: Inputs) -> CliResult<Prepared> {
         let default_keys: Vec<String> = defaults.keys().cloned().collect();
-        let options =
-            OpenOptions { defaults, timeout: Duration::from_secs(a.timeout.max(1)), ..OpenOptions::default() };
+        let options = OpenOptions {
+            defaults: defaults.clone(),
+            timeout: Duration::from_secs(a.timeout.max(1)),
+            ..OpenOptions::default()
+        };
         // The libraries' open(): same inputs, same errors (exit 10 + class number).
-        let vault = vsync_core::open(&process_env, options).map_err(|e| match e.kind() {
+        let opened = match inputs {
+            Inputs::FirstOpen => vsync_core::open(&process_env, options),
+            Inputs::Reopen => vsync_core::bootstrap::resolve(&process_env)
+                .and_then(|b| vsync_core::open_with(&b.config, &b.passphrase, options)),
+        };
+        let vault = opened.map_err(|e| match e.kind() {
             ErrorKind::ConfigMissing => CliError::from(e).with_hint(
                 "set VSYNC_CONFIG or VSYNC_CONFIG_FILE, and VSYNC_PASSPHRASE or VSYNC_PASSPHRASE_FILE \
                  (vsync run reads only these, like the libraries); the command was not started",
@@ -147,29 +289,74 @@ mod unix {
             _ => CliError::from(e),
         })?;
         let mut env = ChildEnv::from_process(!a.keep_bootstrap);
-        let assets = env.apply_vault(&vault, &default_keys, &a)?;
+        let assets = env.apply_vault(&vault, &default_keys, a)?;
+        let generation = vault.generation()?;
         // Everything the child needs is copied into wiped buffers; drop the vault's plaintext now
         // so it does not stay in this process for the child's lifetime.
         vault.close();
+        Ok(Prepared { env, assets, generation })
+    }
+
+    /// Run [`prepare`] on a thread of its own; its result arrives as [`Event::Opened`].
+    pub(super) fn open_in_background(
+        events: &Events,
+        a: &Arc<RunArgs>,
+        defaults: &Arc<IndexMap<String, String>>,
+        inputs: Inputs,
+    ) -> bool {
+        let (a, defaults, tx) = (Arc::clone(a), Arc::clone(defaults), events.sender());
+        std::thread::Builder::new()
+            .name("vsync-open".into())
+            .spawn(move || {
+                let _ = tx.send(Event::Opened(Box::new(prepare(&a, &defaults, inputs))));
+            })
+            .is_ok()
+    }
+
+    fn program_and_args(a: &RunArgs, env: &ChildEnv) -> CliResult<(CString, Vec<CString>)> {
         let name = a.command.first().ok_or_else(|| CliError::input("no command given after `--`"))?;
-        let program = resolve_program(name, env.get(b"PATH"))?;
-        let args = c_strings(&a.command)?;
-        if a.exec {
-            return Err(exec(&program, &args, &env.block()?));
-        }
-        // Handlers first: from here on a SIGTERM cannot end vsync before the asset files are gone.
-        let mut signals = Signals::install()?;
+        Ok((resolve_program(name, env.get(b"PATH"))?, c_strings(&a.command)?))
+    }
+
+    /// The command as it runs: its pid, its asset directory and the generation it was given.
+    pub(super) struct Running {
+        pub(super) child: Pid,
+        pub(super) dir: Option<tempfile::TempDir>,
+        pub(super) generation: u64,
+    }
+
+    pub(super) enum Started {
+        Running(Pid, Option<tempfile::TempDir>),
+        /// A forwarded signal arrived before the command started: it was not started.
+        Stopped(Signal),
+    }
+
+    /// Write the assets and start the command with `prepared`'s environment, unless a signal
+    /// for which `stops` holds arrived meanwhile.
+    pub(super) fn start(
+        prepared: Prepared,
+        a: &RunArgs,
+        events: &Events,
+        own_group: bool,
+        stops: impl Fn(Signal) -> bool,
+    ) -> CliResult<Started> {
+        let Prepared { mut env, assets, .. } = prepared;
+        let (program, argv) = program_and_args(a, &env)?;
         let dir = if assets.is_empty() { None } else { Some(write_assets(&assets, &mut env)?) };
         drop(assets);
-        if let Some(sig) = signals.arrived_before_start() {
+        if let Some(sig) = events.signal_arrived(stops) {
             close_dir(dir);
-            return Ok(ExitCode::from(signal_exit_code(sig)));
+            return Ok(Started::Stopped(sig));
         }
-        let child = spawn(&program, &args, &env.block()?, &signals.registered)?;
+        let spawned = env.block().and_then(|block| spawn(&program, &argv, &block, &events.registered, own_group));
         drop(env);
-        let code = signals.relay_until_exit(child)?;
-        close_dir(dir);
-        Ok(ExitCode::from(code))
+        match spawned {
+            Ok(child) => Ok(Started::Running(child, dir)),
+            Err(e) => {
+                close_dir(dir);
+                Err(e)
+            }
+        }
     }
 
     fn read_defaults(path: &Path) -> CliResult<IndexMap<String, String>> {
@@ -373,7 +560,7 @@ mod unix {
         Ok(dir)
     }
 
-    fn close_dir(dir: Option<tempfile::TempDir>) {
+    pub(super) fn close_dir(dir: Option<tempfile::TempDir>) {
         if let Some(d) = dir {
             let path = d.path().to_path_buf();
             if let Err(e) = d.close() {
@@ -425,7 +612,7 @@ mod unix {
         }
     }
 
-    fn spawn(program: &CStr, args: &[CString], env: &EnvBlock, handled: &[Signal]) -> CliResult<Pid> {
+    fn spawn(program: &CStr, args: &[CString], env: &EnvBlock, handled: &[Signal], own_group: bool) -> CliResult<Pid> {
         let internal = |e: Errno| CliError::Internal(format!("posix_spawn attributes: {e}"));
         let mut attr = PosixSpawnAttr::init().map_err(internal)?;
         // The child starts as if vsync were not there: an empty signal mask, and default actions
@@ -437,21 +624,28 @@ mod unix {
         }
         attr.set_sigmask(&SigSet::empty()).map_err(internal)?;
         attr.set_sigdefault(&defaults).map_err(internal)?;
-        attr.set_flags(PosixSpawnFlags::POSIX_SPAWN_SETSIGMASK | PosixSpawnFlags::POSIX_SPAWN_SETSIGDEF)
-            .map_err(internal)?;
+        let mut flags = PosixSpawnFlags::POSIX_SPAWN_SETSIGMASK | PosixSpawnFlags::POSIX_SPAWN_SETSIGDEF;
+        if own_group {
+            // Without a terminal, a signal to our whole process group (kill -- -PGID, timeout(1))
+            // would reach the command directly and again through us: give it a group of its own.
+            // With a terminal it stays in ours, so the terminal's ^C and job control reach it.
+            attr.set_pgroup(Pid::from_raw(0)).map_err(internal)?;
+            flags |= PosixSpawnFlags::POSIX_SPAWN_SETPGROUP;
+        }
+        attr.set_flags(flags).map_err(internal)?;
         let actions = PosixSpawnFileActions::init().map_err(internal)?;
         posix_spawn(program, &actions, &attr, args, &env.c_strs()).map_err(|e| cannot_start(program, e))
     }
 
-    fn signal_exit_code(sig: Signal) -> u8 {
+    pub(super) fn signal_exit_code(sig: Signal) -> u8 {
         u8::try_from(128 + sig as i32).unwrap_or(255)
     }
 
     /// Was this signal one that the kernel sent to our whole process group (a terminal's ^C,
     /// ^\ or hang-up), which the child — still in that group — has received itself? Relaying it
     /// would deliver it twice (many programs read a second ^C as "quit now").
-    fn reached_child_directly(origin: &Origin, child_in_our_group: bool) -> bool {
-        sent_by_kernel(origin.cause, origin.process.is_some()) && child_in_our_group
+    fn reached_child_directly(kernel_sent: bool, child_in_our_group: bool) -> bool {
+        kernel_sent && child_in_our_group
     }
 
     /// Linux says SI_KERNEL; macOS leaves si_code unset, and only a sender's pid tells a
@@ -460,49 +654,140 @@ mod unix {
         cause == Cause::Kernel || (cfg!(target_os = "macos") && !sender_known)
     }
 
-    struct Signals {
-        info: SignalsInfo<WithOrigin>,
+    /// Relay `sig` to the command unless it reached it directly.
+    pub(super) fn relay(child: Pid, sig: Signal, kernel_sent: bool) {
+        let same_group = getpgid(Some(child)).is_ok_and(|g| g == getpgrp());
+        if !reached_child_directly(kernel_sent, same_group) {
+            // ESRCH: the child is exiting; its SIGCHLD is on its way.
+            let _ = kill(child, sig);
+        }
+    }
+
+    /// What the main loop waits for: signals (from the handler thread) and the results of the
+    /// open and poll threads, on one channel, so one blocking wait (with a deadline) sees all.
+    pub(super) enum Event {
+        Signal { sig: Signal, kernel_sent: bool },
+        Opened(Box<CliResult<Prepared>>),
+        Polled(vsync_core::Result<u64>),
+    }
+
+    pub(super) enum Waited {
+        Opened(CliResult<Prepared>),
+        Signal(Signal),
+    }
+
+    pub(super) struct Events {
+        tx: mpsc::Sender<Event>,
+        rx: mpsc::Receiver<Event>,
         /// The forwarded signals that were not ignored when vsync started.
         registered: Vec<Signal>,
     }
 
-    impl Signals {
-        /// Handle the forwarded signals and SIGCHLD. A signal that vsync's caller ignored (as
-        /// a shell does for SIGINT/SIGQUIT of `cmd &`) stays ignored, so the child inherits
-        /// the ignore as it would without vsync.
-        fn install() -> CliResult<Signals> {
+    impl Events {
+        /// Handle the forwarded signals and SIGCHLD (signal-hook's self-pipe; a thread turns
+        /// each into an [`Event`]). A signal that vsync's caller ignored (as a shell does for
+        /// SIGINT/SIGQUIT of `cmd &`) stays ignored, so the child inherits the ignore as it
+        /// would without vsync.
+        fn install() -> CliResult<Events> {
             let registered: Vec<Signal> = FORWARDED.into_iter().filter(|s| !is_ignored(*s)).collect();
             let numbers: Vec<i32> =
                 registered.iter().map(|s| *s as i32).chain(std::iter::once(Signal::SIGCHLD as i32)).collect();
-            let info = SignalsInfo::<WithOrigin>::new(&numbers)
+            let mut info = SignalsInfo::<WithOrigin>::new(&numbers)
                 .map_err(|e| CliError::Internal(format!("cannot install signal handlers: {e}")))?;
-            Ok(Signals { info, registered })
+            let (tx, rx) = mpsc::channel();
+            let signal_tx = tx.clone();
+            std::thread::Builder::new()
+                .name("vsync-signals".into())
+                .spawn(move || {
+                    for origin in info.forever() {
+                        let Ok(sig) = Signal::try_from(origin.signal) else { continue };
+                        let kernel_sent = sent_by_kernel(origin.cause, origin.process.is_some());
+                        if signal_tx.send(Event::Signal { sig, kernel_sent }).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .map_err(|e| CliError::Internal(format!("cannot start the signal thread: {e}")))?;
+            Ok(Events { tx, rx, registered })
         }
 
-        fn arrived_before_start(&mut self) -> Option<Signal> {
-            self.info.pending().filter_map(|o| Signal::try_from(o.signal).ok()).find(|s| *s != Signal::SIGCHLD)
+        pub(super) fn sender(&self) -> mpsc::Sender<Event> {
+            self.tx.clone()
         }
 
-        /// Relay signals to the child until it exits; reap every exited child meanwhile (as
-        /// PID 1, orphans are re-parented to us). Returns the child's exit code, 128+N for a
-        /// signal N.
-        fn relay_until_exit(&mut self, child: Pid) -> CliResult<u8> {
+        /// The next event; `None` once `deadline` passed.
+        pub(super) fn next(&self, deadline: Option<Instant>) -> Option<Event> {
+            match deadline {
+                // The channel cannot close: `self` holds a sender.
+                None => self.rx.recv().ok(),
+                Some(d) => self.rx.recv_timeout(d.saturating_duration_since(Instant::now())).ok(),
+            }
+        }
+
+        /// Wait for the open started by [`open_in_background`] (`started`: whether its thread
+        /// started), or for a forwarded signal, whichever comes first.
+        fn wait_for_open(&self, started: bool) -> Waited {
+            if !started {
+                return Waited::Opened(Err(CliError::Internal("cannot start a thread to open the vault".into())));
+            }
             loop {
-                // SIGCHLD is handled, so a child that exits before this loop starts still wakes it.
-                if let Some(code) = reap(child)? {
-                    return Ok(code);
+                match self.next(None) {
+                    Some(Event::Opened(result)) => return Waited::Opened(*result),
+                    Some(Event::Signal { sig, .. }) if sig != Signal::SIGCHLD => return Waited::Signal(sig),
+                    _ => continue,
                 }
-                for origin in self.info.wait() {
-                    let Ok(sig) = Signal::try_from(origin.signal) else { continue };
-                    if sig == Signal::SIGCHLD {
-                        continue;
-                    }
-                    let same_group = getpgid(Some(child)).is_ok_and(|g| g == getpgrp());
-                    if !reached_child_directly(&origin, same_group) {
-                        // ESRCH: the child is exiting; its SIGCHLD is on its way.
-                        let _ = kill(child, sig);
-                    }
+            }
+        }
+
+        /// A forwarded signal for which `stops` holds that arrived and was not handled yet.
+        /// Other events are dropped: this is asked only while no command runs and no open or
+        /// poll thread is under way.
+        fn signal_arrived(&self, stops: impl Fn(Signal) -> bool) -> Option<Signal> {
+            std::iter::from_fn(|| self.rx.try_recv().ok()).find_map(|e| match e {
+                Event::Signal { sig, .. } if sig != Signal::SIGCHLD && stops(sig) => Some(sig),
+                _ => None,
+            })
+        }
+    }
+
+    /// Relay signals to the child until it exits; reap every exited child meanwhile (as PID 1,
+    /// orphans are re-parented to us).
+    fn relay_until_exit(events: &Events, child: Pid) -> CliResult<Ended> {
+        loop {
+            // SIGCHLD is handled, so a child that exits before this loop starts still wakes it.
+            if let Some(ended) = reap(child)? {
+                return Ok(ended);
+            }
+            if let Some(Event::Signal { sig, kernel_sent }) = events.next(None) {
+                if sig != Signal::SIGCHLD {
+                    relay(child, sig, kernel_sent);
                 }
+            }
+        }
+    }
+
+    /// How the command ended.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub(super) enum Ended {
+        Exited(i32),
+        Signaled(Signal),
+    }
+
+    impl Ended {
+        /// Its exit code, 128+N for a signal N.
+        pub(super) fn code(self) -> u8 {
+            match self {
+                Ended::Exited(code) => u8::try_from(code).unwrap_or(255),
+                Ended::Signaled(sig) => signal_exit_code(sig),
+            }
+        }
+    }
+
+    impl std::fmt::Display for Ended {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Ended::Exited(code) => write!(f, "exit code {code}"),
+                Ended::Signaled(sig) => write!(f, "{}", sig.as_str()),
             }
         }
     }
@@ -515,16 +800,15 @@ mod unix {
         }
     }
 
-    /// Reap exited children without blocking; `Some(code)` once `child` is among them.
-    fn reap(child: Pid) -> CliResult<Option<u8>> {
+    /// Reap exited children without blocking; `Some(how)` once `child` is among them.
+    pub(super) fn reap(child: Pid) -> CliResult<Option<Ended>> {
         loop {
             match waitpid(Pid::from_raw(-1), Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::StillAlive) => return Ok(None),
-                Ok(WaitStatus::Exited(pid, code)) if pid == child => {
-                    return Ok(Some(u8::try_from(code).unwrap_or(255)))
-                }
-                Ok(WaitStatus::Signaled(pid, sig, _)) if pid == child => return Ok(Some(signal_exit_code(sig))),
+                Ok(WaitStatus::Exited(pid, code)) if pid == child => return Ok(Some(Ended::Exited(code))),
+                Ok(WaitStatus::Signaled(pid, sig, _)) if pid == child => return Ok(Some(Ended::Signaled(sig))),
                 Ok(_) | Err(Errno::EINTR) => continue,
+                // ECHILD: nothing left to wait for — our child was reaped above already.
                 Err(e) => return Err(CliError::Internal(format!("waiting for the command: {e}"))),
             }
         }
@@ -583,7 +867,7 @@ mod unix {
             kill(nix::unistd::getpid(), Signal::SIGUSR2)?;
             let origin = signals.wait().next().ok_or("no signal")?;
             assert_eq!(origin.signal, libc::SIGUSR2);
-            assert!(!reached_child_directly(&origin, true));
+            assert!(!reached_child_directly(sent_by_kernel(origin.cause, origin.process.is_some()), true));
             Ok(())
         }
 

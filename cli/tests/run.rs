@@ -593,3 +593,159 @@ fn a_terminals_ctrl_c_reaches_the_command_once() -> TestResult {
     }
     Ok(())
 }
+
+#[path = "../../core/tests/common/faultproxy.rs"]
+mod faultproxy;
+
+/// /proc/self belongs to the effective user.
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+/// Wait for `ready` (checked every 20 ms, an event observed, not a sleep to synchronise on),
+/// up to [`LIMIT`].
+fn wait_until(what: &str, mut ready: impl FnMut() -> bool) -> TestResult {
+    let start = std::time::Instant::now();
+    while !ready() {
+        if start.elapsed() > LIMIT {
+            return Err(format!("timed out waiting for {what}").into());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(())
+}
+
+/// Issue 23.4: as PID 1 (a container's ENTRYPOINT), a signal for which no handler is installed
+/// is dropped by the kernel. A SIGTERM that arrived while the vault was opening was lost and the
+/// command started anyway; now the handlers come first and vsync exits 143 without starting it.
+/// The open is held (the proxy delays the manifest) until the SIGTERM was sent.
+#[cfg(target_os = "linux")]
+#[test]
+fn as_pid_1_a_sigterm_during_the_open_stops_vsync_run_before_the_command() -> TestResult {
+    let p = Pushed::new("pid1", &format!("DATABASE_URL={DB_URL}\n"))?;
+    let proxy = faultproxy::FaultProxy::start(
+        serde_json::json!([{"path": "/manifest$", "action": {"kind": "delay", "seconds": 8}}]),
+    );
+    let mut config = vsync_core::Config::decode(&p.token)?;
+    config.endpoint = proxy.endpoint();
+    let proxied = config.encode();
+    let marker = p.path("started");
+    // A new PID namespace whose PID 1 is vsync run (`-r`: a user namespace when not root).
+    let unshare = || {
+        let mut c = Command::new("unshare");
+        c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).process_group(0);
+        if !running_as_root() {
+            c.arg("-r");
+        }
+        c.args(["-fp", "--mount-proc"]);
+        c
+    };
+    let probe = unshare().arg("true").output()?;
+    assert!(
+        probe.status.success(),
+        "this test runs vsync as PID 1 of a new PID namespace: it needs `unshare -fp --mount-proc` (root) or \
+         unprivileged user namespaces (`unshare -r`): {}",
+        text(&probe.stderr)
+    );
+    let mut c = unshare();
+    c.env("VSYNC_CONFIG", &proxied).env("VSYNC_PASSPHRASE", PASS);
+    c.args([env!("CARGO_BIN_EXE_vsync"), "run", "--", "sh", "-c"]);
+    c.arg(format!("touch {}", marker.display()));
+    let r = Running::start(c)?;
+    // unshare forks; its child is vsync run, PID 1 inside.
+    let unshare = r.pid()?;
+    let children = format!("/proc/{unshare}/task/{unshare}/children");
+    let mut vsync_pid = None;
+    wait_until("vsync run to start as PID 1 and ask for the manifest", || {
+        vsync_pid = std::fs::read_to_string(&children).ok().and_then(|s| s.split_whitespace().next()?.parse().ok());
+        vsync_pid.is_some() && proxy.seen().iter().any(|s| s.path.ends_with("/manifest"))
+    })?;
+    let vsync_pid = Pid::from_raw(vsync_pid.ok_or("no vsync pid")?);
+    let status = std::fs::read_to_string(format!("/proc/{vsync_pid}/status"))?;
+    assert!(status.lines().any(|l| l.starts_with("NSpid:") && l.ends_with("\t1")), "not PID 1: {status}");
+    kill(vsync_pid, Signal::SIGTERM)?;
+    let (code, out, err) = r.wait_for_exit()?;
+    assert_eq!(code, Some(143), "the SIGTERM during the open ends vsync run: 128+15; {out} {err}");
+    assert!(!marker.exists(), "the command started after a SIGTERM that arrived during the open");
+    Ok(())
+}
+
+/// Issue 23.5: a signal sent to the whole process group (`kill -- -PGID`, `timeout(1)`) reached
+/// the command directly and again through vsync (Linux: timeout's child is read from /proc). Without a terminal the command now has a group
+/// of its own and gets the signal once, relayed.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_to_the_whole_group_reaches_the_command_once() -> TestResult {
+    let p = Pushed::new("group", &format!("DATABASE_URL={DB_URL}\n"))?;
+    let script = "n=0; trap 'n=$((n+1)); echo \"TERM $n\"' TERM; trap 'echo \"USR1 $n\"; exit 0' USR1; \
+                  echo \"ready $$\"; i=0; while [ $i -lt 600 ]; do sleep 0.1 >/dev/null & wait $!; i=$((i+1)); done";
+    // `setsid`: a session of its own, without a controlling terminal (as under systemd or in
+    // a container); vsync run leads its own process group.
+    let mut c = Command::new("setsid");
+    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    c.env("VSYNC_CONFIG_FILE", p.path("token")).env("VSYNC_PASSPHRASE_FILE", p.path("pw"));
+    c.args([env!("CARGO_BIN_EXE_vsync"), "run", "--", "sh", "-c", script]);
+    let mut r = Running::start(c)?;
+    let vsync_pid = r.pid()?;
+    let line = r.line()?;
+    let command: i32 = line.strip_prefix("ready ").ok_or("no ready line")?.parse()?;
+    assert_eq!(nix::unistd::getpgid(Some(vsync_pid))?, vsync_pid, "setsid made vsync run a group leader");
+    assert_ne!(
+        nix::unistd::getpgid(Some(Pid::from_raw(command)))?,
+        vsync_pid,
+        "without a terminal the command has a process group of its own"
+    );
+    killpg(vsync_pid, Signal::SIGTERM)?;
+    assert_eq!(r.line()?, "TERM 1");
+    // A marker relayed after it: a second SIGTERM (the group's, then vsync's relay) would come first.
+    kill(vsync_pid, Signal::SIGUSR1)?;
+    assert_eq!(r.line()?, "USR1 1", "the command got the group's SIGTERM more than once");
+    let (code, _, err) = r.finish()?;
+    assert_eq!(code, Some(0), "{err}");
+
+    // `timeout 120 vsync run …`: GNU timeout forwards a signal it gets to its child, then to its
+    // whole process group (where vsync run, and before the fix the command, are).
+    let mut c = Command::new("setsid");
+    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    c.env("VSYNC_CONFIG_FILE", p.path("token")).env("VSYNC_PASSPHRASE_FILE", p.path("pw"));
+    c.args(["timeout", "120", env!("CARGO_BIN_EXE_vsync"), "run", "--", "sh", "-c", script]);
+    let mut r = Running::start(c)?;
+    let timeout = r.pid()?;
+    assert!(r.line()?.starts_with("ready "));
+    let children = std::fs::read_to_string(format!("/proc/{timeout}/task/{timeout}/children"))?;
+    let vsync_pid = Pid::from_raw(children.split_whitespace().next().ok_or("timeout has no child")?.parse()?);
+    kill(timeout, Signal::SIGTERM)?;
+    assert_eq!(r.line()?, "TERM 1");
+    kill(vsync_pid, Signal::SIGUSR1)?;
+    assert_eq!(r.line()?, "USR1 1", "under timeout(1), the command got the SIGTERM more than once");
+    let (code, _, err) = r.finish()?;
+    assert_eq!(code, Some(0), "{err}");
+    Ok(())
+}
+
+/// Issue 23.6: the command (same user) read the scrubbed VSYNC_PASSPHRASE and VSYNC_CONFIG from
+/// `/proc/$PPID/environ`. vsync run is not dumpable now: that file is root's. Run as an
+/// unprivileged user (root may read any process's environ).
+#[cfg(target_os = "linux")]
+#[test]
+fn the_command_cannot_read_vsync_runs_environment() -> TestResult {
+    let p = Pushed::new("environ", &format!("DATABASE_URL={DB_URL}\n"))?;
+    let script = "if cat /proc/$PPID/environ >/dev/null 2>&1; then echo readable; else echo refused; fi; \
+                  cat /proc/$$/environ >/dev/null && echo own-readable";
+    let mut c = if running_as_root() {
+        let mut c = Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_vsync")]);
+        c
+    } else {
+        Command::new(env!("CARGO_BIN_EXE_vsync"))
+    };
+    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default()).process_group(0);
+    c.env("VSYNC_CONFIG", &p.token).env("VSYNC_PASSPHRASE", PASS);
+    c.args(["run", "--", "sh", "-c", script]);
+    let (code, out, err) = output(c)?;
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out, "refused\nown-readable\n", "the command read its parent's environment (or not its own)");
+    p.assert_no_secret(&[&out, &err]);
+    Ok(())
+}
