@@ -9,6 +9,7 @@ import java.net.URISyntaxException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -36,7 +37,7 @@ import java.util.zip.ZipFile;
  *       the property {@code vsync.native.cache}, else {@code $XDG_CACHE_HOME/vsync-s3-client}, else
  *       {@code ~/.cache/vsync-s3-client}, and {@code <sha256>} the digest the build recorded beside
  *       the library in the jar ({@code libvsync_jni.so.sha256});</li>
- *   <li>otherwise (no trustworthy cache, no recorded digest, not Linux, {@code -Dvsync.native.cache=off}):
+ *   <li>otherwise (no trustworthy cache, no recorded digest, Windows, {@code -Dvsync.native.cache=off}):
  *       a copy in a fresh 0700 directory of {@code java.io.tmpdir}, loaded, then unlinked at once.</li>
  * </ol>
  *
@@ -118,9 +119,10 @@ final class NativeLoader {
 
     private static UnsatisfiedLinkError missing(String platform, String entryName, String file) {
         return new UnsatisfiedLinkError("vsync: this jar has no native library for " + platform + " (" + entryName
-                + ") and java.library.path has none. Prebuilt: linux-x86_64, linux-aarch64 (glibc 2.17+)"
-                + " and their -musl variants. Elsewhere build it from source (`cargo build --release -p"
-                + " vsync-java` in a checkout) and pass -Dvsync.native.lib=/path/to/" + file);
+                + ") and java.library.path has none. Prebuilt: linux-x86_64, linux-aarch64"
+                + " (glibc 2.17+), their -musl variants, macos-x86_64, macos-aarch64, windows-x86_64."
+                + " Elsewhere build it from source (`cargo build --release -p vsync-java` in a checkout)"
+                + " and pass -Dvsync.native.lib=/path/to/" + file);
     }
 
     /** The jar file this class was loaded from, or null when it was not a jar file on disk. */
@@ -265,15 +267,22 @@ final class NativeLoader {
     }
 
     /**
-     * This process's effective uid: the owner of {@code /proc/self} (one stat, cheaper in a cold
-     * JVM than any API that answers it); -1 without {@code /proc} (then no cache). A process that
-     * is not dumpable sees root there, which only makes the checks refuse its own files.
+     * This process's uid: on Linux the owner of {@code /proc/self} (one stat, the cheapest answer
+     * in a cold JVM; a process that is not dumpable sees root there, which only makes the checks
+     * refuse its own files); elsewhere the JDK's {@code UnixSystem} (macOS); -1 when neither
+     * answers (Windows: no cache).
      */
     static long currentUid() {
         try {
             return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
         } catch (IOException | RuntimeException e) {
-            return -1;
+            try {
+                Class<?> unix = Class.forName("com.sun.security.auth.module.UnixSystem");
+                return (Long)
+                        unix.getMethod("getUid").invoke(unix.getConstructor().newInstance());
+            } catch (ReflectiveOperationException | RuntimeException | LinkageError e2) {
+                return -1;
+            }
         }
     }
 
@@ -291,30 +300,38 @@ final class NativeLoader {
 
     /** The per-process copy: a fresh 0700 directory of java.io.tmpdir, loaded, then unlinked at once. */
     private static void loadPrivateCopy(InputStream in, String file) throws IOException {
-        Path dir = createFreshDirectory(Path.of(System.getProperty("java.io.tmpdir")));
-        Path lib = Files.createFile(dir.resolve(file), OWNER_ONLY_FILE);
+        boolean posix = FileSystems.getDefault().supportedFileAttributeViews().contains("posix");
+        Path dir = createFreshDirectory(Path.of(System.getProperty("java.io.tmpdir")), posix);
+        Path lib = posix ? Files.createFile(dir.resolve(file), OWNER_ONLY_FILE) : Files.createFile(dir.resolve(file));
         try {
             try (OutputStream out = Files.newOutputStream(lib)) {
                 in.transferTo(out);
             }
             System.load(lib.toString());
         } finally {
-            Files.deleteIfExists(lib);
-            Files.deleteIfExists(dir);
+            if (posix) {
+                Files.deleteIfExists(lib);
+                Files.deleteIfExists(dir);
+            } else {
+                // Windows keeps a loaded DLL locked: delete at exit.
+                lib.toFile().deleteOnExit();
+                dir.toFile().deleteOnExit();
+            }
         }
     }
 
     /**
-     * A new 0700 directory that only this process created. {@code mkdir} fails when the path
-     * exists, so a name someone else guessed and created first is never used: we just try the
-     * next one. (Files.createTempDirectory would do the same with a SecureRandom name, whose first
-     * use costs a cold JVM tens of milliseconds.)
+     * A new directory that only this process created (0700 on POSIX). {@code mkdir} fails when the
+     * path exists, so a name someone else guessed and created first is never used: we just try
+     * the next one. (Files.createTempDirectory would do the same with a SecureRandom name, whose
+     * first use costs a cold JVM tens of milliseconds.)
      */
-    private static Path createFreshDirectory(Path parent) throws IOException {
+    private static Path createFreshDirectory(Path parent, boolean posix) throws IOException {
         String prefix = "vsync-jni-" + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime());
         for (int attempt = 0; ; attempt++) {
+            Path dir = parent.resolve(prefix + "-" + attempt);
             try {
-                return Files.createDirectory(parent.resolve(prefix + "-" + attempt), OWNER_ONLY_DIR);
+                return posix ? Files.createDirectory(dir, OWNER_ONLY_DIR) : Files.createDirectory(dir);
             } catch (FileAlreadyExistsException e) {
                 if (attempt >= 100) {
                     throw e;
@@ -325,7 +342,7 @@ final class NativeLoader {
 
     /**
      * The jar directory for this JVM: {@code linux-x86_64}, {@code linux-aarch64}, {@code linux-x86_64-musl},
-     * {@code linux-aarch64-musl}, {@code macos-aarch64}, ...
+     * {@code linux-aarch64-musl}, {@code macos-aarch64}, {@code windows-x86_64}, ...
      */
     static String platform() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
