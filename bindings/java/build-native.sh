@@ -22,5 +22,6 @@ mkdir -p "$out/native/$plat"
 cp "$target/release/$lib" "$out/native/$plat/$lib"
 # Symbols are not needed at run time: a smaller file extracts faster.
 if command -v strip >/dev/null && [ "$(uname -s)" = Linux ]; then strip --strip-unneeded "$out/native/$plat/$lib"; fi
-sha=$( (command -v sha256sum >/dev/null && sha256sum || shasum -a 256) <"$out/native/$plat/$lib")
+if command -v sha256sum >/dev/null; then sha256=(sha256sum); else sha256=(shasum -a 256); fi
+sha=$("${sha256[@]}" <"$out/native/$plat/$lib")
 printf '%s\n' "${sha%% *}" >"$out/native/$plat/$lib.sha256"
