@@ -150,6 +150,9 @@ java_native="$STAGE/java-native"
 for t in "${targets[@]}"; do
   mkdir -p "$java_native/native/$(plat "$t" java)"
   cp "$(lib_of "$t" libvsync_jni.so)" "$java_native/native/$(plat "$t" java)/libvsync_jni.so"
+  # The digest the Java loader names and checks its per-user cache by (NativeLoader.java).
+  sha=$(sha256sum <"$java_native/native/$(plat "$t" java)/libvsync_jni.so")
+  printf '%s\n' "${sha%% *}" >"$java_native/native/$(plat "$t" java)/libvsync_jni.so.sha256"
 done
 # maven.install.skip: `deploy` passes through `install`, which would put this jar into the user's
 # ~/.m2 as io.github.muthuishere:vsync-s3-client:<version>, where every other Maven build on the

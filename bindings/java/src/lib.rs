@@ -2,7 +2,9 @@
 //!
 //! The handle's entry points are the package-private natives of `io.github.muthuishere.vsync.Natives`
 //! (only `Vsync` and `VsyncClient`, which own the raw pointer, can call them); the conformance
-//! hooks are private natives of `io.github.muthuishere.vsync.internal.Testing`. They only convert
+//! hooks are private natives of the test class `io.github.muthuishere.vsync.Testing`, compiled
+//! only with the cargo feature `testing-hooks` (the test build; the release library has none of
+//! them: scripts/release-check.sh). They only convert
 //! arguments, call `vsync-core`, and hand errors over: no format, lookup order or error
 //! classification lives here (see `core/`).
 //!
@@ -25,7 +27,7 @@ use jni::errors::ErrorPolicy;
 use jni::objects::{JByteArray, JClass, JObject, JObjectArray, JString, JThrowable, JValue};
 use jni::sys::{jboolean, jint, jlong};
 use jni::{jni_sig, jni_str, Env, EnvUnowned};
-use vsync_core::{hooks, Error, ErrorKind, OpenOptions, Vault};
+use vsync_core::{Error, ErrorKind, OpenOptions, Vault};
 use zeroize::Zeroizing;
 
 /// What can go wrong inside a native method.
@@ -361,93 +363,100 @@ jni_entry_points! {
 }
 
 // ---------------------------------------------------------------------------------------------
-// io.github.muthuishere.vsync.internal.Testing: private test hooks (conformance/README.md)
+// io.github.muthuishere.vsync.Testing (a test source): test hooks (conformance/README.md), only in
+// the test build (`--features testing-hooks`).
 
-jni_entry_points! {
-    fn Java_io_github_muthuishere_vsync_internal_Testing_fromPayload<'c>(
-        env,
-        payload: JByteArray<'c>,
-        env_label: JString<'c>,
-        pointer_ts: JString<'c>,
-        defaults: JObjectArray<'c>,
-    ) -> jlong {
-        let opts = options(env, &defaults, 0)?;
-        let payload = Zeroizing::new(env.convert_byte_array(&payload)?);
-        let label = string(env, &env_label)?;
-        let ts = opt_string(env, &pointer_ts)?;
-        Ok(into_handle(Vault::from_payload(&payload, &label, ts.as_deref(), opts)?))
-    }
+#[cfg(feature = "testing-hooks")]
+mod testing_hooks {
+    use super::*;
+    use vsync_core::hooks;
 
-    fn Java_io_github_muthuishere_vsync_internal_Testing_decryptEnvelopeNative<'c>(
-        env,
-        envelope: JByteArray<'c>,
-        passphrase: JString<'c>,
-        salt: JString<'c>,
-        iterations: jint,
-    ) -> JByteArray<'c> {
-        let envelope = env.convert_byte_array(&envelope)?;
-        let passphrase = Zeroizing::new(string(env, &passphrase)?);
-        let salt = string(env, &salt)?;
-        let plain = hooks::decrypt_envelope(&envelope, &passphrase, &salt, iterations.max(0) as u32)?;
-        Ok(env.byte_array_from_slice(&plain)?)
-    }
+    jni_entry_points! {
+        fn Java_io_github_muthuishere_vsync_Testing_fromPayload<'c>(
+            env,
+            payload: JByteArray<'c>,
+            env_label: JString<'c>,
+            pointer_ts: JString<'c>,
+            defaults: JObjectArray<'c>,
+        ) -> jlong {
+            let opts = options(env, &defaults, 0)?;
+            let payload = Zeroizing::new(env.convert_byte_array(&payload)?);
+            let label = string(env, &env_label)?;
+            let ts = opt_string(env, &pointer_ts)?;
+            Ok(into_handle(Vault::from_payload(&payload, &label, ts.as_deref(), opts)?))
+        }
 
-    /// `Object[]{String embeddedTs, byte[] payload}`.
-    fn Java_io_github_muthuishere_vsync_internal_Testing_unsealManifestNative<'c>(
-        env,
-        sealed: JByteArray<'c>,
-        remote_ts: JString<'c>,
-    ) -> JObjectArray<'c> {
-        let sealed = env.convert_byte_array(&sealed)?;
-        let remote = opt_string(env, &remote_ts)?;
-        let (ts, payload) = hooks::unseal(&sealed, remote.as_deref())?;
-        let arr = JObjectArray::<JObject>::new(env, 2, JObject::null())?;
-        let jts = env.new_string(ts)?;
-        let jpayload = env.byte_array_from_slice(&payload)?;
-        arr.set_element(env, 0, &*jts)?;
-        arr.set_element(env, 1, &*jpayload)?;
-        Ok(arr)
-    }
+        fn Java_io_github_muthuishere_vsync_Testing_decryptEnvelopeNative<'c>(
+            env,
+            envelope: JByteArray<'c>,
+            passphrase: JString<'c>,
+            salt: JString<'c>,
+            iterations: jint,
+        ) -> JByteArray<'c> {
+            let envelope = env.convert_byte_array(&envelope)?;
+            let passphrase = Zeroizing::new(string(env, &passphrase)?);
+            let salt = string(env, &salt)?;
+            let plain = hooks::decrypt_envelope(&envelope, &passphrase, &salt, iterations.max(0) as u32)?;
+            Ok(env.byte_array_from_slice(&plain)?)
+        }
 
-    fn Java_io_github_muthuishere_vsync_internal_Testing_decodeConfigJsonNative<'c>(env, blob: JString<'c>) -> JString<'c> {
-        let blob = Zeroizing::new(string(env, &blob)?);
-        let json = Zeroizing::new(hooks::decode_config_json(&blob)?);
-        Ok(env.new_string(json.as_str())?)
-    }
+        /// `Object[]{String embeddedTs, byte[] payload}`.
+        fn Java_io_github_muthuishere_vsync_Testing_unsealManifestNative<'c>(
+            env,
+            sealed: JByteArray<'c>,
+            remote_ts: JString<'c>,
+        ) -> JObjectArray<'c> {
+            let sealed = env.convert_byte_array(&sealed)?;
+            let remote = opt_string(env, &remote_ts)?;
+            let (ts, payload) = hooks::unseal(&sealed, remote.as_deref())?;
+            let arr = JObjectArray::<JObject>::new(env, 2, JObject::null())?;
+            let jts = env.new_string(ts)?;
+            let jpayload = env.byte_array_from_slice(&payload)?;
+            arr.set_element(env, 0, &*jts)?;
+            arr.set_element(env, 1, &*jpayload)?;
+            Ok(arr)
+        }
 
-    /// `String[]{config, passphrase, warning...}` from an env given as alternating keys and values.
-    fn Java_io_github_muthuishere_vsync_internal_Testing_resolveBootstrapNative<'c>(
-        env,
-        env_pairs: JObjectArray<'c>,
-    ) -> JObjectArray<'c, JString<'c>> {
-        let map = pairs(env, &env_pairs)?.into_iter().map(|(k, v)| (k, v.to_string())).collect();
-        let (config, passphrase, warnings) = hooks::resolve_bootstrap(&map)?;
-        let mut items: Vec<&str> = vec![config.as_str(), passphrase.as_str()];
-        items.extend(warnings.iter().map(String::as_str));
-        string_array(env, &items)
-    }
+        fn Java_io_github_muthuishere_vsync_Testing_decodeConfigJsonNative<'c>(env, blob: JString<'c>) -> JString<'c> {
+            let blob = Zeroizing::new(string(env, &blob)?);
+            let json = Zeroizing::new(hooks::decode_config_json(&blob)?);
+            Ok(env.new_string(json.as_str())?)
+        }
 
-    /// `String[]{number, code, class name, taxonomy, ...}` for every kind of `ErrorKind::ALL`.
-    fn Java_io_github_muthuishere_vsync_internal_Testing_errorKindsNative<'c>(env) -> JObjectArray<'c, JString<'c>> {
-        let rows: Vec<[String; 4]> = ErrorKind::ALL
-            .into_iter()
-            .map(|k| [k.number().to_string(), k.code().into(), k.class_name().into(), k.is_taxonomy().to_string()])
-            .collect();
-        let flat: Vec<&str> = rows.iter().flat_map(|r| r.iter().map(String::as_str)).collect();
-        string_array(env, &flat)
-    }
+        /// `String[]{config, passphrase, warning...}` from an env given as alternating keys and values.
+        fn Java_io_github_muthuishere_vsync_Testing_resolveBootstrapNative<'c>(
+            env,
+            env_pairs: JObjectArray<'c>,
+        ) -> JObjectArray<'c, JString<'c>> {
+            let map = pairs(env, &env_pairs)?.into_iter().map(|(k, v)| (k, v.to_string())).collect();
+            let (config, passphrase, warnings) = hooks::resolve_bootstrap(&map)?;
+            let mut items: Vec<&str> = vec![config.as_str(), passphrase.as_str()];
+            items.extend(warnings.iter().map(String::as_str));
+            string_array(env, &items)
+        }
 
-    /// Throws the Java error of the core kind numbered `number` through the normal path (one
-    /// test per variant in the Java suite).
-    fn Java_io_github_muthuishere_vsync_internal_Testing_raiseNative<'c>(_env, number: jint) -> () {
-        let kind = ErrorKind::from_number(number)
-            .ok_or_else(|| Error::invalid_argument(format!("no error kind numbered {number}")))?;
-        Err(Fail::Core(Error::new(kind, format!("raised for a test: {}", kind.class_name()))))
-    }
+        /// `String[]{number, code, class name, taxonomy, ...}` for every kind of `ErrorKind::ALL`.
+        fn Java_io_github_muthuishere_vsync_Testing_errorKindsNative<'c>(env) -> JObjectArray<'c, JString<'c>> {
+            let rows: Vec<[String; 4]> = ErrorKind::ALL
+                .into_iter()
+                .map(|k| [k.number().to_string(), k.code().into(), k.class_name().into(), k.is_taxonomy().to_string()])
+                .collect();
+            let flat: Vec<&str> = rows.iter().flat_map(|r| r.iter().map(String::as_str)).collect();
+            string_array(env, &flat)
+        }
 
-    /// Panics inside a native method: the boundary must turn it into a Java exception.
-    #[allow(clippy::panic)]
-    fn Java_io_github_muthuishere_vsync_internal_Testing_panicNative<'c>(_env) -> () {
-        panic!("deliberate test panic")
+        /// Throws the Java error of the core kind numbered `number` through the normal path (one
+        /// test per variant in the Java suite).
+        fn Java_io_github_muthuishere_vsync_Testing_raiseNative<'c>(_env, number: jint) -> () {
+            let kind = ErrorKind::from_number(number)
+                .ok_or_else(|| Error::invalid_argument(format!("no error kind numbered {number}")))?;
+            Err(Fail::Core(Error::new(kind, format!("raised for a test: {}", kind.class_name()))))
+        }
+
+        /// Panics inside a native method: the boundary must turn it into a Java exception.
+        #[allow(clippy::panic)]
+        fn Java_io_github_muthuishere_vsync_Testing_panicNative<'c>(_env) -> () {
+            panic!("deliberate test panic")
+        }
     }
 }

@@ -1,6 +1,6 @@
 package io.github.muthuishere.vsync;
 
-import io.github.muthuishere.vsync.internal.Native;
+import java.util.Map;
 import java.util.function.Function;
 
 /**
@@ -12,11 +12,31 @@ import java.util.function.Function;
  * {@code (class name, code, message)}.
  */
 final class Natives {
+    private static final long LOAD_NANOS;
+
     static {
-        Native.ensureLoaded();
+        long t0 = System.nanoTime();
+        NativeLoader.load();
+        LOAD_NANOS = System.nanoTime() - t0;
     }
 
     private Natives() {}
+
+    /** Nanoseconds spent locating, extracting and loading the native library (the tests' hooks report it). */
+    static long loadNanos() {
+        return LOAD_NANOS;
+    }
+
+    /** A map as alternating keys and values (the JNI side reads pairs from one String[]). */
+    static String[] flatten(Map<String, String> m) {
+        String[] out = new String[m.size() * 2];
+        int i = 0;
+        for (Map.Entry<String, String> e : m.entrySet()) {
+            out[i++] = e.getKey();
+            out[i++] = e.getValue();
+        }
+        return out;
+    }
 
     static native long open(Function<String, String> lookup, String[] defaults, long timeoutMillis);
 

@@ -1,6 +1,5 @@
 package io.github.muthuishere.vsync;
 
-import io.github.muthuishere.vsync.internal.Native;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.util.Arrays;
@@ -23,10 +22,6 @@ import java.util.function.Function;
  */
 public final class Vsync implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
-
-    static {
-        Native.registerFactory(Vsync::new);
-    }
 
     private final long handle;
     private final Function<String, String> envLookup;

@@ -1,6 +1,5 @@
 package io.github.muthuishere.vsync;
 
-import io.github.muthuishere.vsync.internal.NativeArgs;
 import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -59,7 +58,7 @@ public final class VsyncOptions {
 
     /** Defaults as alternating keys and values, for the native side. */
     String[] flatDefaults() {
-        return NativeArgs.flatten(defaults);
+        return Natives.flatten(defaults);
     }
 
     /**

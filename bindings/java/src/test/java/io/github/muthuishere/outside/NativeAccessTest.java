@@ -1,5 +1,6 @@
 package io.github.muthuishere.outside;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -58,6 +59,19 @@ class NativeAccessTest {
             }
         }
         assertTrue(natives >= 13, "found only " + natives + " native methods in " + classes.size() + " classes");
+    }
+
+    /** Issue 24: the conformance runner's hooks are a test source, not part of what users install. */
+    @Test
+    void theLibraryClassesHoldNoTestHookAndOnlyNativesDeclaresNativeMethods() throws Exception {
+        for (Class<?> c : libraryClasses()) {
+            assertFalse(c.getSimpleName().contains("Testing"), c.getName());
+            for (Method m : c.getDeclaredMethods()) {
+                if (Modifier.isNative(m.getModifiers())) {
+                    assertEquals("io.github.muthuishere.vsync.Natives", c.getName(), m.toString());
+                }
+            }
+        }
     }
 
     @Test

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.github.muthuishere.vsync.internal.Testing;
 import java.time.Duration;
 import java.time.temporal.ChronoUnit;
 import java.util.List;

@@ -1,6 +1,5 @@
-package io.github.muthuishere.vsync.internal;
+package io.github.muthuishere.vsync;
 
-import io.github.muthuishere.vsync.Vsync;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -8,60 +7,63 @@ import java.util.Map;
 import java.util.function.Function;
 
 /**
- * Private test hooks (conformance/README.md): the core's format layers one by one, so that the
- * conformance runner checks them through this binding's normal error mapping. Not an API.
+ * Test hooks (conformance/README.md): the core's format layers one by one, so that the conformance
+ * runner checks them through this binding's normal error mapping. A test source: the shipped jar
+ * has no such class, and its natives exist only in a library built with the cargo feature
+ * {@code testing-hooks} (scripts/test-java.sh passes {@code -Dvsync.nativeFeatures=testing-hooks};
+ * the release build does not).
  */
-public final class Testing {
+final class Testing {
     static {
-        Native.ensureLoaded();
+        Natives.loadNanos(); // loads the library
     }
 
     private Testing() {}
 
     /** {@code hooks::decrypt_envelope}. */
-    public static byte[] decryptEnvelope(byte[] envelope, String passphrase, String salt, int iterations) {
+    static byte[] decryptEnvelope(byte[] envelope, String passphrase, String salt, int iterations) {
         return decryptEnvelopeNative(envelope, passphrase, salt, iterations);
     }
 
     /** The result of {@link #unsealManifest}. */
-    public record Unsealed(String embeddedTs, byte[] payload) {}
+    record Unsealed(String embeddedTs, byte[] payload) {}
 
     /** {@code hooks::unseal}; {@code remoteTs} null skips the timestamp check. */
-    public static Unsealed unsealManifest(byte[] sealed, String remoteTs) {
+    static Unsealed unsealManifest(byte[] sealed, String remoteTs) {
         Object[] r = unsealManifestNative(sealed, remoteTs);
         return new Unsealed((String) r[0], (byte[]) r[1]);
     }
 
     /** {@code hooks::decode_config_json}: the decoded config as JSON text. */
-    public static String decodeConfigJson(String blob) {
+    static String decodeConfigJson(String blob) {
         return decodeConfigJsonNative(blob);
     }
 
     /** {@code Vault::from_payload}: a handle without S3, over a decrypted payload. */
-    public static Vsync openPayload(
+    static Vsync openPayload(
             byte[] payload,
             String envLabel,
             String pointerTs,
             Map<String, String> defaults,
             Function<String, String> envLookup) {
-        long h = fromPayload(payload, envLabel, pointerTs, NativeArgs.flatten(defaults));
-        return Native.wrap(h, envLookup);
+        long h = fromPayload(payload, envLabel, pointerTs, Natives.flatten(defaults));
+        return new Vsync(h, envLookup);
     }
 
     /** The result of {@link #resolveBootstrap}. */
-    public record Bootstrap(String config, String passphrase, List<String> warnings) {}
+    record Bootstrap(String config, String passphrase, List<String> warnings) {}
 
     /** {@code hooks::resolve_bootstrap} over an explicit environment. */
-    public static Bootstrap resolveBootstrap(Map<String, String> env) {
-        String[] r = resolveBootstrapNative(NativeArgs.flatten(env));
+    static Bootstrap resolveBootstrap(Map<String, String> env) {
+        String[] r = resolveBootstrapNative(Natives.flatten(env));
         return new Bootstrap(r[0], r[1], new ArrayList<>(Arrays.asList(r).subList(2, r.length)));
     }
 
     /** One of the core's error kinds ({@code ErrorKind::ALL}). */
-    public record Kind(int number, String code, String className, boolean taxonomy) {}
+    record Kind(int number, String code, String className, boolean taxonomy) {}
 
     /** Every error kind of the core, in the core's order: the per-kind tests iterate it. */
-    public static List<Kind> errorKinds() {
+    static List<Kind> errorKinds() {
         String[] flat = errorKindsNative();
         List<Kind> out = new ArrayList<>();
         for (int i = 0; i + 3 < flat.length; i += 4) {
@@ -72,18 +74,18 @@ public final class Testing {
 
     /** Throws what the binding throws for the core's error kind numbered {@code kindNumber}
      *  ({@code ErrorKind::number}, see {@link #errorKinds}). */
-    public static void raise(int kindNumber) {
+    static void raise(int kindNumber) {
         raiseNative(kindNumber);
     }
 
     /** Panics inside a native method (the boundary must turn it into an exception). */
-    public static void panicInNative() {
+    static void panicInNative() {
         panicNative();
     }
 
     /** Nanoseconds the native library took to locate, extract and load. */
-    public static long nativeLoadNanos() {
-        return Native.loadNanos();
+    static long nativeLoadNanos() {
+        return Natives.loadNanos();
     }
 
     // The natives behind the hooks: private, reached only through the methods above (none
