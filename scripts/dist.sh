@@ -44,6 +44,7 @@ for t in "${targets[@]}"; do
     continue
   fi
   log "cargo zigbuild --profile dist --target $zig (python, node, java, c)"
+  # No --features: each binding's `testing-hooks` (the conformance runners' hooks) stays out.
   cargo zigbuild --quiet --profile dist --target "$zig" -p vsync-python -p vsync-node -p vsync-java -p vsync-c
   took "native $t"
 done

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import vsync_s3_client
@@ -59,6 +62,31 @@ def test_codes_are_unique_and_the_table_is_complete() -> None:
     assert codes == [CODE[n] for n in SEVEN]
     assert set(errors._BY_CODE) == set(CODE.values())
     assert errors.VSyncError.code == CODE["InternalError"]
+
+
+def test_error_classes_are_handed_over_at_import_never_imported_at_raise(tmp_path: Path) -> None:
+    # No run-time _native <-> errors cycle: errors.py registers its table with the native module
+    # once, at import, and raising never imports anything. A fresh process in which the import
+    # system refuses vsync_s3_client.errors after the package loaded still gets the right class.
+    program = (
+        "import sys, vsync_s3_client\n"
+        "sys.modules['vsync_s3_client.errors'] = None\n"
+        "try:\n"
+        "    vsync_s3_client.open_with('', 'x')\n"
+        "except vsync_s3_client.ConfigMissingError as e:\n"
+        "    print(type(e).__name__, e.code)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", program], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["ConfigMissingError", CODE["ConfigMissingError"]], out.stderr
+
+
+def test_the_error_table_is_checked_and_registered_once() -> None:
+    with pytest.raises(ValueError, match="no Python class for"):
+        _native._register_error_classes({})
+    with pytest.raises(TypeError, match="not an exception"):
+        _native._register_error_classes({code: int for code in CODE.values()})
+    with pytest.raises(RuntimeError, match="already registered"):
+        _native._register_error_classes(errors._BY_CODE)
 
 
 def test_root_is_exception() -> None:

@@ -9,7 +9,9 @@ import json
 import logging
 import os
 import pickle
+import sys
 import threading
+import time
 
 import pytest
 import vsync_s3_client
@@ -139,10 +141,50 @@ def test_not_constructible_or_mutable() -> None:
         h._h = None  # type: ignore[misc]
 
 
+def test_reads_never_hand_the_gil_over(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The core never calls back into Python: the host reads step 2 (os.environ) itself and hands
+    # the value down, so a read - vault hit, environment, default or missing - runs with the GIL
+    # held from start to end. (Before, every read released the GIL and a miss re-attached to it
+    # inside the core to call os.environ.get: a busy thread got in between, and the reader waited
+    # up to the switch interval to get the GIL back.)
+    monkeypatch.setenv("VSYNC_PY_ENVKEY", "e")
+    monkeypatch.delenv("NOPE_VSYNC", raising=False)
+    h = handle()
+    turns = [0]
+    stop = threading.Event()
+    started = threading.Event()
+
+    def busy() -> None:
+        started.set()
+        while not stop.is_set():
+            turns[0] += 1
+            time.sleep(0.0002)  # releases the GIL, then waits for it again
+
+    interval = sys.getswitchinterval()
+    # No forced GIL switch during the reads below: only a release by the reads lets `busy` run.
+    sys.setswitchinterval(60)
+    t = threading.Thread(target=busy)
+    try:
+        t.start()
+        started.wait()
+        before = turns[0]
+        for _ in range(2000):
+            assert h.get_env("VSYNC_PY_ENVKEY") == "e" and h.get_env("DB") == SECRET
+            assert h.get_env("NOPE_VSYNC") is None and h.get_env("D") == "dv"
+            assert h.env_source("VSYNC_PY_ENVKEY") == "env" and h.has_env("B")
+            assert h.keys() == ["DB", "B"] and h.generation() >= 0
+        after = turns[0]
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+        t.join()
+    assert after == before, f"the reads let another thread run {after - before} times"
+
+
 def test_concurrent_readers_and_a_closer_do_not_deadlock(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Step 2 calls back into Python (os.environ); a closer waiting for the core's write lock
-    # must not stall readers that need the GIL (every lock wait happens without the GIL, and the
-    # core runs the lookup without holding its lock).
+    # A closer waits for the core's write lock without the GIL; readers hold the GIL but never
+    # wait on anything that needs it (step 2 is read by the host between two passes of the core,
+    # outside its lock).
     monkeypatch.setenv("VSYNC_PY_ENVKEY", "e")
     for _round in range(20):
         h = handle()

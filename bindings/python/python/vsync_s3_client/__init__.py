@@ -39,11 +39,9 @@ Source = Literal["vault", "env", "default", "missing"]
 
 _Timeout = Union[int, float, None]
 
-
-def _environ_get(key: str) -> Optional[str]:
-    # Step 2 of the chain: Python's own view of the environment, read at lookup time
-    # (so os.environ changes and monkeypatching are seen).
-    return os.environ.get(key)
+# Step 2 of the chain is Python's own view of the environment: every call passes ``os.environ``
+# as it is then (so changes and monkeypatching are seen), and the native module reads
+# ``.get(key)`` from it only when the vault misses. The core never calls back into Python.
 
 
 class Vsync:
@@ -67,16 +65,16 @@ class Vsync:
 
     def get_env(self, key: str) -> Optional[str]:
         """The value of ``key``: vault, else ``os.environ`` now, else the defaults, else ``None``."""
-        return self._h.get_env(key, _environ_get)
+        return self._h.get_env(key, os.environ)
 
     def has_env(self, key: str) -> bool:
         """True iff :meth:`get_env` would return a value (vault, environment or defaults)."""
-        return self._h.has_env(key, _environ_get)
+        return self._h.has_env(key, os.environ)
 
     def env_source(self, key: str) -> Source:
         """Where :meth:`get_env` would take ``key`` from: ``"vault"``, ``"env"``, ``"default"`` or
         ``"missing"``. Returns no value, so it is safe to log."""
-        return self._h.env_source(key, _environ_get)  # type: ignore[return-value]
+        return self._h.env_source(key, os.environ)  # type: ignore[return-value]
 
     def get_as_content(self, name: str) -> bytes:
         """The bytes of asset ``name``, else the value of key ``name`` as UTF-8.
@@ -145,7 +143,7 @@ def open(  # noqa: A001 - the family's name
     released meanwhile. ``defaults`` is step 3 of the fallback chain. Raises a
     :class:`VSyncError` subclass on failure.
     """
-    return Vsync._wrap(_native.open(_environ_get, defaults, timeout))
+    return Vsync._wrap(_native.open(os.environ, defaults, timeout))
 
 
 def open_with(

@@ -5,8 +5,9 @@ any vsync failure; the message says what to do and never contains a secret.
 
 The classification itself happens in the Rust core, and so do the codes: every class's ``code``
 is the core's ``ErrorKind::code()``, read from the native module's ``ERROR_KINDS``. ``_BY_CODE``
-below is the single place that maps the core's kinds to Python classes; the native module raises
-whatever class this table names.
+below is the single place that maps the core's kinds to Python classes; it is handed to the native
+module once, here, at import, and the native module raises whatever class it names (it never
+imports this module).
 """
 
 from __future__ import annotations
@@ -85,10 +86,12 @@ _PYTHON_CLASS: Dict[str, Type[Exception]] = {
     "InvalidArgumentError": TypeError,
 }
 
-#: The core's stable code -> the Python class raised for it (read by the native module).
+#: The core's stable code -> the Python class raised for it (handed to the native module below).
 _BY_CODE: Dict[str, Type[Exception]] = {}
 for _number, _class_name, _code in _native.ERROR_KINDS:
     _cls = _PYTHON_CLASS[_class_name]
     _BY_CODE[_code] = _cls
     if issubclass(_cls, VSyncError):
         _cls.code = _code
+
+_native._register_error_classes(_BY_CODE)
