@@ -97,7 +97,7 @@ fn run_starts_its_command_after_a_warning_it_cannot_print() -> TestResult {
     // A token file readable by others: the core warns about its mode, and goes on.
     std::fs::set_permissions(dir.path().join("token"), std::fs::Permissions::from_mode(0o644))?;
     let warned = vsync(dir.path()).args(["run", "--", "sh", "-c", "echo \"started $APP_KEY\""]).output()?;
-    assert!(String::from_utf8_lossy(&warned.stderr).contains("warning"), "no warning to lose");
+    assert!(String::from_utf8_lossy(&warned.stderr).contains("group/world-readable"), "no warning to lose");
     for (what, stderr) in unwritable_stderrs()? {
         let out =
             vsync(dir.path()).args(["run", "--", "sh", "-c", "echo \"started $APP_KEY\""]).stderr(stderr).output()?;
