@@ -52,7 +52,7 @@ pub struct RunArgs {
     /// Add only these keys (comma-separated, repeatable); each must resolve (vault, environment or defaults)
     #[arg(long, value_name = "K1,K2", value_delimiter = ',')]
     only: Vec<String>,
-    /// Let the vault set this key although it changes how programs load or run (see below)
+    /// Let the vault set this key although it changes how programs load or run (see --help)
     #[arg(long = "allow-key", value_name = "KEY", value_delimiter = ',',
           value_parser = crate::run_policy::parse_allowed_key, long_help = crate::run_policy::ALLOW_KEY_HELP)]
     allow_keys: Vec<String>,

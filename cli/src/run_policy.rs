@@ -13,13 +13,13 @@ use crate::fail::{CliError, CliResult};
 
 /// The `--allow-key` flag's long help (what `vsync run --help` shows under the flag).
 pub const ALLOW_KEY_HELP: &str = "\
-Let the vault set this key although it changes how programs are found, loaded or run
-(comma-separated, repeatable; --only KEY also allows KEY). Without it, vsync run refuses a
-vault holding any of: PATH, LD_*, DYLD_*, BASH_ENV, ENV, SHELLOPTS, BASHOPTS, PS4, IFS,
-NODE_OPTIONS, NODE_PATH, PYTHON*, PERL5*, PERLLIB, RUBYOPT, RUBYLIB, JAVA_TOOL_OPTIONS,
-_JAVA_OPTIONS, JDK_JAVA_OPTIONS, GCONV_PATH, VSYNC_* (incl. VSYNC_NODE_ADDON): whoever can write
-the vault would otherwise run code in COMMAND. Vault and --defaults-file keys must also be
-variable names ([A-Za-z_][A-Za-z0-9_]*). A refused key stops vsync run before COMMAND starts
+Let the vault set this key although it changes how programs are found, loaded or run \
+(comma-separated, repeatable; --only KEY also allows KEY). Without it, vsync run refuses a \
+vault holding any of: PATH, LD_*, DYLD_*, BASH_ENV, ENV, SHELLOPTS, BASHOPTS, PS4, IFS, \
+NODE_OPTIONS, NODE_PATH, PYTHON*, PERL5*, PERLLIB, RUBYOPT, RUBYLIB, JAVA_TOOL_OPTIONS, \
+_JAVA_OPTIONS, JDK_JAVA_OPTIONS, GCONV_PATH, VSYNC_* (incl. VSYNC_NODE_ADDON): whoever can write \
+the vault would otherwise run code in COMMAND. Vault and --defaults-file keys must also be \
+variable names ([A-Za-z_][A-Za-z0-9_]*). A refused key stops vsync run before COMMAND starts \
 (InputError, exit 3), naming the key and why, never its value.";
 
 /// Keys refused by exact name, each with why it is dangerous.
