@@ -1,7 +1,8 @@
 'use strict';
 // Finds the native addon, first that answers:
-//   1. VSYNC_NODE_ADDON, an explicit path (a library built from source for a platform without a
-//      prebuilt package: `cargo build --release -p vsync-node`, then point this at the .so/.dylib/.dll);
+//   1. VSYNC_NODE_ADDON, an explicit absolute path (a library built from source for a platform without
+//      a prebuilt package: `cargo build --release -p vsync-node`, then point this at the .so/.dylib/.dll).
+//      It is code loading: whoever sets it runs code in the process (docs/run.md refuses it in a vault);
 //   2. the platform package that npm installed as an optional dependency
 //      (@muthuishere/vsync-s3-client-<platform>-<arch>[-<libc>], napi-rs's convention), which must
 //      carry exactly this package's version;
@@ -45,9 +46,19 @@ function load() {
   const tried = [];
   const explicit = process.env.VSYNC_NODE_ADDON;
   if (explicit) {
+    // Loading a library runs its code. A relative path would be resolved against whatever
+    // directory the process happens to start in (a checkout, an upload directory), so only an
+    // absolute path is taken: it names one file, whatever the working directory.
+    if (!path.isAbsolute(explicit)) {
+      throw new Error(
+        `vsync: VSYNC_NODE_ADDON must be an absolute path to the native library (it loads and runs that ` +
+          `library's code); got a relative path, which would depend on the working directory. ` +
+          'Set it to the full path, e.g. /path/to/target/release/libvsync_node.so, or unset it.',
+      );
+    }
     // dlopen, not require: a library straight out of cargo is named lib*.so / *.dylib / *.dll.
     const addon = { exports: {} };
-    process.dlopen(addon, path.resolve(explicit));
+    process.dlopen(addon, explicit);
     return addon.exports;
   }
 

@@ -199,7 +199,7 @@ pub fn runtime_token(a: RuntimeTokenArgs) -> CliResult {
             .map_err(|e| {
                 CliError::from(e).with_hint("fix the endpoint, region, bucket or credentials; no token was printed")
             })?;
-        eprintln!("vsync: {} is reachable with these credentials", location(&config));
+        crate::fail::say!("vsync: {} is reachable with these credentials", location(&config));
     }
     print_stdout(&format!("{}\n", config.encode()))
 }
@@ -308,7 +308,7 @@ fn write_failure(e: PushError, wcfg: &Config, new_token: Option<&str>) -> CliErr
 
 fn print_notes(pushed: &Pushed) {
     for n in &pushed.notes {
-        eprintln!("vsync: note: {n}");
+        crate::fail::say!("vsync: note: {n}");
     }
 }
 
@@ -356,7 +356,7 @@ pub fn push(a: PushArgs) -> CliResult {
     let options = a.write.options(Some(state.gen), timeout);
     let pushed = writer::push_with(&wcfg, &pass, &data, &options).map_err(|e| write_failure(e, &wcfg, None))?;
     print_notes(&pushed);
-    eprintln!(
+    crate::fail::say!(
         "vsync: pushed {} key(s) and {} asset(s) to {} (env {})",
         data.kv.len(),
         data.assets.len(),
@@ -474,7 +474,9 @@ pub fn rotate(a: RotateArgs) -> CliResult {
             // Stops the rotation before the manifest moves; the CLI reports `hook_failure`.
             return Err(Error::config_missing("the new runtime token could not be shown"));
         }
-        eprintln!("vsync: the new runtime token is {shown}; it takes effect when the manifest moves (reported below)");
+        crate::fail::say!(
+            "vsync: the new runtime token is {shown}; it takes effect when the manifest moves (reported below)"
+        );
         Ok(())
     };
     let options = a.write.options(None, a.cfg.timeout());
@@ -494,7 +496,7 @@ pub fn rotate(a: RotateArgs) -> CliResult {
     };
     print_notes(&rotated);
     if a.new_salt {
-        eprintln!(
+        crate::fail::say!(
             "vsync: rotated {} to gen={} ts={} with a new salt: deploy the new runtime token ({shown}) with the new passphrase",
             location(&wcfg),
             rotated.gen,
@@ -502,7 +504,7 @@ pub fn rotate(a: RotateArgs) -> CliResult {
         );
         Ok(())
     } else {
-        eprintln!("vsync: rotated {}: readers need the new passphrase from now on", location(&wcfg));
+        crate::fail::say!("vsync: rotated {}: readers need the new passphrase from now on", location(&wcfg));
         print_stdout(&format!("rotated gen={} ts={}\n", rotated.gen, rotated.ts))
     }
 }
@@ -871,7 +873,7 @@ pub fn vectors(c: VectorsCommand) -> CliResult {
     match c {
         VectorsCommand::Generate { dir } => {
             let n = corpus::generate(&dir)?;
-            eprintln!("vsync: wrote {n} vectors to {}", dir.display());
+            crate::fail::say!("vsync: wrote {n} vectors to {}", dir.display());
             Ok(())
         }
         VectorsCommand::Seed { corpus: dir, endpoint, region, access_key_id, secret_key, bucket, out } => {
@@ -883,7 +885,11 @@ pub fn vectors(c: VectorsCommand) -> CliResult {
                 .to_string();
             let target = SeedTarget { endpoint, region, access_key_id, secret_access_key, bucket };
             let n = corpus::seed(&dir, &target, &out)?;
-            eprintln!("vsync: seeded {n} live scenarios into s3://{}; tokens in {}", target.bucket, out.display());
+            crate::fail::say!(
+                "vsync: seeded {n} live scenarios into s3://{}; tokens in {}",
+                target.bucket,
+                out.display()
+            );
             Ok(())
         }
     }

@@ -21,6 +21,9 @@ use crate::fail::{CliError, CliResult};
 
 pub const DEFAULT_ACCESS_KEY: &str = "vsyncdev";
 pub const DEFAULT_SECRET_KEY: &str = "vsyncdev-secret";
+/// The default cap on one request's body: the core's default bundle cap (what a reader accepts)
+/// plus room for an envelope's framing. Larger objects are never vsync's.
+pub const DEFAULT_MAX_OBJECT_BYTES: u64 = vsync_core::limits::DEFAULT_MAX_BUNDLE_BYTES + (1 << 20);
 
 /// Run a local S3-compatible server (development only) until interrupted
 #[derive(Args)]
@@ -33,13 +36,22 @@ When it is ready, prints shell assignments on stdout (one per line, then flushes
   VSYNC_DEV_SECRET_KEY=<secret key>   (only when it is the built-in development default)
 Stops on SIGINT or SIGTERM; a temporary --data directory is deleted then.
 
+Refused, as a development server must: an object key that is empty, starts with '/' or has an
+empty, '.' or '..' segment (400 InvalidArgument: such keys would name files outside their
+bucket); a request body larger than --max-object-bytes (400 EntityTooLarge) or without a length
+(411 MissingContentLength); a non-loopback --host with the built-in development secret, which
+everyone knows (a usage error: give a secret of your own).
+
 Examples:
   vsync dev-server --port 9000
   vsync dev-server --data ./.s3-data --bucket secrets --bucket other")]
 pub struct DevServerArgs {
-    /// Address to listen on
+    /// Address to listen on; not a loopback one unless a secret key of your own is given
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
+    /// Largest request body (an object, or one part of a multipart upload) the server accepts
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_OBJECT_BYTES)]
+    max_object_bytes: u64,
     /// Port (0 picks a free one)
     #[arg(long, default_value_t = 0)]
     port: u16,
@@ -67,7 +79,7 @@ impl DevServerArgs {
             let mut warnings = Vec::new();
             let s = crate::inputs::read_secret_input(p, "--secret-key-file", &mut warnings)?;
             for w in warnings {
-                eprintln!("{w}");
+                crate::fail::say!("{w}");
             }
             return Ok(s);
         }
@@ -89,7 +101,23 @@ fn io(what: &str) -> impl Fn(std::io::Error) -> CliError + '_ {
     move |e| CliError::input(format!("dev-server: {what}: {e}"))
 }
 
+/// Loopback only by name: `localhost` or a loopback IP. Anything else may be reachable from
+/// other machines.
+fn is_loopback(host: &str) -> bool {
+    let bare = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    host.eq_ignore_ascii_case("localhost") || bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 pub fn run(a: DevServerArgs) -> CliResult {
+    let secret_key = a.secret_key()?;
+    if !is_loopback(&a.host) && secret_key.as_str() == DEFAULT_SECRET_KEY {
+        return Err(CliError::Usage(format!(
+            "dev-server: --host {} is not a loopback address, and the secret key is the built-in development \
+             value that everyone knows: anyone who can reach the port could read and write every bucket. Give a \
+             secret of your own (VSYNC_DEV_SECRET_KEY or --secret-key-file), or listen on 127.0.0.1",
+            a.host
+        )));
+    }
     let (root, _temp) = match &a.data {
         Some(d) => (d.clone(), None),
         None => {
@@ -110,16 +138,15 @@ pub fn run(a: DevServerArgs) -> CliResult {
     }
     let rt =
         tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(io("cannot start the runtime"))?;
-    rt.block_on(serve(&a, root))
+    rt.block_on(serve(&a, root, secret_key))
     // `_temp` is dropped here, deleting a temporary data directory.
 }
 
-async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
-    let secret_key = a.secret_key()?;
+async fn serve(a: &DevServerArgs, root: PathBuf, secret_key: zeroize::Zeroizing<String>) -> CliResult {
     let fs = s3s_fs::FileSystem::new(&root)
         .map_err(|e| CliError::input(format!("dev-server: {}: {e:?}", root.display())))?;
     let service = {
-        let mut b = S3ServiceBuilder::new(KeyLocked::new(fs));
+        let mut b = S3ServiceBuilder::new(KeyLocked::new(fs, a.max_object_bytes));
         b.set_auth(SimpleAuth::from_single(a.access_key.clone(), secret_key.as_str()));
         b.build()
     };
@@ -142,7 +169,7 @@ async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(out.as_bytes()).and_then(|()| stdout.flush()).map_err(io("cannot write to stdout"))?;
     }
-    eprintln!("vsync: dev S3 server on http://{addr}, data in {} (Ctrl-C to stop)", root.display());
+    crate::fail::say!("vsync: dev S3 server on http://{addr}, data in {} (Ctrl-C to stop)", root.display());
 
     let http = ConnBuilder::new(TokioExecutor::new());
     loop {
@@ -161,7 +188,7 @@ async fn serve(a: &DevServerArgs, root: PathBuf) -> CliResult {
             _ = terminate.recv() => break,
         }
     }
-    eprintln!("vsync: dev S3 server stopped");
+    crate::fail::say!("vsync: dev S3 server stopped");
     Ok(())
 }
 
@@ -178,11 +205,12 @@ const STRIPES: usize = 64;
 struct KeyLocked {
     fs: s3s_fs::FileSystem,
     stripes: Vec<Mutex<()>>,
+    max_object_bytes: u64,
 }
 
 impl KeyLocked {
-    fn new(fs: s3s_fs::FileSystem) -> Self {
-        KeyLocked { fs, stripes: (0..STRIPES).map(|_| Mutex::new(())).collect() }
+    fn new(fs: s3s_fs::FileSystem, max_object_bytes: u64) -> Self {
+        KeyLocked { fs, stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(), max_object_bytes }
     }
 
     fn stripe(bucket: &str, key: &str) -> usize {
@@ -219,6 +247,7 @@ macro_rules! key_locked_s3 {
         #[async_trait::async_trait]
         impl S3 for KeyLocked {
             $(async fn $op(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
+                req.input.admit(self.max_object_bytes)?;
                 let _guard = self.lock(&req.input.bucket, &req.input.key).await;
                 self.fs.$op(req).await
             })*
@@ -227,6 +256,7 @@ macro_rules! key_locked_s3 {
                 &self,
                 req: S3Request<DeleteObjectsInput>,
             ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+                req.input.admit(self.max_object_bytes)?;
                 let bucket = req.input.bucket.clone();
                 let keys: Vec<String> = req.input.delete.objects.iter().map(|o| o.key.clone()).collect();
                 let _guards = self.lock_all(&bucket, keys.iter().map(String::as_str)).await;
@@ -237,6 +267,7 @@ macro_rules! key_locked_s3 {
                 &self,
                 req: S3Request<$unlocked_input>,
             ) -> S3Result<S3Response<$unlocked_output>> {
+                req.input.admit(self.max_object_bytes)?;
                 self.fs.$unlocked_op(req).await
             })*
         }
@@ -265,5 +296,152 @@ key_locked_s3! {
         upload_part_copy(UploadPartCopyInput) -> UploadPartCopyOutput;
         list_parts(ListPartsInput) -> ListPartsOutput;
         abort_multipart_upload(AbortMultipartUploadInput) -> AbortMultipartUploadOutput;
+    }
+}
+
+/// What s3s-fs may be handed: it maps `<bucket>/<key>` onto a path under its root, so a key
+/// with `..` segments names a file in another bucket or beside its metadata (and `..` alone
+/// panics in its path resolution), and a body has no size limit. Each input is checked here,
+/// before s3s-fs sees it.
+trait Admit {
+    fn admit(&self, max_object_bytes: u64) -> S3Result<()>;
+}
+
+/// A key that stays inside its bucket directory: not empty, no leading `/`, no empty, `.` or
+/// `..` segment, no NUL.
+fn check_key(key: &str) -> S3Result<()> {
+    if key.is_empty() || key.contains('\0') || key.split('/').any(|s| s.is_empty() || s == "." || s == "..") {
+        return Err(s3s::s3_error!(
+            InvalidArgument,
+            "the dev server refuses object keys that are empty, start with '/' or have an empty, '.' or '..' segment"
+        ));
+    }
+    Ok(())
+}
+
+fn check_copy_source(source: &CopySource) -> S3Result<()> {
+    match source {
+        CopySource::Bucket { key, .. } => check_key(key),
+        _ => Ok(()),
+    }
+}
+
+/// A body of known length, at most the cap (AWS S3 also requires the length of a PUT).
+fn check_length(content_length: Option<i64>, max_object_bytes: u64) -> S3Result<()> {
+    match content_length {
+        None => Err(s3s::s3_error!(MissingContentLength)),
+        Some(n) if u64::try_from(n).map_or(true, |n| n > max_object_bytes) => Err(s3s::s3_error!(
+            EntityTooLarge,
+            "the body is larger than the dev server's cap of {max_object_bytes} bytes (--max-object-bytes)"
+        )),
+        Some(_) => Ok(()),
+    }
+}
+
+macro_rules! admit_by_key {
+    ($($input:ident),*) => {
+        $(impl Admit for $input {
+            fn admit(&self, _: u64) -> S3Result<()> {
+                check_key(&self.key)
+            }
+        })*
+    };
+}
+
+macro_rules! admit_always {
+    ($($input:ident),*) => {
+        $(impl Admit for $input {
+            fn admit(&self, _: u64) -> S3Result<()> {
+                Ok(())
+            }
+        })*
+    };
+}
+
+admit_by_key!(
+    GetObjectInput,
+    HeadObjectInput,
+    DeleteObjectInput,
+    CompleteMultipartUploadInput,
+    CreateMultipartUploadInput,
+    ListPartsInput,
+    AbortMultipartUploadInput
+);
+
+// Bucket-level operations: no key (a list prefix only filters names, it is never a path).
+admit_always!(
+    CreateBucketInput,
+    DeleteBucketInput,
+    HeadBucketInput,
+    GetBucketLocationInput,
+    ListBucketsInput,
+    ListObjectsInput,
+    ListObjectsV2Input
+);
+
+impl Admit for PutObjectInput {
+    fn admit(&self, max_object_bytes: u64) -> S3Result<()> {
+        check_key(&self.key)?;
+        check_length(self.content_length, max_object_bytes)
+    }
+}
+
+impl Admit for UploadPartInput {
+    fn admit(&self, max_object_bytes: u64) -> S3Result<()> {
+        check_key(&self.key)?;
+        check_length(self.content_length, max_object_bytes)
+    }
+}
+
+impl Admit for CopyObjectInput {
+    fn admit(&self, _: u64) -> S3Result<()> {
+        check_key(&self.key)?;
+        check_copy_source(&self.copy_source)
+    }
+}
+
+impl Admit for UploadPartCopyInput {
+    fn admit(&self, _: u64) -> S3Result<()> {
+        check_key(&self.key)?;
+        check_copy_source(&self.copy_source)
+    }
+}
+
+impl Admit for DeleteObjectsInput {
+    fn admit(&self, _: u64) -> S3Result<()> {
+        self.delete.objects.iter().try_for_each(|o| check_key(&o.key))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_that_leave_their_bucket_are_refused() {
+        for ok in ["manifest", "app/prod/manifest", "a/b.c/d", ".hidden", "a..b", "..a"] {
+            assert!(check_key(ok).is_ok(), "{ok:?} refused");
+        }
+        for bad in ["", "..", ".", "../other-b/manifest", "a/../../b", "/abs", "a//b", "a/", "./a", "a/./b", "a\0b"] {
+            assert!(check_key(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn bodies_need_a_length_within_the_cap() {
+        assert!(check_length(Some(10), 10).is_ok());
+        assert!(check_length(Some(11), 10).is_err());
+        assert!(check_length(Some(-1), 10).is_err());
+        assert!(check_length(None, 10).is_err());
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for h in ["127.0.0.1", "127.1.2.3", "::1", "[::1]", "localhost", "LOCALHOST"] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in ["0.0.0.0", "::", "192.168.1.5", "example.com", "localhost.example.com"] {
+            assert!(!is_loopback(h), "{h}");
+        }
     }
 }

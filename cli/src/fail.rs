@@ -37,6 +37,24 @@ Exit codes:
  127  CommandError: `run` did not find the command
 `run` otherwise exits with its command's code (128+N when a signal N ended it).";
 
+/// `eprintln!` that cannot fail: a line on stderr, or nothing when stderr cannot be written (a
+/// full disk, `2>/dev/full`, a closed pipe such as `2>&1 | head -1`). `eprintln!` panics then,
+/// which turned an ordinary exit code into 101 and stopped `vsync run` before its command
+/// started; a diagnostic that nobody can read must change nothing else. Every message of the
+/// CLI goes through this (`clippy::print_stderr` is denied in main.rs).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::fail::write_stderr(format_args!($($arg)*))
+    };
+}
+pub(crate) use say;
+
+/// One line on stderr; a write error is ignored (see [`say!`]).
+pub fn write_stderr(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
 #[derive(Debug)]
 pub enum CliError {
     /// One of the core's classes; `hint` overrides the generic what-to-do line.
@@ -51,6 +69,8 @@ pub enum CliError {
     Unconfirmed { gen: u64, ts: String, cause: String, hint: String },
     /// The store does not honour conditional writes (the writer protocol's probe).
     NoConditionalWrites { detail: String },
+    /// A combination of flags that is refused (exit 2, as clap's own usage errors).
+    Usage(String),
     /// Something that should not happen.
     Internal(String),
 }
@@ -86,6 +106,7 @@ impl CliError {
             CliError::Command { code, .. } => *code,
             CliError::Unconfirmed { .. } => EXIT_UNCONFIRMED,
             CliError::NoConditionalWrites { .. } => EXIT_NO_CONDITIONAL_WRITES,
+            CliError::Usage(_) => EXIT_USAGE,
             CliError::Internal(_) => EXIT_INTERNAL,
         }
     }
@@ -96,6 +117,7 @@ impl CliError {
             CliError::Vsync { error, .. } => error.kind(),
             CliError::Internal(_) => ErrorKind::Internal,
             CliError::Input(_) => return ("InputError", "VSYNC_INPUT"),
+            CliError::Usage(_) => return ("UsageError", "VSYNC_USAGE"),
             CliError::Conflict { .. } => return ("ConflictError", "VSYNC_CONFLICT"),
             CliError::Command { .. } => return ("CommandError", "VSYNC_COMMAND"),
             CliError::Unconfirmed { .. } => return ("WriteUnconfirmedError", "VSYNC_WRITE_UNCONFIRMED"),
@@ -117,7 +139,9 @@ impl CliError {
     pub fn message(&self) -> String {
         match self {
             CliError::Vsync { error, .. } => error.message().to_string(),
-            CliError::Input(m) | CliError::Internal(m) | CliError::Command { message: m, .. } => m.clone(),
+            CliError::Input(m) | CliError::Usage(m) | CliError::Internal(m) | CliError::Command { message: m, .. } => {
+                m.clone()
+            }
             CliError::Conflict { expected, found } => {
                 format!("the remote generation is {found}, not the expected {expected}: someone pushed meanwhile")
             }
@@ -137,6 +161,7 @@ impl CliError {
             CliError::Vsync { hint: Some(h), .. } => h.clone(),
             CliError::Vsync { error, hint: None } => generic_hint(error.kind()).to_string(),
             CliError::Input(_) => "fix the input named above and run the command again".into(),
+            CliError::Usage(_) => "change the flags as said above (see the command's --help)".into(),
             CliError::Conflict { found, .. } => format!(
                 "nothing of this write is in use: readers get gen {found}; look at it (`vsync status`), then \
                  push again with --expect-gen {found}"

@@ -22,7 +22,7 @@ pub struct ConfigInput {
 
 fn warn_all(warnings: Vec<String>) {
     for w in warnings {
-        eprintln!("{w}");
+        crate::fail::say!("{w}");
     }
 }
 
@@ -35,7 +35,7 @@ fn non_empty_env(name: &str) -> Option<String> {
 /// that back, so these forms are deprecated and every secret has a file, stdin or environment
 /// form (docs/writer-protocol.md, "Secrets never need the command line").
 pub fn warn_secret_on_command_line(form: &str, instead: &str) {
-    eprintln!(
+    crate::fail::say!(
         "vsync: warning: {form} puts a secret on the command line, where any local user can read it \
          (ps, /proc/<pid>/cmdline) and the shell keeps it in its history; use {instead} instead. \
          This form is deprecated and will be removed."
@@ -272,7 +272,7 @@ fn read_vault_dir(dir: &Path, env: &str, data: &mut VaultData) -> CliResult {
             } else if meta.is_file() {
                 files.push(path);
             } else {
-                eprintln!("vsync: skipping {} (not a regular file)", path.display());
+                crate::fail::say!("vsync: skipping {} (not a regular file)", path.display());
             }
         }
     }
@@ -286,7 +286,7 @@ fn read_vault_dir(dir: &Path, env: &str, data: &mut VaultData) -> CliResult {
             continue;
         }
         if rel.parent() == Some(Path::new("")) && name.starts_with(".env.") {
-            eprintln!("vsync: skipping {name} (another environment's key/values)");
+            crate::fail::say!("vsync: skipping {name} (another environment's key/values)");
             continue;
         }
         let bytes =

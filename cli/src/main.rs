@@ -1,12 +1,17 @@
 //! `vsync`: write vaults, mint runtime tokens, rotate passphrases, inspect — over the same core
 //! the runtime libraries read with, so what it writes is what they read.
 
+// Diagnostics go through `fail::say!`, which cannot panic when stderr is unwritable (issue 23 #8);
+// stdout is written with explicit error handling where a command prints its result.
+#![deny(clippy::print_stderr, clippy::print_stdout)]
+
 mod commands;
 #[cfg(feature = "dev-server")]
 mod dev_server;
 mod fail;
 mod inputs;
 mod run;
+mod run_policy;
 
 use std::process::ExitCode;
 
@@ -93,7 +98,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("{}", e.report());
+            crate::fail::say!("{}", e.report());
             ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(1))
         }
     }

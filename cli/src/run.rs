@@ -65,6 +65,10 @@ pub struct RunArgs {
     /// Add only these keys (comma-separated, repeatable); each must resolve (vault, environment or defaults)
     #[arg(long, value_name = "K1,K2", value_delimiter = ',')]
     only: Vec<String>,
+    /// Let the vault set this key although it changes how programs load or run (see --help)
+    #[arg(long = "allow-key", value_name = "KEY", value_delimiter = ',',
+          value_parser = crate::run_policy::parse_allowed_key, long_help = crate::run_policy::ALLOW_KEY_HELP)]
+    allow_keys: Vec<String>,
     /// Keep VSYNC_CONFIG(_FILE) and VSYNC_PASSPHRASE(_FILE) in the command's environment
     #[arg(long)]
     keep_bootstrap: bool,
@@ -422,13 +426,8 @@ mod unix {
             for key in keys {
                 let resolved = vault.resolve(&key, &mut lookup)?;
                 match (resolved.source, resolved.value) {
-                    (Source::Vault | Source::Default, Some(value)) => {
-                        if !valid_env_name(key.as_bytes()) {
-                            return Err(CliError::input(format!(
-                                "the key {key:?} cannot be an environment variable name (it is empty or holds '=' \
-                                 or NUL): leave it out with --only, or read it with a library"
-                            )));
-                        }
+                    (source @ (Source::Vault | Source::Default), Some(value)) => {
+                        crate::run_policy::check_key(&key, source == Source::Vault, &[&a.only, &a.allow_keys])?;
                         if value.as_bytes().contains(&0) {
                             return Err(CliError::input(format!(
                                 "the value of {key} holds a NUL byte, which an environment variable cannot carry: \
@@ -564,7 +563,7 @@ mod unix {
         if let Some(d) = dir {
             let path = d.path().to_path_buf();
             if let Err(e) = d.close() {
-                eprintln!("vsync: could not remove the asset directory {}: {e}", path.display());
+                crate::fail::say!("vsync: could not remove the asset directory {}: {e}", path.display());
             }
         }
     }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod hooks;
 pub mod limits;
 pub mod payload;
+pub mod proxy;
 pub mod s3;
 pub mod vault;
 #[cfg(feature = "writer")]

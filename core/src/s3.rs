@@ -167,7 +167,7 @@ impl Store {
             .endpoint_url(config.endpoint.clone())
             .force_path_style(true)
             .credentials_provider(creds)
-            .http_client(http_client(ca_bundle()?))
+            .http_client(http_client(ca_bundle()?, &config.endpoint))
             // S3-compatible stores (R2, B2, older MinIO) reject the SDK's default checksums.
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
@@ -523,10 +523,13 @@ fn is_tls_failure(err: &(dyn std::error::Error + 'static)) -> bool {
 
 /// The HTTP client: rustls (ring), the proxy environment the AWS SDKs honour, and the trust
 /// store (`AWS_CA_BUNDLE` or the system's). Connectors are cached per settings by the builder.
-fn http_client(tls: TlsContext) -> SharedHttpClient {
-    // `HTTPS_PROXY`/`https_proxy`, `HTTP_PROXY`/`http_proxy`, `ALL_PROXY`, `NO_PROXY` (hyper-util's
-    // matcher: host suffixes, IPs, CIDRs, `*`), read when the connector is built, i.e. per call.
-    let proxy = ProxyConfig::from_env();
+fn http_client(tls: TlsContext, endpoint: &str) -> SharedHttpClient {
+    // `HTTPS_PROXY`/`https_proxy`, `HTTP_PROXY`/`http_proxy`, `ALL_PROXY`, read per client. Whether
+    // the endpoint bypasses them is decided by the core's `NO_PROXY` rules (crate::proxy: `*` for
+    // IP endpoints too, `host:port`, bracketed IPv6), not by the HTTP stack's narrower matcher,
+    // which still sees the same `NO_PROXY` but never bypasses an endpoint the core would proxy.
+    let proxy =
+        if crate::proxy::endpoint_bypasses_proxy(endpoint) { ProxyConfig::disabled() } else { ProxyConfig::from_env() };
     aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
         let mut b = Connector::builder();
         b.set_connector_settings(settings.cloned());

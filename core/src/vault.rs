@@ -107,7 +107,8 @@ pub struct Resolved {
 pub fn open(lookup: &dyn Fn(&str) -> Option<String>, options: OpenOptions) -> Result<Vault> {
     let b = bootstrap::resolve(lookup)?;
     for w in &b.warnings {
-        eprintln!("{w}");
+        // Not eprintln!, which panics when stderr cannot be written (issue 23 #8).
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), format!("{w}\n").as_bytes());
     }
     open_with(&b.config, &b.passphrase, options)
 }
