@@ -32,17 +32,6 @@ pub(crate) fn required_out<T>(out: *mut T, what: &str) -> Res {
     Ok(())
 }
 
-pub(crate) unsafe fn bytes<'a>(p: *const u8, len: usize) -> Res<&'a [u8]> {
-    if len == 0 {
-        return Ok(&[]);
-    }
-    if p.is_null() {
-        return Err(Error::invalid_argument("a byte buffer is NULL"));
-    }
-    // SAFETY: caller contract: `len` readable bytes.
-    Ok(unsafe { std::slice::from_raw_parts(p, len) })
-}
-
 pub(crate) unsafe fn vault_of<'a>(h: *const vsync_handle) -> Res<&'a Vault> {
     if h.is_null() {
         return Err(Error::invalid_argument("the handle is NULL"));

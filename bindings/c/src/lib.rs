@@ -21,7 +21,9 @@
 //! - `guard`: the panic guard every export runs under, and static arrays;
 //! - `api`: the exported functions that open and read a vault;
 //! - `release`: `vsync_close` and the free functions;
-//! - `testing`: the `vsync_testing_*` conformance hooks (private API).
+//! - `testing`: the `vsync_testing_*` conformance hooks (private API), compiled only with the
+//!   `testing-hooks` feature (test builds) and declared in their own header,
+//!   `include/vsync_testing.h`: `include/vsync.h`, the shipped header, does not name them.
 #![allow(non_camel_case_types, clippy::missing_safety_doc, clippy::too_many_arguments)]
 
 mod types;
@@ -39,7 +41,9 @@ pub use api::*;
 mod release;
 pub use release::*;
 
+#[cfg(feature = "testing-hooks")]
 mod testing;
+#[cfg(feature = "testing-hooks")]
 pub use testing::*;
 
 #[cfg(test)]

@@ -1,15 +1,28 @@
 //! Conformance hooks: PRIVATE API for the conformance runners and the bindings' tests
 //! (conformance/README.md). Same conventions; not covered by any stability promise.
+//! Compiled only with the `testing-hooks` feature; declared in `include/vsync_testing.h`.
 
 use std::ffi::c_char;
 
 use vsync_core::{hooks, Error, ErrorKind, Vault};
 use zeroize::Zeroizing;
 
-use crate::args::{bytes, env_map, required, text};
+use crate::args::{env_map, required, text};
 use crate::guard::{call, guard, guard_open};
 use crate::out::Own;
-use crate::types::{vsync_error, vsync_handle, vsync_options};
+use crate::types::{vsync_error, vsync_handle, vsync_options, Res};
+
+/// A borrowed byte buffer (the hooks take encoded bytes; the ABI proper takes only text).
+unsafe fn bytes<'a>(p: *const u8, len: usize) -> Res<&'a [u8]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(Error::invalid_argument("a byte buffer is NULL"));
+    }
+    // SAFETY: caller contract: `len` readable bytes.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
 
 /// hooks::decrypt_envelope. `*out_bytes` (caller frees, vsync_bytes_free) is the plaintext.
 #[no_mangle]

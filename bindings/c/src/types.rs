@@ -114,7 +114,7 @@ pub struct vsync_handle {
     pub(crate) vault: Vault,
 }
 
-/// Options for vsync_open / vsync_open_with / vsync_testing_open_payload. Every pointer is
+/// Options for vsync_open / vsync_open_with (and the test builds' payload hook). Every pointer is
 /// borrowed for the call only. A NULL `const vsync_options *` means all defaults.
 #[repr(C)]
 pub struct vsync_options {
