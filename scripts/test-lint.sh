@@ -50,6 +50,9 @@ gate "clippy (workspace, all targets)" cargo clippy --release --workspace --all-
 # ... and the runtime libraries as they ship: the core without its writer feature.
 gate "clippy (runtime libraries, no writer)" \
   cargo clippy --release -p vsync-python -p vsync-node -p vsync-java -p vsync-c --quiet -- -D warnings
+# ... and the test builds' conformance hooks (features no workspace build turns on for the addon).
+gate "clippy (the test builds' hooks)" cargo clippy --release -p vsync-c -p vsync-node \
+  --features vsync-c/testing-hooks,vsync-node/testing-hooks --quiet -- -D warnings
 gate "unused dependencies (cargo machete)" "$machete"
 no_writer() {
   local p out rc=0
@@ -85,6 +88,11 @@ gofmt_clean() {
 }
 gate "gofmt -l" gofmt_clean
 gate "go vet" bash -c 'cd bindings/go && go vet ./...'
+gate "go vet -tags vsync_testing (the tests)" bash -c 'cd bindings/go && go vet -tags vsync_testing ./...'
+
+# ---- Release ------------------------------------------------------------------------------------
+# The export check of `task dist` / release:check can fail: fake artifacts, one hook at a time.
+gate "check-exports self-test" python3 scripts/check-exports.py --self-test
 
 # ---- Shell --------------------------------------------------------------------------------------
 shell_files=(scripts/*.sh scripts/demo.d/*.sh scripts/task .ci/run bindings/java/build-native.sh)
