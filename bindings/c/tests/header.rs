@@ -21,38 +21,39 @@ fn dir() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn config() -> cbindgen::Config {
-    cbindgen::Config::from_file(dir().join("cbindgen.toml")).expect("cbindgen.toml")
+fn config() -> Result<cbindgen::Config, String> {
+    cbindgen::Config::from_file(dir().join("cbindgen.toml")).map_err(|e| format!("cbindgen.toml: {e}"))
 }
 
-fn generate(config: cbindgen::Config, src: &str) -> Vec<u8> {
+fn generate(config: cbindgen::Config, src: &str) -> Result<Vec<u8>, String> {
     let mut fresh = Vec::new();
     cbindgen::Builder::new()
         .with_config(config)
         .with_src(dir().join(src))
         .generate()
-        .unwrap_or_else(|e| panic!("cbindgen parses {src}: {e}"))
+        .map_err(|e| format!("cbindgen parses {src}: {e}"))?
         .write(&mut fresh);
-    fresh
+    Ok(fresh)
 }
 
-fn compare(fresh: &[u8], header: &str, src: &str) {
+fn compare(fresh: &[u8], header: &str, src: &str) -> Result<(), String> {
     let path = dir().join("include").join(header);
     if std::env::var_os("VSYNC_BLESS").is_some() {
-        std::fs::write(&path, fresh).unwrap_or_else(|e| panic!("write include/{header}: {e}"));
+        std::fs::write(&path, fresh).map_err(|e| format!("write include/{header}: {e}"))?;
     }
-    let committed = std::fs::read(&path).unwrap_or_else(|e| panic!("include/{header}: {e}"));
+    let committed = std::fs::read(&path).map_err(|e| format!("include/{header}: {e}"))?;
     assert!(
         committed == fresh,
         "include/{header} is not what cbindgen generates from {src}; regenerate it with \
          `VSYNC_BLESS=1 cargo test --release -p vsync-c --test header` and review the diff"
     );
+    Ok(())
 }
 
 /// The functions src/testing.rs exports: every one is named `vsync_testing_*`, so that the
 /// release check (scripts/check-exports.py) recognises a hook in any artifact by its name.
-fn testing_functions() -> Vec<String> {
-    let src = std::fs::read_to_string(dir().join("src/testing.rs")).expect("src/testing.rs");
+fn testing_functions() -> Result<Vec<String>, String> {
+    let src = std::fs::read_to_string(dir().join("src/testing.rs")).map_err(|e| format!("src/testing.rs: {e}"))?;
     let names: Vec<String> = src
         .split("extern \"C\" fn ")
         .skip(1)
@@ -62,24 +63,24 @@ fn testing_functions() -> Vec<String> {
     for name in &names {
         assert!(name.starts_with("vsync_testing_"), "{name}: a hook's name must start with vsync_testing_");
     }
-    names
+    Ok(names)
 }
 
 #[test]
-fn vsync_h_is_generated_from_the_current_signatures_without_the_hooks() {
-    let hooks = testing_functions();
-    let mut config = config();
+fn vsync_h_is_generated_from_the_current_signatures_without_the_hooks() -> Result<(), String> {
+    let hooks = testing_functions()?;
+    let mut config = config()?;
     config.export.exclude.extend(hooks.iter().cloned());
-    let fresh = generate(config, "src/lib.rs");
+    let fresh = generate(config, "src/lib.rs")?;
     let text = String::from_utf8_lossy(&fresh);
     let declared: Vec<&String> = hooks.iter().filter(|name| text.contains(&format!("{name}("))).collect();
     assert!(declared.is_empty(), "the shipped header declares conformance hooks: {declared:?}");
-    compare(&fresh, "vsync.h", "src/lib.rs (minus src/testing.rs)");
+    compare(&fresh, "vsync.h", "src/lib.rs (minus src/testing.rs)")
 }
 
 #[test]
-fn vsync_testing_h_is_generated_from_the_hooks() {
-    let mut config = config();
+fn vsync_testing_h_is_generated_from_the_hooks() -> Result<(), String> {
+    let mut config = config()?;
     config.include_guard = Some("VSYNC_TESTING_H".to_owned());
     config.header = Some(TESTING_HEADER.to_owned());
     config.autogen_warning = Some(
@@ -91,10 +92,10 @@ fn vsync_testing_h_is_generated_from_the_hooks() {
     config.sys_includes = Vec::new();
     config.includes = vec!["vsync.h".to_owned()];
     config.export.include = Vec::new();
-    let fresh = generate(config, "src/testing.rs");
+    let fresh = generate(config, "src/testing.rs")?;
     let text = String::from_utf8_lossy(&fresh);
-    for name in testing_functions() {
+    for name in testing_functions()? {
         assert!(text.contains(&format!("{name}(")), "vsync_testing.h lacks {name}");
     }
-    compare(&fresh, "vsync_testing.h", "src/testing.rs");
+    compare(&fresh, "vsync_testing.h", "src/testing.rs")
 }
