@@ -5,11 +5,11 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 if [ -z "${VSYNC_TEST_ENDPOINT:-}" ]; then exec "$ROOT/scripts/with-s3.sh" "$0" "$@"; fi
 cd "$ROOT"
-log "cargo build --release -p vsync-c"
-cargo build --release -p vsync-c --quiet
+log "cargo build --release -p vsync-c --features testing-hooks (the test build: the benchmarks share the tests' helpers)"
+cargo build --release -p vsync-c --features testing-hooks --quiet
 cd "$ROOT/bindings/go"
 log "go test -bench (cold Open, GetEnv vs map lookup)"
-out=$(go test -run '^$' -bench . -benchmem -count=1 -benchtime="${BENCHTIME:-1s}" .)
+out=$(go test -tags vsync_testing -run '^$' -bench . -benchmem -count=1 -benchtime="${BENCHTIME:-1s}" .)
 echo "$out"
 echo "$out" | awk '
   /^BenchmarkGetEnvVault/ { g = $3 }

@@ -172,6 +172,18 @@ stamp=$(git log -1 --format=%cI 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
   -version "v$version" -dir "$go_stage" -out "$DIST/go/proxy" -time "$stamp")
 took "go"
 
+# ---- 6b. no test hook ships -------------------------------------------------------------------
+# Every exported symbol, attribute, class and .d.ts entry of dist/ (and of the C ABI libraries
+# built beside it), listed by scripts/check-exports.py, which fails on any conformance hook.
+check_exports() {
+  local libs=() t
+  for t in "${targets[@]}"; do libs+=(--lib "$(lib_of "$t" libvsync_c.so)" --lib "$(lib_of "$t" libvsync_c.a)"); done
+  log "exports of every shipped artifact: no test hook (scripts/check-exports.py; list: $STAGE/exports.txt)"
+  python3 scripts/check-exports.py "$DIST" "${libs[@]}" --report "$STAGE/exports.txt"
+}
+check_exports
+took "exports"
+
 # ---- 7. checksums -----------------------------------------------------------------------------
 # Written beside dist/ first: the listing must not see the file it is about to become.
 (cd "$DIST" && find . -type f ! -name SHA256SUMS -printf '%P\n' | LC_ALL=C sort | xargs sha256sum) >"$DIST.SHA256SUMS"

@@ -4,7 +4,8 @@
 #        from the lib/*/ directories present: the release workflow adds darwin's libraries)
 # Writes the Go module as it is released (the tree of the release tag bindings/go/vX.Y.Z; main
 # never holds these binaries): bindings/go's tracked files, minus link_repo.go (which links a
-# checkout's target/), plus
+# checkout's target/) and testing_hooks.go (the conformance hooks' wrappers: the prebuilt
+# libraries have no hooks, see scripts/check-exports.py), plus
 #   include/vsync.h                      the C ABI header (the module cannot reach ../c/include)
 #   lib/<GOOS>_<GOARCH>/libvsync.a       the prebuilt C ABI, one relocatable object (below)
 #   lib/<GOOS>_<GOARCH>/lib.go           an empty package, so that `go mod vendor` keeps the directory
@@ -92,7 +93,7 @@ out=${1:?usage: go-release-tree.sh OUT_DIR TARGET...}
 shift
 rm -rf "$out"
 mkdir -p "$out"
-(cd "$ROOT/bindings/go" && git ls-files -z . | grep -zv '^link_repo\.go$' | xargs -0 cp --parents -t "$out")
+(cd "$ROOT/bindings/go" && git ls-files -z . | grep -zvE '^(link_repo|testing_hooks)\.go$' | xargs -0 cp --parents -t "$out")
 mkdir -p "$out/include"
 cp "$ROOT/bindings/c/include/vsync.h" "$out/include/vsync.h"
 

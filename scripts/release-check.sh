@@ -26,6 +26,23 @@ if ! ls "$DIST"/node/*-"$(plat "$host" npm)"-"$version".tgz >/dev/null 2>&1 \
   "$ROOT/scripts/dist.sh" "$host"
 fi
 
+# ---- no test hook in what users install (before the slow consumer runs) ------------------------
+# scripts/check-exports.py lists every exported symbol / attribute / class / .d.ts entry of dist/
+# and of the C ABI libraries built beside it, and fails on any conformance hook.
+check_exports() {
+  local libs=() t f
+  for t in $DIST_ALL_TARGETS; do
+    for f in libvsync_c.so libvsync_c.a; do
+      [ -f "$CARGO_TARGET_DIR/$t/dist/$f" ] && libs+=(--lib "$CARGO_TARGET_DIR/$t/dist/$f")
+    done
+  done
+  log "scripts/check-exports.py --self-test (fake artifacts: the clean set passes, each hook fails)"
+  python3 scripts/check-exports.py --self-test
+  log "exports of every shipped artifact: no test hook (scripts/check-exports.py)"
+  python3 scripts/check-exports.py "$DIST" "${libs[@]}" --report "$CARGO_TARGET_DIR/dist-exports.txt"
+}
+check_exports
+
 work=$(mktemp -d)
 verdaccio_pid=""
 cleanup() {
@@ -419,5 +436,6 @@ C
   done
 fi
 
+results+=("ok   exports: no test hook in dist/ (list: $CARGO_TARGET_DIR/dist-exports.txt)")
 log "release:check ($version)"
 printf '  %s\n' "${results[@]}"

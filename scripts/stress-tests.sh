@@ -77,8 +77,8 @@ for part in $parts; do
       ;;
     go)
       log "stress: building the Go test binary (-race)"
-      cargo build --release -p vsync-c --quiet
-      (cd bindings/go && go test -race -c -o "$out/vsync-go.test" .)
+      cargo build --release -p vsync-c --features testing-hooks --quiet
+      (cd bindings/go && go test -race -tags vsync_testing -c -o "$out/vsync-go.test" .)
       ;;
     python)
       log "stress: installing the Python binding into .venv"
@@ -89,7 +89,7 @@ for part in $parts; do
       ;;
     node)
       log "stress: building the Node addon"
-      (cd bindings/node && { [ -f node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; } && node build.js)
+      (cd bindings/node && { [ -f node_modules/.package-lock.json ] || npm ci --no-audit --no-fund --ignore-scripts --loglevel=error; } && node build.js --testing-hooks)
       ;;
     java)
       log "stress: compiling the Java binding and its tests"

@@ -59,6 +59,9 @@ gate "clippy (runtime libraries, no writer)" \
 # ... and the Python module's test build (its hooks, src/testing.rs, compile only with the feature).
 gate "clippy (vsync-python --features testing-hooks)" \
   cargo clippy --release -p vsync-python --features testing-hooks --quiet -- -D warnings
+# ... and the other test builds' conformance hooks (features no workspace build turns on).
+gate "clippy (the C, Node and Java test builds' hooks)" cargo clippy --release -p vsync-c -p vsync-node -p vsync-java \
+  --features vsync-c/testing-hooks,vsync-node/testing-hooks,vsync-java/testing-hooks --quiet -- -D warnings
 gate "unused dependencies (cargo machete)" "$machete"
 no_writer() {
   local p out rc=0
@@ -119,6 +122,11 @@ go_vet() {
 }
 gate "gofmt -l (every Go module)" gofmt_clean "$ROOT"
 gate "go vet (every Go module)" go_vet "$ROOT"
+gate "go vet -tags vsync_testing (bindings/go's tests)" bash -c 'cd bindings/go && go vet -tags vsync_testing ./...'
+
+# ---- Release ------------------------------------------------------------------------------------
+# The export check of `task dist` / release:check can fail: fake artifacts, one hook at a time.
+gate "check-exports self-test" python3 scripts/check-exports.py --self-test
 
 # ---- Shell --------------------------------------------------------------------------------------
 shell_files=(scripts/*.sh scripts/demo.d/*.sh scripts/task .ci/run bindings/java/build-native.sh)

@@ -5,8 +5,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 ensure_node_modules
 cd "$ROOT/bindings/node"
-log "cargo build --release -p vsync-node (bindings/node/build.js)"
-node build.js
+log "cargo build --release -p vsync-node --features testing-hooks (bindings/node/build.js: the test build)"
+node build.js --testing-hooks
 if [ "${1:-}" = conformance ]; then
   exec node --test --test-reporter=spec test/conformance.test.js
 fi

@@ -1,3 +1,5 @@
+//go:build vsync_testing
+
 package vsync
 
 import (

@@ -7,56 +7,7 @@
 package vsync
 
 /*
-#include <stdlib.h>
-#include <string.h>
 #include "vsync.h"
-
-// Glue for the per-call path: Go strings go in without a Go-side copy (copied to a
-// NUL-terminated buffer here, zeroed after), results come back by value, so a lookup allocates
-// nothing on the Go heap but the returned string.
-typedef struct {
-    int32_t rc;
-    int32_t source;
-    bool has;
-    char *value;
-    size_t len;
-    vsync_error *err;
-} go_resolved;
-
-static char *go_cstr(_GoString_ s, char *stack, size_t cap) {
-    size_t n = _GoStringLen(s);
-    char *p = n < cap ? stack : malloc(n + 1);
-    if (p == NULL) return NULL;
-    memcpy(p, _GoStringPtr(s), n);
-    p[n] = 0;
-    return p;
-}
-
-static void go_cstr_done(char *p, char *stack, size_t n) {
-    if (p == NULL) return;
-    volatile char *v = p;
-    for (size_t i = 0; i < n; i++) v[i] = 0;
-    if (p != stack) free(p);
-}
-
-// mode: 0 = value and source, 1 = source only, 2 = has_env.
-static go_resolved go_resolve(const vsync_handle *h, _GoString_ key, int env_set, _GoString_ env, int mode) {
-    go_resolved r;
-    memset(&r, 0, sizeof r);
-    char kbuf[128], ebuf[256];
-    char *k = go_cstr(key, kbuf, sizeof kbuf);
-    char *e = env_set ? go_cstr(env, ebuf, sizeof ebuf) : NULL;
-    if (k == NULL || (env_set && e == NULL)) {
-        r.rc = VSYNC_ERR_INTERNAL;
-    } else if (mode == 2) {
-        r.rc = vsync_has_env(h, k, e, &r.has, &r.err);
-    } else {
-        r.rc = vsync_get_env(h, k, e, mode == 0 ? &r.value : NULL, &r.len, &r.source, &r.err);
-    }
-    go_cstr_done(k, kbuf, _GoStringLen(key));
-    if (env_set) go_cstr_done(e, ebuf, _GoStringLen(env));
-    return r;
-}
 */
 import "C"
 
@@ -64,10 +15,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"runtime"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -96,150 +44,6 @@ func (s Source) String() string {
 		return "missing"
 	}
 	return "unknown"
-}
-
-// Option configures Open and OpenWith.
-type Option func(*options)
-
-type options struct {
-	defaults map[string]string
-	timeout  time.Duration
-	lookup   func(string) (string, bool)
-}
-
-// WithDefaults sets step 3 of the chain (copied; later changes to m are not seen).
-func WithDefaults(m map[string]string) Option {
-	c := make(map[string]string, len(m))
-	for k, v := range m {
-		c[k] = v
-	}
-	return func(o *options) { o.defaults = c }
-}
-
-// WithTimeout bounds Open (and each RemoteGeneration / HasNewVersion). Default 30 s; a ctx
-// deadline that comes sooner wins, a later one does not extend it (docs/deadlines.md).
-func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
-
-// WithEnvLookup replaces os.LookupEnv, both for the bootstrap variables Open reads
-// (VSYNC_CONFIG, VSYNC_CONFIG_FILE, ...) and for step 2 of GetEnv. Meant for tests.
-func WithEnvLookup(f func(string) (string, bool)) Option {
-	return func(o *options) { o.lookup = f }
-}
-
-func buildOptions(opts []Option) *options {
-	o := &options{lookup: os.LookupEnv}
-	for _, opt := range opts {
-		if opt != nil {
-			opt(o)
-		}
-	}
-	if o.lookup == nil {
-		o.lookup = os.LookupEnv
-	}
-	return o
-}
-
-// cArena owns the C memory of one call's arguments; free zeroes it (it may hold secrets).
-type cArena struct {
-	bufs []unsafe.Pointer
-	lens []int
-}
-
-func (a *cArena) str(s string) *C.char {
-	p := C.malloc(C.size_t(len(s) + 1))
-	b := unsafe.Slice((*byte)(p), len(s)+1)
-	copy(b, s)
-	b[len(s)] = 0
-	a.bufs = append(a.bufs, p)
-	a.lens = append(a.lens, len(s)+1)
-	return (*C.char)(p)
-}
-
-func (a *cArena) array(n int) **C.char {
-	size := n * int(unsafe.Sizeof((*C.char)(nil)))
-	if size == 0 {
-		size = 1
-	}
-	p := C.calloc(1, C.size_t(size))
-	a.bufs = append(a.bufs, p)
-	a.lens = append(a.lens, size)
-	return (**C.char)(p)
-}
-
-func (a *cArena) free() {
-	for i, p := range a.bufs {
-		clear(unsafe.Slice((*byte)(p), a.lens[i]))
-		C.free(p)
-	}
-	a.bufs, a.lens = nil, nil
-}
-
-func hasNUL(s string) bool { return strings.IndexByte(s, 0) >= 0 }
-
-var bootstrapVars = sync.OnceValue(func() []string {
-	var n C.size_t
-	p := C.vsync_bootstrap_variables(&n)
-	names := make([]string, 0, int(n))
-	for _, s := range unsafe.Slice(p, int(n)) {
-		names = append(names, C.GoString(s))
-	}
-	return names
-})
-
-// cOptions lays out o for the C ABI in a's memory. With bootstrap, the variables the core
-// reads are looked up now, through o.lookup.
-func (o *options) cOptions(a *cArena, timeout time.Duration, bootstrap bool) (C.vsync_options, error) {
-	var c C.vsync_options
-	if n := len(o.defaults); n > 0 {
-		keys, vals := a.array(n), a.array(n)
-		ks, vs := unsafe.Slice(keys, n), unsafe.Slice(vals, n)
-		i := 0
-		for k, v := range o.defaults {
-			if hasNUL(k) || hasNUL(v) {
-				return c, kindError(C.VSYNC_KIND_INVALID_ARGUMENT, "a default key or value contains a NUL byte")
-			}
-			ks[i], vs[i] = a.str(k), a.str(v)
-			i++
-		}
-		c.default_keys, c.default_values, c.defaults_len = keys, vals, C.size_t(n)
-	}
-	if timeout > 0 {
-		// Rounded up without overflowing near the largest Duration; the core clamps huge values.
-		ms := timeout / time.Millisecond
-		if timeout%time.Millisecond != 0 {
-			ms++
-		}
-		c.timeout_ms = C.uint64_t(ms)
-	}
-	if bootstrap {
-		vars := bootstrapVars()
-		names, vals := a.array(len(vars)), a.array(len(vars))
-		ns, vs := unsafe.Slice(names, len(vars)), unsafe.Slice(vals, len(vars))
-		for i, name := range vars {
-			ns[i] = a.str(name)
-			if v, ok := o.lookup(name); ok && !hasNUL(v) {
-				vs[i] = a.str(v)
-			}
-		}
-		c.env_names, c.env_values, c.env_len = names, vals, C.size_t(len(vars))
-	}
-	return c, nil
-}
-
-// effectiveTimeout is min(WithTimeout, time left before ctx's deadline). cOptions rounds it up
-// to whole milliseconds, so the native deadline never expires before ctx's (see ctxCause).
-func (o *options) effectiveTimeout(ctx context.Context) (time.Duration, error) {
-	t := o.timeout
-	if dl, ok := ctx.Deadline(); ok {
-		left := time.Until(dl)
-		if left <= 0 {
-			return 0, context.DeadlineExceeded
-		}
-		if t <= 0 || left < t {
-			t = left
-		}
-	}
-	return t, nil
 }
 
 type openFn func(*C.vsync_options, **C.vsync_handle, **C.vsync_error) C.int32_t
@@ -411,56 +215,6 @@ func (v *Vsync) Close() error {
 	C.vsync_close(v.h)
 	v.release()
 	return nil
-}
-
-// resolve runs the core's chain for key with the process environment (read now) as step 2.
-// mode: 0 value and source, 1 source only, 2 has_env.
-func (v *Vsync) resolve(key string, mode C.int) (C.go_resolved, error) {
-	if !v.acquire() {
-		return C.go_resolved{}, closedError()
-	}
-	defer v.release()
-	if hasNUL(key) {
-		return C.go_resolved{source: C.VSYNC_SOURCE_MISSING}, nil
-	}
-	envVal, envSet := v.lookup(key)
-	set := C.int(0)
-	if envSet && !hasNUL(envVal) {
-		set = 1
-	}
-	r := C.go_resolve(v.h, key, set, envVal, mode)
-	if err := takeError(r.rc, r.err); err != nil {
-		return r, err
-	}
-	return r, nil
-}
-
-// GetEnv resolves key: vault, then the process environment at call time, then the defaults.
-// The bool is false when the key is missing (or the handle is closed).
-func (v *Vsync) GetEnv(key string) (string, bool) {
-	r, err := v.resolve(key, 0)
-	if err != nil || r.value == nil {
-		return "", false
-	}
-	val := C.GoStringN(r.value, C.int(r.len))
-	C.vsync_string_free(r.value)
-	return val, true
-}
-
-// HasEnv reports whether GetEnv would find key.
-func (v *Vsync) HasEnv(key string) bool {
-	r, err := v.resolve(key, 2)
-	return err == nil && bool(r.has)
-}
-
-// EnvSource says where GetEnv(key) would come from, without the value (safe to log).
-// SourceMissing on a closed handle.
-func (v *Vsync) EnvSource(key string) Source {
-	r, err := v.resolve(key, 1)
-	if err != nil {
-		return SourceMissing
-	}
-	return Source(r.source)
 }
 
 // GetAsContent returns an asset's bytes, else the value of the key of that name as UTF-8.

@@ -94,16 +94,3 @@ export declare class BundleCorruptError extends VSyncError {
 export declare class UnsupportedSpecVersionError extends VSyncError {
   readonly code: 'VSYNC_UNSUPPORTED_SPEC_VERSION';
 }
-
-/** @internal Test hooks for the conformance runner; not part of the API. */
-export declare const _testing: {
-  decryptEnvelope(bytes: Uint8Array, passphrase: string, salt: string, iterations?: number): Buffer;
-  unsealManifest(bytes: Uint8Array, remoteTs?: string | null): { embeddedTs: string; payload: Buffer };
-  decodeConfigJson(blob: string): string;
-  openPayload(bytes: Uint8Array, envLabel: string, pointerTs?: string | null, defaults?: Record<string, string>): Vsync;
-  resolveBootstrap(env: Record<string, string>): { config: string; passphrase: string; warnings: string[] };
-  errorKinds(): Array<{ number: number; code: string; className: string; taxonomy: boolean }>;
-  throwKind(className: string): never;
-  panic(): never;
-  fromNative(err: unknown): unknown;
-};

@@ -217,7 +217,10 @@ async function openWith(args) {
   }
 }
 
-// ---- private test hooks (conformance/README.md); not part of the public API --------------------
+// ---- private test hooks (conformance/README.md): the test build only ---------------------------
+// Only an addon built with the `testing-hooks` feature (node build.js --testing-hooks) has the
+// native `testing*` functions; the published addon has none, so the published module exports no
+// `_testing` (and index.d.ts does not declare it). The tests require it from the test build.
 
 function mapped(fn) {
   return (...args) => {
@@ -229,23 +232,30 @@ function mapped(fn) {
   };
 }
 
-const _testing = Object.freeze({
-  decryptEnvelope: mapped((bytes, passphrase, salt, iterations = 600000) =>
-    native.testingDecryptEnvelope(Buffer.from(bytes), passphrase, salt, iterations),
-  ),
-  unsealManifest: mapped((bytes, remoteTs = null) =>
-    native.testingUnsealManifest(Buffer.from(bytes), remoteTs ?? undefined),
-  ),
-  decodeConfigJson: mapped((blob) => native.testingDecodeConfigJson(blob)),
-  openPayload: mapped((bytes, envLabel, pointerTs = null, defaults = {}) =>
-    wrap(native.testingOpenPayload(Buffer.from(bytes), envLabel, pointerTs ?? undefined, defaults)),
-  ),
-  resolveBootstrap: mapped((env) => native.testingResolveBootstrap(env)),
-  errorKinds: () => KINDS,
-  throwKind: mapped((className) => native.testingThrow(className)),
-  panic: mapped(() => native.testingPanic()),
-  fromNative,
-});
+const _testing =
+  typeof native.testingDecodeConfigJson === 'function'
+    ? Object.freeze({
+        decryptEnvelope: mapped((bytes, passphrase, salt, iterations = 600000) =>
+          native.testingDecryptEnvelope(Buffer.from(bytes), passphrase, salt, iterations),
+        ),
+        unsealManifest: mapped((bytes, remoteTs = null) => {
+          const [embeddedTs, payload] = native.testingUnsealManifest(Buffer.from(bytes), remoteTs ?? undefined);
+          return { embeddedTs, payload };
+        }),
+        decodeConfigJson: mapped((blob) => native.testingDecodeConfigJson(blob)),
+        openPayload: mapped((bytes, envLabel, pointerTs = null, defaults = {}) =>
+          wrap(native.testingOpenPayload(Buffer.from(bytes), envLabel, pointerTs ?? undefined, defaults)),
+        ),
+        resolveBootstrap: mapped((env) => {
+          const [config, passphrase, warnings] = native.testingResolveBootstrap(env);
+          return { config, passphrase, warnings };
+        }),
+        errorKinds: () => KINDS,
+        throwKind: mapped((className) => native.testingThrow(className)),
+        panic: mapped(() => native.testingPanic()),
+        fromNative,
+      })
+    : undefined;
 
 module.exports = {
   open,
@@ -253,5 +263,5 @@ module.exports = {
   Vsync,
   VSyncError,
   ...TAXONOMY,
-  _testing,
+  ...(_testing && { _testing }),
 };

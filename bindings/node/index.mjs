@@ -15,6 +15,5 @@ export const {
   WrongPassphraseError,
   BundleCorruptError,
   UnsupportedSpecVersionError,
-  _testing,
 } = vsync;
 export default vsync;

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{Buffer, JsError, Object, ToNapiValue};
 use napi::Env;
 use napi_derive::napi;
-use vsync_core::{hooks, ErrorKind, OpenOptions, Vault};
+use vsync_core::{ErrorKind, OpenOptions, Vault};
 
 /// The error type of every export: `status` is the core's stable code (it becomes `err.code`).
 /// (Named `Result` because napi-derive recognises fallible exports by that name.)
@@ -222,66 +222,6 @@ pub fn open_with(
     off_pool(env, "vsync-open", move || vsync_core::open_with(&config, &passphrase, opts?).map_err(Fail::from))
 }
 
-// ---- private test hooks (conformance/README.md), exported by the facade as `_testing` ----
-
-#[napi(catch_unwind)]
-pub fn testing_decrypt_envelope(envelope: Buffer, passphrase: String, salt: String, iterations: u32) -> Result<Buffer> {
-    call(|| {
-        hooks::decrypt_envelope(&envelope, &passphrase, &salt, iterations).map(|plain| Buffer::from(plain.as_slice()))
-    })
-}
-
-#[napi(object)]
-pub struct Unsealed {
-    pub embedded_ts: String,
-    pub payload: Buffer,
-}
-
-#[napi(catch_unwind)]
-pub fn testing_unseal_manifest(sealed: Buffer, remote_ts: Option<String>) -> Result<Unsealed> {
-    call(|| {
-        hooks::unseal(&sealed, remote_ts.as_deref())
-            .map(|(embedded_ts, payload)| Unsealed { embedded_ts, payload: payload.into() })
-    })
-}
-
-#[napi(catch_unwind)]
-pub fn testing_decode_config_json(blob: String) -> Result<String> {
-    call(|| hooks::decode_config_json(&blob))
-}
-
-#[napi(catch_unwind)]
-pub fn testing_open_payload(
-    payload: Buffer,
-    env_label: String,
-    pointer_ts: Option<String>,
-    defaults: Option<HashMap<String, String>>,
-) -> Result<NativeVault> {
-    let opts = options(defaults, None).map_err(napi::Error::<String>::from)?;
-    call(|| {
-        Vault::from_payload(&payload, &env_label, pointer_ts.as_deref(), opts)
-            .map(|v| NativeVault { inner: Arc::new(v) })
-    })
-}
-
-#[napi(object)]
-pub struct Bootstrap {
-    pub config: String,
-    pub passphrase: String,
-    pub warnings: Vec<String>,
-}
-
-#[napi(catch_unwind)]
-pub fn testing_resolve_bootstrap(env: HashMap<String, String>) -> Result<Bootstrap> {
-    call(|| {
-        hooks::resolve_bootstrap(&env).map(|(c, p, warnings)| Bootstrap {
-            config: c.to_string(),
-            passphrase: p.to_string(),
-            warnings,
-        })
-    })
-}
-
 /// One of the core's error kinds: the facade builds its error classes' codes and its one
 /// table from the core's list instead of spelling codes.
 #[napi(object)]
@@ -306,20 +246,6 @@ pub fn error_kinds() -> Vec<KindInfo> {
         .collect()
 }
 
-/// Throws the JS error the addon throws for the core kind `class_name` (with a test message),
-/// so the facade's table is tested per variant through the real native path.
-#[napi(catch_unwind)]
-pub fn testing_throw(class_name: String) -> Result<()> {
-    call(|| {
-        let kind = ErrorKind::from_class_name(&class_name)
-            .ok_or_else(|| vsync_core::Error::invalid_argument(format!("no error kind named {class_name:?}")))?;
-        Err(vsync_core::Error::new(kind, format!("test error of kind {class_name}")))
-    })
-}
-
-/// Panics inside the boundary: it must reach JS as the core's `Internal` kind.
-#[napi(catch_unwind)]
-#[allow(clippy::panic)] // the point of this test hook
-pub fn testing_panic() -> Result<()> {
-    call(|| panic!("deliberate test panic"))
-}
+// The private test hooks (`testing*`, wrapped by the facade as `_testing`): test builds only.
+#[cfg(feature = "testing-hooks")]
+mod testing;

@@ -1,8 +1,14 @@
+//go:build vsync_testing
+
 package vsync
+
+// Built only with -tags vsync_testing, against a library built with the `testing-hooks`
+// feature (scripts/test-go.sh does both): the shipped module's library has no hooks, and
+// scripts/go-release-tree.sh leaves this file out of the released module.
 
 /*
 #include <stdlib.h>
-#include "vsync.h"
+#include "vsync_testing.h"
 */
 import "C"
 
@@ -10,7 +16,7 @@ import "unsafe"
 
 // Conformance hooks (private API, conformance/README.md): the core's single-layer functions,
 // reached through the C ABI's vsync_testing_* entry points. Unexported: only this package's
-// tests use them (cgo is not allowed in _test.go files, so they live here).
+// tests use them (cgo is not allowed in _test.go files, so they live here, behind the tag).
 
 func bytesArg(b []byte) (*C.uint8_t, C.size_t) {
 	if len(b) == 0 {
