@@ -7,10 +7,11 @@ mod dev_server;
 mod fail;
 mod inputs;
 mod run;
+mod self_docs;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::fail::EXIT_CODES_HELP;
 
@@ -64,6 +65,8 @@ enum Command {
     Vectors(commands::VectorsCommand),
     #[cfg(feature = "dev-server")]
     DevServer(dev_server::DevServerArgs),
+    Completions(self_docs::CompletionsArgs),
+    Man(self_docs::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -88,6 +91,8 @@ fn main() -> ExitCode {
         Command::Vectors(c) => done(commands::vectors(c)),
         #[cfg(feature = "dev-server")]
         Command::DevServer(a) => done(dev_server::run(a)),
+        Command::Completions(a) => done(self_docs::completions(a, Cli::command())),
+        Command::Man(a) => done(self_docs::man(a, Cli::command())),
     });
     let result = result.unwrap_or_else(|_| Err(fail::CliError::Internal("vsync panicked".into())));
     match result {
