@@ -11,6 +11,7 @@
 # (unshare + chroot: only the binary, a CA file and busybox) against an HTTPS endpoint on
 # 127.0.0.1 whose certificate comes from a private CA.
 # shellcheck shell=bash
+# shellcheck disable=SC2154 # work, version, host, registry, ...: set by release-check.sh
 
 cli_target_of() { echo "${1%%-*}-unknown-linux-musl"; }
 cli_host=$(cli_target_of "$host")
@@ -42,7 +43,6 @@ cli_journey() {
   )
   # The libraries' VSYNC_CONFIG/VSYNC_PASSPHRASE are not this vault's: the files below are.
   local cfg=(env -u VSYNC_CONFIG -u VSYNC_PASSPHRASE VSYNC_CONFIG_FILE=token)
-  local step
   step() { # step LABEL EXPECTED-STDOUT-REGEX COMMAND...
     local label=$1 want=$2
     shift 2
@@ -134,7 +134,7 @@ log "[cli npm] \$ $cli_npm_line"
 (cd "$work" && in_consumer env npm_config_prefix="$npm_prefix" bash -euo pipefail -c "$cli_npm_line") \
   >"$work/cli-npm.log" 2>&1 || { cat "$work/cli-npm.log" >&2; exit 1; }
 cli_npm_bin=$(find "$npm_prefix/lib/node_modules" -path "*/@muthuishere/vsync-cli-$(cli_target_of "$host" | sed 's/x86_64.*/linux-x64/;s/aarch64.*/linux-arm64/')/bin/vsync")
-[ -n "$cli_npm_bin" ] && cmp -s "$cli_npm_bin" "$cli_bin" || { echo "[cli npm] the platform package's binary is missing or not the static binary" >&2; ls -R "$npm_prefix" >&2; exit 1; }
+if [ -z "$cli_npm_bin" ] || ! cmp -s "$cli_npm_bin" "$cli_bin"; then echo "[cli npm] the platform package's binary is missing or not the static binary" >&2; ls -R "$npm_prefix" >&2; exit 1; fi
 if find "$npm_prefix/lib/node_modules/@muthuishere/vsync-cli" -maxdepth 2 -name vsync -type f | grep -q .; then
   echo "[cli npm] the launcher package carries a binary" >&2; exit 1
 fi
@@ -244,6 +244,7 @@ in_root() {
   local envs=()
   while [ "$1" != -- ]; do envs+=("$1"); shift; done
   shift
+  # shellcheck disable=SC2016 # expanded by that sh
   unshare --mount --propagation private -- sh -c 'mount -t tmpfs -o mode=1777,size=16m shm "$1/dev/shm" && shift && exec "$@"' \
     in_root "$r" env -i "${envs[@]}" chroot "$r" /vsync "$@"
 }
@@ -276,8 +277,11 @@ set +e
 in_root "$root1" "${root_env[@]}" -- status >/dev/null 2>"$work/root.err"
 code=$?
 set -e
-[ "$code" -eq 13 ] && grep -q AWS_CA_BUNDLE "$work/root.err" \
-  || { echo "[cli empty root] without a CA file: exit $code, expected 13 (S3Unreachable) naming AWS_CA_BUNDLE:" >&2; cat "$work/root.err" >&2; exit 1; }
+if [ "$code" -ne 13 ] || ! grep -q AWS_CA_BUNDLE "$work/root.err"; then
+  echo "[cli empty root] without a CA file: exit $code, expected 13 (S3Unreachable) naming AWS_CA_BUNDLE:" >&2
+  cat "$work/root.err" >&2
+  exit 1
+fi
 cp "$tls/ca.pem" "$root1/work/private-ca.pem"
 for var in SSL_CERT_FILE AWS_CA_BUNDLE; do
   # shellcheck disable=SC2016
