@@ -58,7 +58,7 @@ cli_journey() {
     }
   }
   step version "^vsync $version\$" "$@" --version
-  step runtime-token '^[A-Za-z0-9_=-]+$' env -u VSYNC_CONFIG -u VSYNC_PASSPHRASE "$@" runtime-token \
+  step runtime-token '^vsync-cfg-v1:[A-Za-z0-9_=-]+$' env -u VSYNC_CONFIG -u VSYNC_PASSPHRASE "$@" runtime-token \
     --endpoint "$VSYNC_TEST_ENDPOINT" --region us-east-1 --bucket "$VSYNC_TEST_BUCKET" --prefix "$prefix" --env cli \
     --access-key-id "$VSYNC_TEST_ACCESS_KEY" --secret-access-key-file write.key --check
   cp "$d/runtime-token.out" "$d/token"
@@ -117,13 +117,16 @@ cli_journey pip "$work/cli-pip/venv/bin/vsync"
 
 # ---- pipx (from PyPI, pinned; the machine's own pipx would be older or absent) ---------------------
 pipx_venv="$ROOT/.tools/pipx"
-if [ ! -x "$pipx_venv/bin/pipx" ]; then
-  log "pip install pipx==1.8.0 into .tools/pipx"
+# pipx upgrades pip (>= 23.1) in its shared venv first; with the index off, it takes that pip from
+# a wheel fetched once beside pipx.
+if [ ! -x "$pipx_venv/bin/pipx" ] || ! ls "$pipx_venv/wheels"/pip-*.whl >/dev/null 2>&1; then
+  log "pip install pipx==1.8.0 into .tools/pipx (and pip's wheel for its shared venv)"
   python3 -m venv "$pipx_venv"
   "$pipx_venv/bin/pip" install -q --disable-pip-version-check pipx==1.8.0
+  "$pipx_venv/bin/pip" download -q --disable-pip-version-check --no-deps -d "$pipx_venv/wheels" pip==24.3.1
 fi
 log "[cli pipx] \$ pipx install vsync-cli"
-(cd "$work" && in_consumer env PIP_FIND_LINKS="$CLI_DIST" PIPX_HOME="$work/home/.local/share/pipx" \
+(cd "$work" && in_consumer env PIP_FIND_LINKS="$CLI_DIST $pipx_venv/wheels" PIPX_HOME="$work/home/.local/share/pipx" \
   PIPX_BIN_DIR="$work/home/.local/bin" PIPX_MAN_DIR="$work/home/.local/share/man" \
   "$pipx_venv/bin/pipx" install vsync-cli) >"$work/cli-pipx.log" 2>&1 || { cat "$work/cli-pipx.log" >&2; exit 1; }
 cli_journey pipx "$work/home/.local/bin/vsync"
@@ -246,7 +249,7 @@ in_root() {
   shift
   # shellcheck disable=SC2016 # expanded by that sh
   unshare --mount --propagation private -- sh -c 'mount -t tmpfs -o mode=1777,size=16m shm "$1/dev/shm" && shift && exec "$@"' \
-    in_root "$r" env -i "${envs[@]}" chroot "$r" /vsync "$@"
+    in_root "$r" env -i "${envs[@]}" "$(command -v chroot)" "$r" /vsync "$@"
 }
 log "[cli empty root] unshare + chroot: /vsync, busybox, a private CA; S3 over $https_endpoint"
 root1="$work/root-etc-ssl"
