@@ -3,8 +3,9 @@
 #   1. one version: scripts/versions.py check passes on the tree, and fails on a copy where any
 #      one package's version was changed by hand;
 #   2. actionlint on .github/workflows/ (the release workflow cannot run here);
-#   3. `task dist` for this machine's platform (x86_64 glibc here; a full dist builds all four
-#      Linux targets) and the sdist built from source in a fresh venv;
+#   3. `task dist` for this machine's platform (x86_64 glibc here, and the static vsync CLI for
+#      x86_64 musl only; a full dist builds all four Linux targets and both CLI architectures) and
+#      the sdist built from source in a fresh venv;
 #   4. release:check: the README's install lines in four fresh consumer projects, no Rust.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
