@@ -4,6 +4,8 @@
 #   dist/node/        npm tarballs: @muthuishere/vsync-s3-client + one package per platform
 #   dist/java/repo/   a Maven repository (jar with every platform's library, sources, javadoc, pom, checksums)
 #   dist/go/proxy/    a file GOPROXY with the module version whose zip carries the static libraries
+#   dist/cli/         the vsync CLI: static musl archives, vsync-cli wheels, npm packages, its own
+#                     SHA256SUMS (scripts/dist-cli.sh; one static binary per architecture)
 #   dist/SHA256SUMS
 # Usage: scripts/dist.sh [TARGET...]   (default: the four Linux targets of scripts/dist-lib.sh;
 #        VSYNC_DIST_TARGETS="..." works too; VSYNC_DIST_DIR=DIR writes DIR instead of dist/;
@@ -172,7 +174,16 @@ stamp=$(git log -1 --format=%cI 2>/dev/null || date -u +%Y-%m-%dT%H:%M:%SZ)
   -version "v$version" -dir "$go_stage" -out "$DIST/go/proxy" -time "$stamp")
 took "go"
 
-# ---- 6b. no test hook ships -------------------------------------------------------------------
+# ---- 6b. the vsync CLI: one static musl binary per architecture the targets name -----------------
+cli_targets=()
+for t in "${targets[@]}"; do
+  m="${t%%-*}-unknown-linux-musl"
+  [[ " ${cli_targets[*]} " == *" $m "* ]] || cli_targets+=("$m")
+done
+scripts/dist-cli.sh "${cli_targets[@]}"
+took "cli"
+
+# ---- 6c. no test hook ships -------------------------------------------------------------------
 # Every exported symbol, attribute, class and .d.ts entry of dist/ (and of the C ABI libraries
 # built beside it), listed by scripts/check-exports.py, which fails on any conformance hook.
 check_exports() {

@@ -7,6 +7,8 @@
 #   - then, with a fresh HOME and no cargo/rustc on PATH, runs exactly the install lines of the
 #     README's "Install" section in four fresh consumer projects, each of which opens the vault
 #     with open() and prints a value and its source;
+#   - installs the vsync CLI by every route (archive, pip, pipx, npm -g, npx; scripts/release-check-cli.sh)
+#     and runs it, also inside an empty root over HTTPS with a private CA;
 #   - when dist/ holds the aarch64 / musl builds (a full `task dist`), runs the C ABI test program
 #     and the Go consumer under qemu-aarch64, loads the musl libraries with musl's loader, and reads
 #     the vault through the musl builds of the C ABI (x86_64 natively, aarch64 under qemu).
@@ -73,7 +75,7 @@ readme_block() {
     in_install && in_lang && open { print }
   ' README.md
 }
-for lang in Python Node.js Java Go; do
+for lang in "vsync CLI" Python Node.js Java Go; do
   [ -n "$(readme_block "$lang")" ] || { echo "README.md: no install block for $lang under '## Install'" >&2; exit 1; }
 done
 
@@ -435,6 +437,9 @@ C
     check_output "C ABI on $t" "$out.out"
   done
 fi
+
+# ---- the vsync CLI: archive, pip, pipx, npm -g, npx, aarch64, an empty root ---------------------
+source "$ROOT/scripts/release-check-cli.sh"
 
 results+=("ok   exports: no test hook in dist/ (list: $CARGO_TARGET_DIR/dist-exports.txt)")
 log "release:check ($version)"

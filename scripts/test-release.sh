@@ -3,8 +3,9 @@
 #   1. one version: scripts/versions.py check passes on the tree, and fails on a copy where any
 #      one package's version was changed by hand;
 #   2. actionlint on .github/workflows/ (the release workflow cannot run here);
-#   3. `task dist` for this machine's platform (x86_64 glibc here; a full dist builds all four
-#      Linux targets) and the sdist built from source in a fresh venv;
+#   3. `task dist` for this machine's platform (x86_64 glibc here, and the static vsync CLI for
+#      x86_64 musl only; a full dist builds all four Linux targets and both CLI architectures) and
+#      the sdist built from source in a fresh venv;
 #   4. release:check: the README's install lines in four fresh consumer projects, no Rust.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -25,12 +26,16 @@ cases=(
   "bindings/python/python/vsync_s3_client/__init__.py|s/^__version__: str = _native.__version__/__version__: str = \"9.9.9\"/"
   "bindings/python/Cargo.toml|s/^version.workspace = true/version = \"9.9.9\"/"
   "README.md|s/<version>[0-9][^<]*<\\/version>/<version>9.9.9<\\/version>/"
+  "cli/Cargo.toml|s/^version.workspace = true/version = \"9.9.9\"/"
+  "cli/pyproject.toml|s/^dynamic = \\[\"version\"\\]/version = \"9.9.9\"/"
+  "cli/npm/vsync-cli/package.json|s/\"version\": \"[^\"]*\"/\"version\": \"9.9.9\"/"
+  "cli/npm/linux-arm64/package.json|s/\"version\": \"[^\"]*\"/\"version\": \"9.9.9\"/"
 )
 files=(Cargo.toml core/Cargo.toml cli/Cargo.toml bindings/python/Cargo.toml bindings/node/Cargo.toml
   bindings/java/Cargo.toml bindings/c/Cargo.toml bindings/python/pyproject.toml
   bindings/python/python/vsync_s3_client/__init__.py bindings/node/package.json bindings/node/package-lock.json
-  bindings/java/pom.xml README.md bindings/java/README.md)
-mapfile -t npm_files < <(cd "$ROOT" && ls bindings/node/npm/*/package.json)
+  bindings/java/pom.xml README.md bindings/java/README.md cli/pyproject.toml)
+mapfile -t npm_files < <(cd "$ROOT" && ls bindings/node/npm/*/package.json cli/npm/*/package.json)
 for c in "${cases[@]}"; do
   file=${c%%|*} expr=${c#*|}
   rm -rf "${drift:?}"/*

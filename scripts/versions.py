@@ -11,6 +11,10 @@ Where the version is spelled, and how each follows the workspace:
     from the native module (env!("CARGO_PKG_VERSION")), so neither spells it;
   - Node: bindings/node/package.json, package-lock.json and every platform package under
     bindings/node/npm/*/package.json (their optionalDependencies are written at dist time);
+  - the CLI (cli/Cargo.toml is a crate like the others): cli/pyproject.toml `dynamic = ["version"]`
+    (the vsync-cli wheel takes Cargo's), the npm launcher cli/npm/vsync-cli/package.json and every
+    platform package under cli/npm/*/package.json (the launcher's optionalDependencies are
+    written at dist time);
   - Java: bindings/java/pom.xml's project version;
   - Go: the release tag bindings/go/vX.Y.Z, made at dist/release time from this version;
   - the install lines of README.md and bindings/java/README.md that name a version.
@@ -50,7 +54,12 @@ def crate_manifests(root: Path) -> list[Path]:
 
 def node_manifests(root: Path) -> list[Path]:
     node = root / "bindings/node"
-    return [node / "package.json", *sorted((node / "npm").glob("*/package.json"))]
+    cli = root / "cli/npm"
+    return [node / "package.json", *sorted((node / "npm").glob("*/package.json")), *sorted(cli.glob("*/package.json"))]
+
+
+# Python projects whose version maturin takes from Cargo.toml.
+PYPROJECTS = ["bindings/python/pyproject.toml", "cli/pyproject.toml"]
 
 
 def pom_version(pom: Path) -> str | None:
@@ -68,10 +77,11 @@ def check(root: Path) -> list[str]:
             pkg = tomllib.load(f)["package"]
         if pkg.get("version") != {"workspace": True}:
             problems.append(f"{manifest.relative_to(root)}: version must be `version.workspace = true`")
-    with open(root / "bindings/python/pyproject.toml", "rb") as f:
-        project = tomllib.load(f)["project"]
-    if "version" in project or "version" not in project.get("dynamic", []):
-        problems.append('bindings/python/pyproject.toml: [project] must say dynamic = ["version"] and no version')
+    for pyproject in PYPROJECTS:
+        with open(root / pyproject, "rb") as f:
+            project = tomllib.load(f)["project"]
+        if "version" in project or "version" not in project.get("dynamic", []):
+            problems.append(f'{pyproject}: [project] must say dynamic = ["version"] and no version')
     init = (root / "bindings/python/python/vsync_s3_client/__init__.py").read_text()
     if "__version__: str = _native.__version__" not in init:
         problems.append("bindings/python/python/vsync_s3_client/__init__.py: __version__ must be _native.__version__")
@@ -164,7 +174,8 @@ def main(argv: list[str]) -> int:
         return 1
     if cmd == "check":
         print(
-            f"one version: {workspace_version(root)} (Cargo.toml, pyproject, package.json x{len(node_manifests(root))}, pom.xml, READMEs)"
+            f"one version: {workspace_version(root)} (Cargo.toml, pyproject x{len(PYPROJECTS)},"
+            f" package.json x{len(node_manifests(root))}, pom.xml, READMEs)"
         )
     return 0
 

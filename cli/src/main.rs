@@ -12,10 +12,11 @@ mod fail;
 mod inputs;
 mod run;
 mod run_policy;
+mod self_docs;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::fail::EXIT_CODES_HELP;
 
@@ -69,6 +70,8 @@ enum Command {
     Vectors(commands::VectorsCommand),
     #[cfg(feature = "dev-server")]
     DevServer(dev_server::DevServerArgs),
+    Completions(self_docs::CompletionsArgs),
+    Man(self_docs::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -93,6 +96,8 @@ fn main() -> ExitCode {
         Command::Vectors(c) => done(commands::vectors(c)),
         #[cfg(feature = "dev-server")]
         Command::DevServer(a) => done(dev_server::run(a)),
+        Command::Completions(a) => done(self_docs::completions(a, Cli::command())),
+        Command::Man(a) => done(self_docs::man(a, Cli::command())),
     });
     let result = result.unwrap_or_else(|_| Err(fail::CliError::Internal("vsync panicked".into())));
     match result {
