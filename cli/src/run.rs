@@ -61,6 +61,9 @@ pub struct RunArgs {
     /// Bound on opening the vault, in seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     timeout: u64,
+    /// Refuse a vault below generation N, or without a sealed generation (rollback floor; also VSYNC_MIN_GENERATION)
+    #[arg(long, value_name = "N")]
+    min_generation: Option<u64>,
     /// The command and its arguments (after `--`)
     #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]
     command: Vec<OsString>,
@@ -136,8 +139,12 @@ mod unix {
             return Err(CliError::input(format!("--only names {bad:?}, which is not an environment variable name")));
         }
         let default_keys: Vec<String> = defaults.keys().cloned().collect();
-        let options =
-            OpenOptions { defaults, timeout: Duration::from_secs(a.timeout.max(1)), ..OpenOptions::default() };
+        let options = OpenOptions {
+            defaults,
+            timeout: Duration::from_secs(a.timeout.max(1)),
+            min_generation: a.min_generation,
+            ..OpenOptions::default()
+        };
         // The libraries' open(): same inputs, same errors (exit 10 + class number).
         let vault = vsync_core::open(&process_env, options).map_err(|e| match e.kind() {
             ErrorKind::ConfigMissing => CliError::from(e).with_hint(
