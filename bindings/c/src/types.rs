@@ -1,0 +1,135 @@
+//! The ABI's types and constants: what `include/vsync.h` declares besides the functions, and
+//! the C names of the core's kinds and sources.
+
+use std::ffi::c_char;
+
+use vsync_core::{Error, ErrorKind, Source, Vault};
+
+/// Incremented on any incompatible change of this header. Compare with vsync_abi_version().
+pub const VSYNC_ABI_VERSION: u32 = 1;
+
+/// The status of a call that succeeded.
+pub const VSYNC_OK: i32 = 0;
+
+/// A required pointer was NULL: the core's InvalidArgument kind (same as VSYNC_KIND_INVALID_ARGUMENT).
+pub const VSYNC_ERR_INVALID_ARGUMENT: i32 = -1;
+
+/// A panic was caught at the boundary, a bug in the library: the core's Internal kind
+/// (same as VSYNC_KIND_INTERNAL).
+pub const VSYNC_ERR_INTERNAL: i32 = -2;
+
+/// The core's error kinds (ErrorKind::number()). 1..7 are the SPEC §9 taxonomy, 8..9 the
+/// core's other outcomes, the negative ones are raised at the boundary. vsync_error_kinds()
+/// lists them with their codes and class names, from the core.
+#[repr(i32)]
+pub enum vsync_error_kind {
+    /// ConfigMissingError
+    VSYNC_KIND_CONFIG_MISSING = 1,
+    /// ConfigUnsupportedVersionError
+    VSYNC_KIND_CONFIG_UNSUPPORTED_VERSION = 2,
+    /// S3UnreachableError (also time-outs)
+    VSYNC_KIND_S3_UNREACHABLE = 3,
+    /// ManifestNotFoundError
+    VSYNC_KIND_MANIFEST_NOT_FOUND = 4,
+    /// WrongPassphraseError
+    VSYNC_KIND_WRONG_PASSPHRASE = 5,
+    /// BundleCorruptError
+    VSYNC_KIND_BUNDLE_CORRUPT = 6,
+    /// UnsupportedSpecVersionError
+    VSYNC_KIND_UNSUPPORTED_SPEC_VERSION = 7,
+    /// The handle was closed (not in the taxonomy).
+    VSYNC_KIND_CLOSED = 8,
+    /// vsync_get_as_content: no such asset or key.
+    VSYNC_KIND_NOT_FOUND = 9,
+    /// A bug caught at the boundary (VSYNC_ERR_INTERNAL).
+    VSYNC_KIND_INTERNAL = -2,
+    /// A required pointer was NULL (VSYNC_ERR_INVALID_ARGUMENT).
+    VSYNC_KIND_INVALID_ARGUMENT = -1,
+}
+
+/// The C name of each core kind. Exhaustive on purpose: a kind added to the core does not
+/// compile here until the header names it (and `tests` checks the numbers agree).
+pub const fn c_kind(kind: ErrorKind) -> vsync_error_kind {
+    match kind {
+        ErrorKind::ConfigMissing => vsync_error_kind::VSYNC_KIND_CONFIG_MISSING,
+        ErrorKind::ConfigUnsupportedVersion => vsync_error_kind::VSYNC_KIND_CONFIG_UNSUPPORTED_VERSION,
+        ErrorKind::S3Unreachable => vsync_error_kind::VSYNC_KIND_S3_UNREACHABLE,
+        ErrorKind::ManifestNotFound => vsync_error_kind::VSYNC_KIND_MANIFEST_NOT_FOUND,
+        ErrorKind::WrongPassphrase => vsync_error_kind::VSYNC_KIND_WRONG_PASSPHRASE,
+        ErrorKind::BundleCorrupt => vsync_error_kind::VSYNC_KIND_BUNDLE_CORRUPT,
+        ErrorKind::UnsupportedSpecVersion => vsync_error_kind::VSYNC_KIND_UNSUPPORTED_SPEC_VERSION,
+        ErrorKind::Closed => vsync_error_kind::VSYNC_KIND_CLOSED,
+        ErrorKind::NotFound => vsync_error_kind::VSYNC_KIND_NOT_FOUND,
+        ErrorKind::Internal => vsync_error_kind::VSYNC_KIND_INTERNAL,
+        ErrorKind::InvalidArgument => vsync_error_kind::VSYNC_KIND_INVALID_ARGUMENT,
+    }
+}
+
+/// Where a value came from (the locked chain: vault -> env -> default -> missing).
+#[repr(i32)]
+pub enum vsync_source {
+    VSYNC_SOURCE_VAULT = 1,
+    VSYNC_SOURCE_ENV = 2,
+    VSYNC_SOURCE_DEFAULT = 3,
+    VSYNC_SOURCE_MISSING = 4,
+}
+
+/// The C name of each core source (exhaustive, like `c_kind`).
+pub const fn c_source(source: Source) -> vsync_source {
+    match source {
+        Source::Vault => vsync_source::VSYNC_SOURCE_VAULT,
+        Source::Env => vsync_source::VSYNC_SOURCE_ENV,
+        Source::Default => vsync_source::VSYNC_SOURCE_DEFAULT,
+        Source::Missing => vsync_source::VSYNC_SOURCE_MISSING,
+    }
+}
+
+/// An error. Owned by the caller: release with vsync_error_free (which frees `code` and
+/// `message` too; do not free them separately). The message never contains a secret.
+#[repr(C)]
+pub struct vsync_error {
+    /// A vsync_error_kind (the core's ErrorKind::number()).
+    pub kind: i32,
+    /// The core's stable code of that kind (see vsync_error_kinds()).
+    pub code: *mut c_char,
+    /// What happened and what to do.
+    pub message: *mut c_char,
+}
+
+/// One of the core's error kinds, as listed by vsync_error_kinds(). Static: never freed.
+#[repr(C)]
+pub struct vsync_error_kind_info {
+    /// A vsync_error_kind (the core's ErrorKind::number()).
+    pub kind: i32,
+    /// The stable code that vsync_error.code carries for this kind.
+    pub code: *const c_char,
+    /// The canonical class name (SPEC §9), as the conformance vectors name it.
+    pub class_name: *const c_char,
+    /// True for the seven classes of the SPEC §9 taxonomy.
+    pub taxonomy: bool,
+}
+
+/// An open vault. Opaque.
+pub struct vsync_handle {
+    pub(crate) vault: Vault,
+}
+
+/// Options for vsync_open / vsync_open_with / vsync_testing_open_payload. Every pointer is
+/// borrowed for the call only. A NULL `const vsync_options *` means all defaults.
+#[repr(C)]
+pub struct vsync_options {
+    /// Step 3 of the chain: `defaults_len` keys and values (no NULL entries).
+    pub default_keys: *const *const c_char,
+    pub default_values: *const *const c_char,
+    pub defaults_len: usize,
+    /// Bound on the open (and on each remote-generation call) in ms; 0 = 30 s default.
+    pub timeout_ms: u64,
+    /// vsync_open only: the bootstrap environment (see vsync_bootstrap_variables). When
+    /// `env_names` is NULL the library reads the process environment (getenv). Otherwise
+    /// exactly these `env_len` variables exist; a NULL entry in `env_values` means unset.
+    pub env_names: *const *const c_char,
+    pub env_values: *const *const c_char,
+    pub env_len: usize,
+}
+
+pub(crate) type Res<T = ()> = Result<T, Error>;
