@@ -115,6 +115,8 @@ fn raw(s3: &S3, method: &str, key: &str, body: Option<&Path>, headers: &[&str]) 
     c.args(["-sS", "--fail-with-body", "-X", method, "--aws-sigv4", "aws:amz:us-east-1:s3"]);
     // The credentials go through a curl config file on standard input, not argv.
     c.args(["-K", "-"]);
+    // SigV4 for S3 names the payload's hash in a header (the dev server requires it).
+    c.args(["-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD"]);
     for h in headers {
         c.args(["-H", h]);
     }
