@@ -20,13 +20,19 @@ export declare class NativeVault {
   redacted(): string;
 }
 
-export declare function open(vars: Vars, defaults?: Optional<Vars>, timeoutMs?: Optional<number>): Promise<NativeVault>;
+export declare function open(
+  vars: Vars,
+  defaults?: Optional<Vars>,
+  timeoutMs?: Optional<number>,
+  minGeneration?: Optional<number>,
+): Promise<NativeVault>;
 
 export declare function openWith(
   config: string,
   passphrase: string,
   defaults?: Optional<Vars>,
   timeoutMs?: Optional<number>,
+  minGeneration?: Optional<number>,
 ): Promise<NativeVault>;
 
 export declare function testingDecryptEnvelope(

@@ -103,8 +103,12 @@ impl PyLookup {
     }
 }
 
-fn options(defaults: Option<&Bound<'_, PyAny>>, timeout: Option<f64>) -> PyResult<OpenOptions> {
-    let mut opts = OpenOptions::default();
+fn options(
+    defaults: Option<&Bound<'_, PyAny>>,
+    timeout: Option<f64>,
+    min_generation: Option<u64>,
+) -> PyResult<OpenOptions> {
+    let mut opts = OpenOptions { min_generation, ..OpenOptions::default() };
     if let Some(d) = defaults.filter(|d| !d.is_none()) {
         for item in d.call_method0("items")?.try_iter()? {
             let (k, v): (String, String) =
@@ -213,14 +217,15 @@ impl Handle {
 /// Open from the process environment (`VSYNC_CONFIG[_FILE]`, `VSYNC_PASSPHRASE[_FILE]`), read
 /// once through `lookup` (normally `os.environ.get`). GIL released for the KDF and S3 fetch.
 #[pyfunction]
-#[pyo3(signature = (lookup, defaults=None, timeout=None))]
+#[pyo3(signature = (lookup, defaults=None, timeout=None, min_generation=None))]
 fn open(
     py: Python<'_>,
     lookup: &Bound<'_, PyAny>,
     defaults: Option<&Bound<'_, PyAny>>,
     timeout: Option<f64>,
+    min_generation: Option<u64>,
 ) -> PyResult<Handle> {
-    let opts = options(defaults, timeout)?;
+    let opts = options(defaults, timeout, min_generation)?;
     let l = std::sync::Mutex::new(PyLookup::new(lookup));
     let vault = detached(py, || {
         let get = |k: &str| l.lock().ok().and_then(|mut l| l.get(k));
@@ -233,15 +238,16 @@ fn open(
 
 /// Open with explicit inputs, skipping the environment. GIL released for the KDF and S3 fetch.
 #[pyfunction]
-#[pyo3(signature = (config, passphrase, defaults=None, timeout=None))]
+#[pyo3(signature = (config, passphrase, defaults=None, timeout=None, min_generation=None))]
 fn open_with(
     py: Python<'_>,
     config: Option<String>,
     passphrase: Option<String>,
     defaults: Option<&Bound<'_, PyAny>>,
     timeout: Option<f64>,
+    min_generation: Option<u64>,
 ) -> PyResult<Handle> {
-    let opts = options(defaults, timeout)?;
+    let opts = options(defaults, timeout, min_generation)?;
     let config = Zeroizing::new(config.unwrap_or_default());
     let passphrase = Zeroizing::new(passphrase.unwrap_or_default());
     let vault = detached(py, || Ok(vsync_core::open_with(&config, &passphrase, opts)?))?;

@@ -42,12 +42,18 @@ class Handle:
     def has_new_version(self) -> bool: ...
     def close(self) -> None: ...
 
-def open(lookup: _Lookup, defaults: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None) -> Handle: ...
+def open(
+    lookup: _Lookup,
+    defaults: Optional[Mapping[str, str]] = None,
+    timeout: Optional[float] = None,
+    min_generation: Optional[int] = None,
+) -> Handle: ...
 def open_with(
     config: Optional[str],
     passphrase: Optional[str],
     defaults: Optional[Mapping[str, str]] = None,
     timeout: Optional[float] = None,
+    min_generation: Optional[int] = None,
 ) -> Handle: ...
 
 # Private test hooks (conformance/README.md).
