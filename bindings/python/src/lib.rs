@@ -298,7 +298,7 @@ fn open_payload(
     pointer_ts: Option<&str>,
     defaults: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Handle> {
-    let opts = options(defaults, None)?;
+    let opts = options(defaults, None, None)?;
     let vault = detached(py, || Ok(Vault::from_payload(payload, env_label, pointer_ts, opts)?))?;
     Ok(Handle { vault })
 }
