@@ -18,8 +18,7 @@ final class Natives {
 
     private Natives() {}
 
-    static native long open(
-            Function<String, String> lookup, String[] defaults, long timeoutMillis, long minGeneration);
+    static native long open(Function<String, String> lookup, String[] defaults, long timeoutMillis, long minGeneration);
 
     static native long openWith(
             String config, String passphrase, String[] defaults, long timeoutMillis, long minGeneration);
