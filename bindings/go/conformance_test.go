@@ -132,6 +132,7 @@ var runners = map[string]func(*testing.T, *vector){
 	"vault-payload":      runVaultPayload,
 	"bootstrap":          runBootstrap,
 	"s3-scenario":        runS3Scenario,
+	"rollback":           runRollback,
 }
 
 func TestConformance(t *testing.T) {
@@ -514,6 +515,32 @@ func openLive(t *testing.T, v *vector, passphrase string, opts []Option) (*Vsync
 		t.Fatalf("live config of %s/%s: %v", v.Category, v.name, err)
 	}
 	return OpenWith(context.Background(), strings.TrimSpace(string(cfg)), passphrase, opts...)
+}
+
+func runRollback(t *testing.T, v *vector) {
+	var floor *int64
+	v.in(t, "min_generation", &floor)
+	opts := []Option{WithEnvLookup(mapLookup(nil))}
+	if floor != nil {
+		opts = append(opts, WithMinGeneration(*floor))
+	}
+	h, err := openLive(t, v, v.str(t, "passphrase", ""), opts)
+	if v.expectError(t, err) {
+		return
+	}
+	defer h.Close()
+	var gen int64
+	v.want(t, "generation", &gen)
+	if h.Generation() != gen {
+		t.Errorf("generation %d, want %d", h.Generation(), gen)
+	}
+	var kv map[string]string
+	v.want(t, "kv", &kv)
+	for k, want := range kv {
+		if got, ok := h.GetEnv(k); !ok || got != want {
+			t.Errorf("%s = %q (%v), want %q", k, got, ok, want)
+		}
+	}
 }
 
 func runS3Scenario(t *testing.T, v *vector) {

@@ -17,9 +17,10 @@ import (
 type Option func(*options)
 
 type options struct {
-	defaults map[string]string
-	timeout  time.Duration
-	lookup   func(string) (string, bool)
+	defaults      map[string]string
+	timeout       time.Duration
+	lookup        func(string) (string, bool)
+	minGeneration int64
 }
 
 // WithDefaults sets step 3 of the chain (copied; later changes to m are not seen).
@@ -34,6 +35,11 @@ func WithDefaults(m map[string]string) Option {
 // WithTimeout bounds Open (and each RemoteGeneration / HasNewVersion). Default 30 s; a ctx
 // deadline that comes sooner wins, a later one does not extend it (docs/deadlines.md).
 func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+
+// WithMinGeneration sets the rollback floor (SPEC §4): a vault whose sealed generation is below
+// it, or that seals none, fails with ErrBundleCorrupt. 0 (the default) is none;
+// VSYNC_MIN_GENERATION raises it too. A negative floor is an invalid argument.
+func WithMinGeneration(gen int64) Option { return func(o *options) { o.minGeneration = gen } }
 
 // WithEnvLookup replaces os.LookupEnv, both for the bootstrap variables Open reads
 // (VSYNC_CONFIG, VSYNC_CONFIG_FILE, ...) and for step 2 of GetEnv. Meant for tests.
@@ -89,6 +95,10 @@ func (o *options) cOptions(a *cArena, timeout time.Duration, bootstrap bool) (C.
 		}
 		c.timeout_ms = C.uint64_t(ms)
 	}
+	if o.minGeneration < 0 {
+		return c, kindError(C.VSYNC_KIND_INVALID_ARGUMENT, "the minimum generation is negative")
+	}
+	c.min_generation = C.uint64_t(o.minGeneration)
 	if bootstrap {
 		vars := bootstrapVars()
 		names, vals := a.array(len(vars)), a.array(len(vars))

@@ -9,6 +9,11 @@ export interface OpenOptions {
   defaults?: Record<string, string>;
   /** Bound on the whole open (and on each remoteGeneration/hasNewVersion); exceeding it is an S3UnreachableError. */
   timeoutMs?: number;
+  /**
+   * Rollback floor (SPEC §4): refuse (BundleCorruptError) a vault whose sealed generation is
+   * below it, or that seals none. 0 or absent: none; VSYNC_MIN_GENERATION raises it too.
+   */
+  minGeneration?: number;
 }
 
 export interface OpenWithOptions extends OpenOptions {

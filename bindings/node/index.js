@@ -66,9 +66,10 @@ function checkString(value, what) {
 }
 
 function checkOptions(opts) {
-  if (opts === undefined || opts === null) return { defaults: undefined, timeoutMs: undefined };
+  if (opts === undefined || opts === null)
+    return { defaults: undefined, timeoutMs: undefined, minGeneration: undefined };
   if (typeof opts !== 'object') throw new TypeError('options must be an object');
-  const { defaults, timeoutMs } = opts;
+  const { defaults, timeoutMs, minGeneration } = opts;
   if (defaults !== undefined && defaults !== null) {
     if (typeof defaults !== 'object' || Array.isArray(defaults))
       throw new TypeError('defaults must be an object of strings');
@@ -83,7 +84,15 @@ function checkOptions(opts) {
   ) {
     throw new TypeError('timeoutMs must be a positive number of milliseconds');
   }
-  return { defaults: defaults ?? undefined, timeoutMs: timeoutMs ?? undefined };
+  // Its range (a non-negative integer) is judged by the core.
+  if (minGeneration !== undefined && minGeneration !== null && typeof minGeneration !== 'number') {
+    throw new TypeError('minGeneration must be a number (a vault generation)');
+  }
+  return {
+    defaults: defaults ?? undefined,
+    timeoutMs: timeoutMs ?? undefined,
+    minGeneration: minGeneration ?? undefined,
+  };
 }
 
 // ---- the handle --------------------------------------------------------------------------------
@@ -190,12 +199,12 @@ function wrap(handle) {
  * The S3 fetch and the key derivation run off the main thread.
  */
 async function open(opts) {
-  const { defaults, timeoutMs } = checkOptions(opts);
+  const { defaults, timeoutMs, minGeneration } = checkOptions(opts);
   // The core picks the variables it needs (and their _FILE forms) from this snapshot.
   const vars = {};
   for (const [k, v] of Object.entries(process.env)) if (typeof v === 'string') vars[k] = v;
   try {
-    return wrap(await native.open(vars, defaults, timeoutMs));
+    return wrap(await native.open(vars, defaults, timeoutMs, minGeneration));
   } catch (e) {
     throw fromNative(e);
   }
@@ -204,14 +213,14 @@ async function open(opts) {
 /** Opens with explicit inputs, ignoring the environment (tests, secret managers). */
 async function openWith(args) {
   if (args === null || typeof args !== 'object')
-    throw new TypeError('openWith expects { config, passphrase, defaults?, timeoutMs? }');
+    throw new TypeError('openWith expects { config, passphrase, defaults?, timeoutMs?, minGeneration? }');
   const { config, passphrase } = args;
   // null/undefined/'' are the core's ConfigMissingError; other non-strings are programming errors.
   if (config != null) checkString(config, 'config');
   if (passphrase != null) checkString(passphrase, 'passphrase');
-  const { defaults, timeoutMs } = checkOptions(args);
+  const { defaults, timeoutMs, minGeneration } = checkOptions(args);
   try {
-    return wrap(await native.openWith(config ?? '', passphrase ?? '', defaults, timeoutMs));
+    return wrap(await native.openWith(config ?? '', passphrase ?? '', defaults, timeoutMs, minGeneration));
   } catch (e) {
     throw fromNative(e);
   }

@@ -41,6 +41,7 @@ export declare function open(
   vars: Record<string, string>,
   defaults?: Record<string, string> | undefined | null,
   timeoutMs?: number | undefined | null,
+  minGeneration?: number | undefined | null,
 ): Promise<NativeVault>;
 
 export declare function openWith(
@@ -48,4 +49,5 @@ export declare function openWith(
   passphrase: string,
   defaults?: Record<string, string> | undefined | null,
   timeoutMs?: number | undefined | null,
+  minGeneration?: number | undefined | null,
 ): Promise<NativeVault>;

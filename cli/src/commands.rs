@@ -223,6 +223,11 @@ what really happened.
 Before writing, push checks that the passphrase opens the vault already there (so a typo cannot
 lock every reader out); change a passphrase with `vsync rotate-passphrase`, or pass --force.
 
+With --keep N (N >= 2), push then deletes superseded bundles as `vsync prune --keep N` does,
+never the one the manifest named before this push (a reader may still be fetching it). Every
+old bundle is rollback material for whoever can write the bucket; retention needs
+s3:ListBucket and s3:DeleteObject on the prefix (see `vsync prune --help`).
+
 Examples:
   VSYNC_CONFIG_FILE=prod.token vsync push --env-file .env.prod --asset tls/key.pem=./key.pem
   vsync push --config-file prod.token --passphrase-file pw.txt --vault-dir ./vault --expect-gen 4
@@ -248,10 +253,25 @@ pub struct PushArgs {
     /// Push even when the passphrase does not open the current vault (or it is unreadable)
     #[arg(long)]
     force: bool,
+    /// After the push, delete superseded bundles, keeping the N newest (N >= 2; as `vsync prune`)
+    #[arg(long, value_name = "N", value_parser = parse_keep)]
+    keep: Option<usize>,
     #[command(flatten)]
     write: WriteModeArgs,
     #[command(flatten)]
     creds: WriteCredentialArgs,
+}
+
+/// `--keep N`: at least `writer::MIN_KEEP`, so the bundle the previous manifest named survives.
+fn parse_keep(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n >= writer::MIN_KEEP => Ok(n),
+        _ => Err(format!(
+            "expected a whole number >= {}: the bundle the manifest names and the one before it (which a \
+             reader that read the previous manifest may still be fetching) are always kept",
+            writer::MIN_KEEP
+        )),
+    }
 }
 
 /// How push and rotate-passphrase write.
@@ -363,7 +383,76 @@ pub fn push(a: PushArgs) -> CliResult {
         location(&wcfg),
         wcfg.env
     );
-    print_stdout(&format!("pushed gen={} ts={}\n", pushed.gen, pushed.ts))
+    print_stdout(&format!("pushed gen={} ts={}\n", pushed.gen, pushed.ts))?;
+    if let Some(keep) = a.keep {
+        // `state.ts` is what the manifest named before this push moved it (the push was guarded
+        // on that state): a reader that read it just before may still be fetching its bundle.
+        let pruned = writer::prune(&wcfg, keep, state.ts.as_deref(), timeout).map_err(|e| {
+            CliError::from(e).with_hint(format!(
+                "the push itself succeeded (gen {}); only deleting old bundles failed: retention needs \
+                 s3:ListBucket and s3:DeleteObject on the prefix; run `vsync prune --keep {keep}` later",
+                pushed.gen
+            ))
+        })?;
+        report_pruned(&pruned);
+    }
+    Ok(())
+}
+
+fn report_pruned(pruned: &writer::Pruned) {
+    for ts in &pruned.deleted {
+        eprintln!("vsync: deleted v={ts}");
+    }
+    eprintln!("vsync: kept {} bundle(s), deleted {}", pruned.kept.len(), pruned.deleted.len());
+}
+
+// ------------------------------------------------------------------------------------------
+// prune
+
+/// Delete superseded bundles, keeping the newest ones (retention)
+#[derive(Args)]
+#[command(after_help = "\
+Every push leaves its bundle `<prefix>v=<ts>` behind; nothing deletes them unless you prune.
+Storage grows per push, and every old bundle is rollback material: whoever can write the bucket
+can point the manifest back at it (readers refuse a manifest whose generation disagrees with the
+bundle's sealed one, and `min_generation` / VSYNC_MIN_GENERATION refuses old pairs; see SPEC §4).
+
+prune reads the manifest, lists `<prefix>v=*` and deletes every bundle except: the --keep newest
+up to the one the manifest names (default 2, at least 2: the current one and the one before,
+which a reader that read the previous manifest just before a push may still be fetching), and
+every bundle newer than the manifest's (a push in flight writes its bundle before it moves the
+manifest). Nothing else under the prefix is touched. Prints `pruned deleted=N kept=M`.
+
+Permissions (write credentials, like push): s3:GetObject on <prefix>manifest, s3:ListBucket on
+the bucket with the condition s3:prefix = <prefix>v= (or a prefix-wide grant), s3:DeleteObject
+on <prefix>v=*. On a versioned bucket a delete only adds a delete marker: expire noncurrent
+versions with a lifecycle rule, or the old bundles stay readable to whoever can read versions.
+
+Examples:
+  VSYNC_CONFIG_FILE=prod.token vsync prune
+  vsync prune --config-file prod.token --keep 5
+  vsync push --config-file prod.token --env-file .env --keep 5     (push, then prune)")]
+pub struct PruneArgs {
+    #[command(flatten)]
+    cfg: ConfigArgs,
+    /// How many bundles to keep, newest first, up to the one the manifest names (at least 2)
+    #[arg(long, value_name = "N", default_value_t = writer::MIN_KEEP, value_parser = parse_keep)]
+    keep: usize,
+    #[command(flatten)]
+    creds: WriteCredentialArgs,
+}
+
+pub fn prune(a: PruneArgs) -> CliResult {
+    let cfg = a.cfg.resolve()?;
+    let wcfg = a.creds.apply(&cfg.config)?;
+    let pruned = writer::prune(&wcfg, a.keep, None, a.cfg.timeout()).map_err(|e| {
+        CliError::from(e).with_hint(
+            "retention needs s3:ListBucket and s3:DeleteObject on the prefix (write credentials: \
+             --access-key-id / AWS_ACCESS_KEY_ID); readers are unaffected by what was not deleted",
+        )
+    })?;
+    report_pruned(&pruned);
+    print_stdout(&format!("pruned deleted={} kept={}\n", pruned.deleted.len(), pruned.kept.len()))
 }
 
 // ------------------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ struct Cli {
 enum Command {
     RuntimeToken(commands::RuntimeTokenArgs),
     Push(commands::PushArgs),
+    Prune(commands::PruneArgs),
     RotatePassphrase(commands::RotateArgs),
     Status(commands::StatusArgs),
     Get(commands::GetArgs),
@@ -87,6 +88,7 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(|| match cli.command {
         Command::RuntimeToken(a) => done(commands::runtime_token(a)),
         Command::Push(a) => done(commands::push(a)),
+        Command::Prune(a) => done(commands::prune(a)),
         Command::RotatePassphrase(a) => done(commands::rotate(a)),
         Command::Status(a) => done(commands::status(a)),
         Command::Get(a) => done(commands::get(a)),

@@ -90,6 +90,9 @@ pub struct RunArgs {
     /// With --watch: the signal that asks the command to stop for a restart (TERM, INT, HUP, QUIT, USR1, USR2)
     #[arg(long, value_name = "SIGNAL", default_value = "TERM", value_parser = parse_restart_signal, requires = "watch")]
     restart_signal: String,
+    /// Refuse a vault below generation N, or without a sealed generation (rollback floor; also VSYNC_MIN_GENERATION)
+    #[arg(long, value_name = "N")]
+    min_generation: Option<u64>,
     /// The command and its arguments (after `--`)
     #[arg(value_name = "COMMAND", required = true, trailing_var_arg = true)]
     command: Vec<OsString>,
@@ -277,6 +280,9 @@ mod unix {
         let options = OpenOptions {
             defaults: defaults.clone(),
             timeout: Duration::from_secs(a.timeout.max(1)),
+            defaults,
+            timeout: Duration::from_secs(a.timeout.max(1)),
+            min_generation: a.min_generation,
             ..OpenOptions::default()
         };
         // The libraries' open(): same inputs, same errors (exit 10 + class number).

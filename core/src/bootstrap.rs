@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 
 pub const CONFIG_VAR: &str = "VSYNC_CONFIG";
 pub const PASSPHRASE_VAR: &str = "VSYNC_PASSPHRASE";
+/// The operator's rollback floor (SPEC §4): a decimal generation; every open in the process
+/// refuses a vault below it. Empty or `0`: no floor.
+pub const MIN_GENERATION_VAR: &str = "VSYNC_MIN_GENERATION";
 /// Larger bootstrap files are refused: a config is a few hundred bytes.
 const MAX_FILE: u64 = 1 << 20;
 
@@ -32,6 +35,43 @@ pub fn resolve(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Bootstrap> {
     let config = resolve_one(lookup, CONFIG_VAR, &mut warnings)?;
     let passphrase = resolve_one(lookup, PASSPHRASE_VAR, &mut warnings)?;
     Ok(Bootstrap { config, passphrase, warnings })
+}
+
+/// The rollback floor in force for one open: the larger of the caller's `min_generation` option
+/// and `VSYNC_MIN_GENERATION` read through `lookup` (neither may lower the other's: the variable
+/// is how an operator raises the floor of a program that does not pass one). `None` when both
+/// are unset or 0. A variable that is not a decimal integer is refused with
+/// `ConfigMissingError` naming it, like `VSYNC_MAX_BUNDLE_BYTES`: a floor that is silently
+/// ignored would let the rollback it was set against through.
+pub fn min_generation(explicit: Option<u64>, lookup: &dyn Fn(&str) -> Option<String>) -> Result<Option<u64>> {
+    let from_env = match lookup(MIN_GENERATION_VAR) {
+        Some(v) if !v.trim().is_empty() => {
+            let t = v.trim();
+            let n = t.bytes().all(|b| b.is_ascii_digit()).then(|| t.parse::<u64>().ok()).flatten();
+            Some(n.ok_or_else(|| {
+                Error::config_missing(format!(
+                    "{MIN_GENERATION_VAR}={v:?} is not a generation: give a non-negative decimal integer \
+                     (the lowest vault generation this program may open), or unset it"
+                ))
+            })?)
+        }
+        _ => None,
+    };
+    Ok(explicit.max(from_env).filter(|n| *n > 0))
+}
+
+/// A `min_generation` given as a floating-point number (JavaScript's `number`): a non-negative
+/// integer no larger than 2^53 - 1 (beyond that a double cannot name every generation), else an
+/// invalid argument (the binding's `TypeError`/`RangeError`-like root error).
+pub fn min_generation_from_f64(value: f64) -> Result<u64> {
+    const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value <= MAX_SAFE {
+        Ok(value as u64)
+    } else {
+        Err(Error::invalid_argument(format!(
+            "minGeneration must be a non-negative integer (a vault generation), got {value}"
+        )))
+    }
 }
 
 /// The process environment as the Rust standard library sees it.
@@ -143,6 +183,33 @@ mod tests {
         let b = b.ok().unwrap_or_else(|| unreachable!());
         assert_eq!(b.passphrase.as_str(), " secret");
         assert!(b.warnings.is_empty());
+    }
+
+    #[test]
+    fn min_generation_floor() {
+        let floor = |explicit: Option<u64>, pairs: &[(&str, &str)]| min_generation(explicit, &env(pairs));
+        assert_eq!(floor(None, &[]).ok(), Some(None));
+        assert_eq!(floor(Some(0), &[("VSYNC_MIN_GENERATION", "0")]).ok(), Some(None));
+        assert_eq!(floor(None, &[("VSYNC_MIN_GENERATION", "")]).ok(), Some(None));
+        assert_eq!(floor(None, &[("VSYNC_MIN_GENERATION", " 7 ")]).ok(), Some(Some(7)));
+        assert_eq!(floor(Some(9), &[("VSYNC_MIN_GENERATION", "7")]).ok(), Some(Some(9)));
+        assert_eq!(floor(Some(3), &[("VSYNC_MIN_GENERATION", "7")]).ok(), Some(Some(7)));
+        assert_eq!(floor(Some(3), &[]).ok(), Some(Some(3)));
+        for bad in ["-1", "1.5", "abc", "+3", "0x10", "18446744073709551616", "7 8"] {
+            let e = floor(Some(3), &[("VSYNC_MIN_GENERATION", bad)]).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::ConfigMissing, "{bad}");
+            assert!(e.message().contains("VSYNC_MIN_GENERATION"), "{}", e.message());
+        }
+    }
+
+    #[test]
+    fn min_generation_from_numbers() {
+        assert_eq!(min_generation_from_f64(0.0).ok(), Some(0));
+        assert_eq!(min_generation_from_f64(42.0).ok(), Some(42));
+        assert_eq!(min_generation_from_f64(9_007_199_254_740_991.0).ok(), Some(9_007_199_254_740_991));
+        for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, 1e300] {
+            assert_eq!(min_generation_from_f64(bad).unwrap_err().kind(), ErrorKind::InvalidArgument, "{bad}");
+        }
     }
 
     #[test]

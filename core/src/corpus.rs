@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::config::{encode_bytes_blob, encode_json_blob, Config, DEFAULT_ITERATIONS};
 use crate::envelope::{derive_key, seal_envelope, seal_envelope_with_nonce, seal_manifest, Key, NONCE_LEN};
 use crate::error::{Error, Result};
-use crate::payload::{encode_json_payload, encode_runtime_bundle, encode_zip_payload, VaultData};
+use crate::payload::{encode_json_payload, encode_runtime_bundle, encode_sealed_bundle, encode_zip_payload, VaultData};
 use crate::s3::{self, Store};
 use crate::writer::{write_cli_layout, write_runtime};
 
@@ -806,6 +806,30 @@ fn payload_vectors(out: &mut Vec<Vector>) {
             err("BundleCorruptError"),
         ),
         (
+            "json-seal-gen",
+            "Our writer's bundle since the generation is sealed: seal {ts, gen} (gen is checked against the manifest by open)",
+            "prod",
+            json!(ts),
+            br#"{"kv":{"A":"1"},"assets":{},"seal":{"ts":"20260101-120000","gen":4}}"#.to_vec(),
+            ok(&["A"], json!({"A": "1"}), json!({})),
+        ),
+        (
+            "json-seal-gen-not-integer",
+            "seal.gen present but a string: the generation cannot be checked → BundleCorruptError",
+            "prod",
+            json!(ts),
+            br#"{"kv":{"A":"1"},"assets":{},"seal":{"ts":"20260101-120000","gen":"4"}}"#.to_vec(),
+            err("BundleCorruptError"),
+        ),
+        (
+            "json-seal-gen-negative",
+            "seal.gen negative: not a generation → BundleCorruptError",
+            "prod",
+            json!(ts),
+            br#"{"kv":{"A":"1"},"assets":{},"seal":{"ts":"20260101-120000","gen":-1}}"#.to_vec(),
+            err("BundleCorruptError"),
+        ),
+        (
             "json-seal-without-ts",
             "A seal without a ts string cannot be checked → BundleCorruptError",
             "prod",
@@ -1091,6 +1115,96 @@ fn scenario_vectors(out: &mut Vec<Vector>) {
     }
 }
 
+/// The `rollback` category (SPEC §4): two pushes (gen 1 `API_KEY=old-revoked-key`, gen 2
+/// `API_KEY=new-key`), then what someone with write access but no passphrase can do to the
+/// manifest; opened with or without a `min_generation` floor.
+fn rollback_vectors(out: &mut Vec<Vector>) {
+    let new = json!({"generation": 2, "kv": {"API_KEY": "new-key"}, "error": null});
+    let old = json!({"generation": 1, "kv": {"API_KEY": "old-revoked-key"}, "error": null});
+    let corrupt = err("BundleCorruptError");
+    let cases: Vec<(&str, &str, &str, bool, Option<u64>, Value)> = vec![
+        ("sealed-gen", "Two honest pushes: the sealed generation 2 and the new key", "none", true, None, new.clone()),
+        (
+            "manifest-rewritten",
+            "The manifest rewritten to RQEM0001<ts of gen 1>{\"gen\":99} with gen metadata 99 (no passphrase needed): the bundle seals gen 1 → BundleCorruptError, never the old key",
+            "manifest-rewritten",
+            true,
+            None,
+            corrupt.clone(),
+        ),
+        (
+            "manifest-rewritten-no-metadata",
+            "The same rewrite without gen metadata: the payload's gen 99 disagrees with the seal → BundleCorruptError",
+            "manifest-rewritten-no-metadata",
+            true,
+            None,
+            corrupt.clone(),
+        ),
+        (
+            "gen-metadata-only",
+            "The current manifest re-put with gen metadata 99: disagrees with the sealed 2 → BundleCorruptError",
+            "gen-metadata-only",
+            true,
+            None,
+            corrupt.clone(),
+        ),
+        (
+            "replayed-pair",
+            "The gen 1 manifest replayed byte for byte (metadata 1): consistent, so without a floor it opens at generation 1 — what the floor is for",
+            "replay-old-manifest",
+            true,
+            None,
+            old,
+        ),
+        (
+            "replayed-pair-floor",
+            "The same replay opened with min_generation 2 → BundleCorruptError",
+            "replay-old-manifest",
+            true,
+            Some(2),
+            corrupt.clone(),
+        ),
+        ("floor-met", "Honest pushes, min_generation 2: opens at generation 2", "none", true, Some(2), new.clone()),
+        ("floor-above", "Honest pushes, min_generation 3 → BundleCorruptError", "none", true, Some(3), corrupt.clone()),
+        (
+            "unsealed-gen",
+            "Bundles that seal only ts (older writers): the manifest's generation is reported",
+            "none",
+            false,
+            None,
+            new.clone(),
+        ),
+        (
+            "unsealed-gen-floor",
+            "Bundles without a sealed generation under min_generation 1: the floor cannot be checked → BundleCorruptError",
+            "none",
+            false,
+            Some(1),
+            corrupt,
+        ),
+        ("floor-zero", "min_generation 0 is no floor: an unsealed vault opens", "none", false, Some(0), new),
+    ];
+    for (name, desc, tamper, sealed, floor, expected) in cases {
+        let seed = json!({
+            "layout": "history",
+            "env": "prod",
+            "salt": SALT,
+            "passphrase": PASS,
+            "history": [{"API_KEY": "old-revoked-key"}, {"API_KEY": "new-key"}],
+            "seal_gen": sealed,
+            "tamper": tamper,
+        });
+        out.push(vector(
+            "rollback",
+            name,
+            desc,
+            json!({"scenario": name, "passphrase": PASS, "min_generation": floor, "seed": seed}),
+            expected,
+            None,
+        ));
+    }
+}
+
 fn all_vectors() -> Vec<Vector> {
     let mut v = Vec::new();
     rqe1_vectors(&mut v);
@@ -1102,6 +1216,7 @@ fn all_vectors() -> Vec<Vector> {
     payload_vectors(&mut v);
     bootstrap_vectors(&mut v);
     scenario_vectors(&mut v);
+    rollback_vectors(&mut v);
     v
 }
 
@@ -1226,6 +1341,7 @@ fn seed_one(target: &SeedTarget, prefix: &str, scenario: &str, seed: &Value) -> 
                 let zip = encode_zip_payload("vault/", &env, &dotenv, &assets);
                 write_cli_layout(&store, &key, &zip, ts2, gen).await?;
             }
+            "history" => seed_history(&store, &key, seed, &tamper).await?,
             _ => seed_runtime(&store, &key, &data, gen.unwrap_or(1), &tamper, ts1, ts2).await?,
         }
         Ok(())
@@ -1286,6 +1402,41 @@ async fn seed_runtime(
             store.put("manifest", m, None).await?;
             store.delete("latest.meta").await?;
         }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// The `rollback` category's bucket: one push per `seed.history` entry (gen 1, 2, ...; bundles
+/// sealed with their generation unless `seal_gen` is false), then `tamper` — what a writer
+/// without the passphrase can do to the plaintext manifest.
+async fn seed_history(store: &Store, key: &Key, seed: &Value, tamper: &str) -> Result<()> {
+    let history = seed.get("history").and_then(Value::as_array).cloned().unwrap_or_default();
+    let sealed = seed.get("seal_gen").and_then(Value::as_bool).unwrap_or(true);
+    let mut manifests = Vec::new();
+    for (i, kv) in history.iter().enumerate() {
+        let gen = i as u64 + 1;
+        let ts = format!("2026010{}-000000", gen.min(9));
+        let mut data = VaultData::default();
+        for (k, v) in kv.as_object().into_iter().flatten() {
+            data.kv.insert(k.clone(), v.as_str().unwrap_or_default().to_string().into());
+        }
+        let plain = encode_sealed_bundle(&data, &ts, sealed.then_some(gen));
+        store.put(&format!("v={ts}"), seal_envelope(key, &plain), None).await?;
+        let manifest = seal_manifest(&ts, json!({"gen": gen, "ts": ts, "format": "json"}).to_string().as_bytes())?;
+        store.put("manifest", manifest.clone(), Some(gen)).await?;
+        store.put("latest.meta", json!({"gen": gen}).to_string().into_bytes(), None).await?;
+        manifests.push((ts, manifest, gen));
+    }
+    let (Some((first_ts, first, first_gen)), Some((_, last, _))) = (manifests.first(), manifests.last()) else {
+        return Ok(());
+    };
+    let rewritten = || seal_manifest(first_ts, br#"{"gen":99}"#);
+    match tamper {
+        "manifest-rewritten" => store.put("manifest", rewritten()?, Some(99)).await?,
+        "manifest-rewritten-no-metadata" => store.put("manifest", rewritten()?, None).await?,
+        "gen-metadata-only" => store.put("manifest", last.clone(), Some(99)).await?,
+        "replay-old-manifest" => store.put("manifest", first.clone(), Some(*first_gen)).await?,
         _ => {}
     }
     Ok(())

@@ -72,9 +72,9 @@ pub fn open_from_memory(
     let source = MemorySource { objects, max_bundle: crate::limits::DEFAULT_MAX_BUNDLE_BYTES };
     let fetched = poll_ready(crate::vault::fetch(&source))?;
     let key: Box<crate::envelope::Key> = Box::new(Zeroizing::new(*key));
-    let data = crate::vault::decrypt_fetched(&fetched, &key, env, source.max_bundle)?;
+    let (data, gen) = crate::vault::decrypt_fetched(&fetched, &key, env, source.max_bundle, None)?;
     let options = crate::OpenOptions { max_bundle_bytes: Some(source.max_bundle), ..crate::OpenOptions::default() };
-    Ok(crate::Vault::new(data, env.to_string(), fetched.gen, None, options, Some(fetched.layout)))
+    Ok(crate::Vault::new(data, env.to_string(), gen, None, options, Some(fetched.layout)))
 }
 
 /// An in-memory bucket behind the fetch path's `ObjectSource`: what a GET of a present object

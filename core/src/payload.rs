@@ -39,6 +39,18 @@ pub fn decode_payload(plain: &[u8], pointer_ts: Option<&str>, env: &str) -> Resu
 /// not exceed `max_bytes` (a zip bomb in a tampered bundle stops there). JSON needs no separate
 /// cap: its decoded contents are never larger than the plaintext, itself capped by the bundle's.
 pub fn decode_payload_capped(plain: &[u8], pointer_ts: Option<&str>, env: &str, max_bytes: u64) -> Result<VaultData> {
+    decode_payload_sealed(plain, pointer_ts, env, max_bytes).map(|(data, _)| data)
+}
+
+/// [`decode_payload_capped`] that also returns the generation sealed inside the bundle
+/// (`seal.gen`, SPEC §5), `None` when the payload carries none (bundles of the family's tools
+/// and of our writer before it sealed the generation, zips, RQEM0001-wrapped payloads).
+pub fn decode_payload_sealed(
+    plain: &[u8],
+    pointer_ts: Option<&str>,
+    env: &str,
+    max_bytes: u64,
+) -> Result<(VaultData, Option<u64>)> {
     if plain.starts_with(RQEM_MAGIC) || plain.starts_with(b"RQEM") {
         let (_, inner) = unseal_manifest(plain, pointer_ts)?;
         // One level of wrapping only: an inner seal is not a payload shape.
@@ -47,9 +59,14 @@ pub fn decode_payload_capped(plain: &[u8], pointer_ts: Option<&str>, env: &str, 
     decode_unwrapped(plain, pointer_ts, env, max_bytes)
 }
 
-fn decode_unwrapped(plain: &[u8], pointer_ts: Option<&str>, env: &str, max_bytes: u64) -> Result<VaultData> {
+fn decode_unwrapped(
+    plain: &[u8],
+    pointer_ts: Option<&str>,
+    env: &str,
+    max_bytes: u64,
+) -> Result<(VaultData, Option<u64>)> {
     if plain.starts_with(b"PK\x03\x04") || plain.starts_with(b"PK\x05\x06") {
-        decode_zip(plain, env, max_bytes)
+        decode_zip(plain, env, max_bytes).map(|d| (d, None))
     } else if plain.first() == Some(&b'{') {
         decode_json(plain, pointer_ts)
     } else {
@@ -57,7 +74,7 @@ fn decode_unwrapped(plain: &[u8], pointer_ts: Option<&str>, env: &str, max_bytes
     }
 }
 
-fn decode_json(plain: &[u8], pointer_ts: Option<&str>) -> Result<VaultData> {
+fn decode_json(plain: &[u8], pointer_ts: Option<&str>) -> Result<(VaultData, Option<u64>)> {
     // Members are kept as raw JSON slices of `plain` (zeroized by the caller) and only string
     // values are unescaped, by `unescape_into`, into zeroizing buffers: serde_json would unescape
     // a value with an escape (`\"`, `\n`, `\u..`) in its scratch buffer, which it frees unwiped
@@ -67,9 +84,10 @@ fn decode_json(plain: &[u8], pointer_ts: Option<&str>) -> Result<VaultData> {
         .map_err(|_| Error::corrupt("the vault payload is not valid UTF-8 JSON; push the vault again"))?
         .ok_or_else(|| Error::corrupt("the vault payload JSON is not an object; push the vault again"))?;
     let mut data = VaultData::default();
+    let mut sealed_gen = None;
     if root.contains_key("kv") || root.contains_key("assets") {
         if let Some(seal) = root.get("seal") {
-            check_json_seal(seal, pointer_ts)?;
+            sealed_gen = check_json_seal(seal, pointer_ts)?;
         }
         if let Some(kv) = root.shift_remove("kv") {
             data.kv = string_map(kv, "kv")?;
@@ -86,13 +104,14 @@ fn decode_json(plain: &[u8], pointer_ts: Option<&str>) -> Result<VaultData> {
     } else {
         data.kv = string_map_of(root, "the payload")?;
     }
-    Ok(data)
+    Ok((data, sealed_gen))
 }
 
-/// The bare-JSON bundle's binding to its pointer (SPEC §5): `seal` must be `{"ts": "<ts>"}` and,
-/// when the pointer's timestamp is known, name it. A seal that cannot be checked is refused
-/// rather than skipped: skipping it would let a rolled-back bundle through.
-fn check_json_seal(seal: &RawValue, pointer_ts: Option<&str>) -> Result<()> {
+/// The bare-JSON bundle's binding to its pointer (SPEC §5): `seal` must be `{"ts": "<ts>"}`
+/// (plus, from writers that seal it, `"gen": N`) and, when the pointer's timestamp is known, name
+/// it. Returns the sealed generation. A seal that cannot be checked is refused rather than
+/// skipped: skipping it would let a rolled-back bundle through.
+fn check_json_seal(seal: &RawValue, pointer_ts: Option<&str>) -> Result<Option<u64>> {
     // The seal is not secret: a plain serde_json value is fine here.
     let seal: Value = serde_json::from_str(seal.get()).unwrap_or(Value::Null);
     let Some(ts) = seal.get("ts").and_then(Value::as_str) else {
@@ -100,9 +119,16 @@ fn check_json_seal(seal: &RawValue, pointer_ts: Option<&str>) -> Result<()> {
             "the bundle's seal is not {\"ts\": \"<timestamp>\"}, so it cannot be checked against the pointer; push again",
         ));
     };
-    match pointer_ts {
-        Some(expected) if ts != expected => Err(seal_mismatch(ts, expected)),
-        _ => Ok(()),
+    if let Some(expected) = pointer_ts.filter(|expected| ts != *expected) {
+        return Err(seal_mismatch(ts, expected));
+    }
+    match seal.get("gen") {
+        None => Ok(None),
+        Some(g) => g.as_u64().map(Some).ok_or_else(|| {
+            Error::corrupt(
+                "the bundle's seal.gen is not a non-negative integer, so the generation cannot be checked; push again",
+            )
+        }),
     }
 }
 
@@ -384,16 +410,29 @@ pub fn encode_json_payload(data: &VaultData) -> Zeroizing<Vec<u8>> {
 }
 
 /// The plaintext of a runtime-layout bundle (SPEC §5): bare JSON `{"kv": {...}, "assets": {...},
-/// "seal": {"ts": "<ts>"}}`. The family's readers parse the whole plaintext as one JSON object
-/// and skip `seal`; ours require `seal.ts` to equal the manifest's timestamp, which is what an
-/// RQEM0001 wrapper did before (and what made the family's readers fail on our bundles).
+/// "seal": {"ts": "<ts>"}}`, without a sealed generation (what our writer wrote before it sealed
+/// one; kept for tests, fuzz seeds and the corpus). The writer uses [`encode_sealed_bundle`].
 #[cfg(feature = "writer")]
 pub fn encode_runtime_bundle(data: &VaultData, ts: &str) -> Zeroizing<Vec<u8>> {
+    encode_sealed_bundle(data, ts, None)
+}
+
+/// The plaintext of a runtime-layout bundle as our writer pushes it (SPEC §5): bare JSON
+/// `{"kv": {...}, "assets": {...}, "seal": {"ts": "<ts>", "gen": N}}`. The family's readers parse
+/// the whole plaintext as one JSON object and skip `seal`; ours require `seal.ts` to equal the
+/// manifest's timestamp (what an RQEM0001 wrapper did before, and what made the family's readers
+/// fail on our bundles) and `seal.gen` to equal the generation the manifest claims: the manifest
+/// is plaintext anyone with write access can rewrite, the seal is inside the ciphertext.
+#[cfg(feature = "writer")]
+pub fn encode_sealed_bundle(data: &VaultData, ts: &str, gen: Option<u64>) -> Zeroizing<Vec<u8>> {
     let body = encode_json_payload(data);
     // `seal` is appended as the object's last member, so the secrets are serialized once. The
     // result is copied into a buffer of its final size: growing `body` in place could leave an
     // unwiped copy of the plaintext behind in a freed allocation.
-    let seal = format!(",\"seal\":{{\"ts\":{}}}}}", Value::from(ts));
+    let seal = match gen {
+        Some(g) => format!(",\"seal\":{{\"ts\":{},\"gen\":{g}}}}}", Value::from(ts)),
+        None => format!(",\"seal\":{{\"ts\":{}}}}}", Value::from(ts)),
+    };
     let open = body.iter().rposition(|b| *b == b'}').unwrap_or(body.len());
     let mut out = Zeroizing::new(Vec::with_capacity(open + seal.len()));
     out.extend_from_slice(&body[..open]);
@@ -495,6 +534,29 @@ mod tests {
         let inner_other = encode_runtime_bundle(&data, "20260101-000000");
         let wrapped = crate::envelope::seal_manifest(ts, &inner_other).unwrap_or_default();
         assert_eq!(decode_payload(&wrapped, Some(ts), "prod").unwrap_err().kind(), ErrorKind::BundleCorrupt);
+    }
+
+    #[test]
+    fn the_generation_is_sealed_beside_the_timestamp() {
+        let mut data = VaultData::default();
+        data.kv.insert("API_KEY".into(), "k".to_string().into());
+        let ts = "20260429-103045";
+        let plain = encode_sealed_bundle(&data, ts, Some(42));
+        // The family's view: one JSON object; `seal` keeps `ts` and gains `gen`.
+        let root: Value = serde_json::from_slice(&plain).unwrap_or_default();
+        assert_eq!(root["seal"], serde_json::json!({"ts": ts, "gen": 42}));
+        let sealed = |p: &[u8]| decode_payload_sealed(p, Some(ts), "prod", 1 << 20).map(|(_, g)| g);
+        assert_eq!(sealed(&plain).ok(), Some(Some(42)));
+        assert_eq!(sealed(&encode_runtime_bundle(&data, ts)).ok(), Some(None));
+        assert_eq!(sealed(br#"{"kv":{}}"#).ok(), Some(None));
+        for bad in [
+            &br#"{"kv":{},"seal":{"ts":"20260429-103045","gen":"42"}}"#[..],
+            br#"{"kv":{},"seal":{"ts":"20260429-103045","gen":-1}}"#,
+            br#"{"kv":{},"seal":{"ts":"20260429-103045","gen":1.5}}"#,
+            br#"{"kv":{},"seal":{"ts":"20260429-103045","gen":null}}"#,
+        ] {
+            assert_eq!(sealed(bad).unwrap_err().kind(), ErrorKind::BundleCorrupt);
+        }
     }
 
     #[test]

@@ -357,7 +357,36 @@ impl Store {
         }
     }
 
-    /// DELETE `<prefix><name>` (tests and the corpus seeder use it to build torn buckets).
+    /// The names (without the prefix) of every object whose key starts with `<prefix><start>`,
+    /// all pages of ListObjectsV2 (retention: `writer::prune_bundles`). Needs `s3:ListBucket`.
+    #[cfg(feature = "writer")]
+    pub async fn list_names(&self, start: &str) -> Result<Vec<String>> {
+        let key = self.key(start);
+        let mut names = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let req = self.client.list_objects_v2().bucket(&self.bucket).prefix(&key).set_continuation_token(token);
+            let out = match req.send().await {
+                Ok(out) => out,
+                Err(e) => {
+                    return Err(self.classify(&e, &key).err().unwrap_or_else(|| {
+                        Error::unreachable(format!("bucket {} does not exist at {}", self.bucket, self.endpoint))
+                    }))
+                }
+            };
+            for o in out.contents() {
+                if let Some(name) = o.key().and_then(|k| k.strip_prefix(self.prefix.as_str())) {
+                    names.push(name.to_string());
+                }
+            }
+            token = out.next_continuation_token().map(str::to_string);
+            if token.is_none() || out.is_truncated() != Some(true) {
+                return Ok(names);
+            }
+        }
+    }
+
+    /// DELETE `<prefix><name>` (retention, a push's unused bundle, and the tests' torn buckets).
     #[cfg(feature = "writer")]
     pub async fn delete(&self, name: &str) -> Result<()> {
         let key = self.key(name);

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::envelope::{check_envelope_header, derive_key_boxed, open_envelope, unseal_manifest, Key, TS_LEN};
 use crate::error::{Error, Result};
 use crate::limits;
-use crate::payload::{decode_payload_capped, VaultData};
+use crate::payload::{decode_payload_capped, decode_payload_sealed, VaultData};
 use crate::s3::{self, ObjectSource, DEFAULT_TIMEOUT};
 
 /// Where a value came from. The order of the variants is the order of the chain.
@@ -54,11 +54,20 @@ pub struct OpenOptions {
     /// Cap on the bundle object and on the payload's decoded contents, in bytes. `None`: the
     /// `VSYNC_MAX_BUNDLE_BYTES` environment variable, else `limits::DEFAULT_MAX_BUNDLE_BYTES`.
     pub max_bundle_bytes: Option<u64>,
+    /// The rollback floor (SPEC §4): refuse a vault whose sealed generation is below it, or
+    /// that has no sealed generation. `None` or 0: no floor from the caller. The floor in force
+    /// is the larger of this and `VSYNC_MIN_GENERATION` (`bootstrap::min_generation`).
+    pub min_generation: Option<u64>,
 }
 
 impl Default for OpenOptions {
     fn default() -> Self {
-        OpenOptions { defaults: IndexMap::new(), timeout: DEFAULT_TIMEOUT, max_bundle_bytes: None }
+        OpenOptions {
+            defaults: IndexMap::new(),
+            timeout: DEFAULT_TIMEOUT,
+            max_bundle_bytes: None,
+            min_generation: None,
+        }
     }
 }
 
@@ -104,8 +113,11 @@ pub struct Resolved {
 
 /// Open from the process environment through `lookup` (SPEC §7). Bootstrap warnings are
 /// printed to stderr, once each.
-pub fn open(lookup: &dyn Fn(&str) -> Option<String>, options: OpenOptions) -> Result<Vault> {
+pub fn open(lookup: &dyn Fn(&str) -> Option<String>, mut options: OpenOptions) -> Result<Vault> {
     let b = bootstrap::resolve(lookup)?;
+    // `VSYNC_MIN_GENERATION` through the same view of the environment as the bootstrap inputs
+    // (a binding's injected lookup included); `open_with` also applies the process's own.
+    options.min_generation = bootstrap::min_generation(options.min_generation, lookup)?;
     for w in &b.warnings {
         // Not eprintln!, which panics when stderr cannot be written (issue 23 #8).
         let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), format!("{w}\n").as_bytes());
@@ -123,6 +135,7 @@ pub fn open_with(config: &str, passphrase: &str, options: OpenOptions) -> Result
     }
     let config = Config::decode(config)?;
     let max_bundle = limits::max_bundle_bytes(options.max_bundle_bytes)?;
+    let floor = bootstrap::min_generation(options.min_generation, &bootstrap::process_env)?;
     // The key derivation needs nothing fetched: run it beside the S3 requests so that open()
     // costs max(KDF, network), not the sum. The thread is joined before returning.
     let (fetched, key) = std::thread::scope(|scope| {
@@ -133,23 +146,74 @@ pub fn open_with(config: &str, passphrase: &str, options: OpenOptions) -> Result
     });
     let fetched = fetched?;
     let key = key.map_err(|_| Error::wrong_passphrase())?;
-    let data = decrypt_fetched(&fetched, &key, &config.env, max_bundle)?;
-    Ok(Vault::new(data, config.env.clone(), fetched.gen, Some(config), options, Some(fetched.layout)))
+    let (data, gen) = decrypt_fetched(&fetched, &key, &config.env, max_bundle, floor)?;
+    Ok(Vault::new(data, config.env.clone(), gen, Some(config), options, Some(fetched.layout)))
 }
 
 /// What the fetch path found: the pointer's timestamp, the bundle, the generation, the layout.
 pub(crate) struct Fetched {
     pub ts: String,
     pub bundle: Vec<u8>,
+    /// The generation the pointer side reports (metadata, manifest payload, `latest.meta`, 0):
+    /// unauthenticated, used only when the bundle seals none.
     pub gen: u64,
+    /// Every generation the manifest object itself states (its `gen` metadata, its payload's
+    /// `gen`), with where: each must equal the bundle's sealed generation.
+    pub claims: Vec<(&'static str, u64)>,
     pub layout: Layout,
 }
 
-/// Decrypt and decode a fetched bundle (SPEC §3 then §6), the payload capped at `max_bundle`.
-pub(crate) fn decrypt_fetched(fetched: &Fetched, key: &Key, env: &str, max_bundle: u64) -> Result<VaultData> {
+/// Decrypt and decode a fetched bundle (SPEC §3 then §6), the payload capped at `max_bundle`,
+/// and decide its generation (SPEC §4): the sealed one, checked against the manifest's claims
+/// and against `floor` (`None`: no floor).
+pub(crate) fn decrypt_fetched(
+    fetched: &Fetched,
+    key: &Key,
+    env: &str,
+    max_bundle: u64,
+    floor: Option<u64>,
+) -> Result<(VaultData, u64)> {
     check_envelope_header(&fetched.bundle)?;
     let plain = open_envelope(key, &fetched.bundle)?;
-    decode_payload_capped(&plain, Some(&fetched.ts), env, max_bundle)
+    let (data, sealed) = decode_payload_sealed(&plain, Some(&fetched.ts), env, max_bundle)?;
+    let gen = checked_generation(fetched, sealed, floor)?;
+    Ok((data, gen))
+}
+
+/// SPEC §4's generation rules. The manifest is plaintext that anyone with write access to the
+/// bucket can rewrite (`RQEM0001<old ts>{"gen":99}` needs no passphrase); the sealed generation
+/// is inside the ciphertext. So: a bundle that seals its generation reports that one, and a
+/// manifest claiming another is refused; a floor refuses sealed generations below it, and
+/// bundles that seal none (their generation is only the manifest's word).
+pub(crate) fn checked_generation(fetched: &Fetched, sealed: Option<u64>, floor: Option<u64>) -> Result<u64> {
+    let gen = match sealed {
+        Some(sealed) => {
+            if let Some((what, claimed)) = fetched.claims.iter().find(|(_, g)| *g != sealed) {
+                return Err(Error::corrupt(format!(
+                    "the bundle is sealed at generation {sealed} but the manifest's {what} says generation \
+                     {claimed}: the manifest was rewritten (rolled back or tampered with) by someone with write \
+                     access to the bucket; push again and audit bucket access"
+                )));
+            }
+            sealed
+        }
+        None => fetched.gen,
+    };
+    match (floor, sealed) {
+        (Some(min), None) => Err(Error::corrupt(format!(
+            "the vault carries no sealed generation (it was written by an older vsync writer or another tool), \
+             so the minimum generation {min} (min_generation / {}) cannot be checked: push again with this \
+             vsync version, or lower the floor to 0",
+            bootstrap::MIN_GENERATION_VAR
+        ))),
+        (Some(min), Some(sealed)) if sealed < min => Err(Error::corrupt(format!(
+            "the vault is at generation {sealed}, below the minimum generation {min} this reader requires \
+             (min_generation / {}): the bucket was rolled back to an older vault, or the floor is above \
+             every push; audit bucket access and push again",
+            bootstrap::MIN_GENERATION_VAR
+        ))),
+        _ => Ok(gen),
+    }
 }
 
 /// The SPEC §5 fetch path: runtime layout first, the CLI layout when `manifest` is absent.
@@ -163,7 +227,11 @@ pub(crate) async fn fetch<S: ObjectSource>(store: &S) -> Result<Fetched> {
             Some(g) => g,
             None => json_gen(store.get("latest.meta").await?)?.unwrap_or(0),
         };
-        return Ok(Fetched { ts, bundle: bundle.body, gen, layout: Layout::Runtime });
+        let claims = [("gen metadata", manifest.gen), ("payload gen", payload_gen)]
+            .into_iter()
+            .filter_map(|(what, g)| Some((what, g?)))
+            .collect();
+        return Ok(Fetched { ts, bundle: bundle.body, gen, claims, layout: Layout::Runtime });
     }
     let Some(latest) = store.get("latest").await? else {
         return Err(not_pushed(store));
@@ -175,7 +243,8 @@ pub(crate) async fn fetch<S: ObjectSource>(store: &S) -> Result<Fetched> {
         Some(g) => g,
         None => json_gen(store.get("latest.manifest").await?)?.unwrap_or(0),
     };
-    Ok(Fetched { ts, bundle: bundle.body, gen, layout: Layout::Cli })
+    let claims = latest.gen.map(|g| ("gen metadata", g)).into_iter().collect();
+    Ok(Fetched { ts, bundle: bundle.body, gen, claims, layout: Layout::Cli })
 }
 
 /// The remote generation: one HEAD when the pointer carries `gen` metadata (our writer always
@@ -338,7 +407,8 @@ impl Vault {
         self.read(|c| c.data.assets.keys().cloned().collect())
     }
 
-    /// The generation read at open time.
+    /// The generation read at open time: the one sealed inside the bundle when it seals one
+    /// (checked against the manifest), else the manifest's (SPEC §4, §5).
     pub fn generation(&self) -> Result<u64> {
         self.read(|_| self.generation)
     }
@@ -447,6 +517,41 @@ mod tests {
         assert_eq!(v.resolve("A", &mut env).map(|_| ()).unwrap_err().kind(), ErrorKind::Closed);
         assert_eq!(v.generation().unwrap_err().kind(), ErrorKind::Closed);
         assert_eq!(v.get_as_content("cert").map(|_| ()).unwrap_err().kind(), ErrorKind::Closed);
+    }
+
+    fn fetched(gen: u64, claims: Vec<(&'static str, u64)>) -> Fetched {
+        Fetched { ts: "20260101-000000".into(), bundle: Vec::new(), gen, claims, layout: Layout::Runtime }
+    }
+
+    #[test]
+    fn the_sealed_generation_wins_and_must_match_the_manifest() {
+        let kind = |r: Result<u64>| r.map_err(|e| e.kind());
+        // Sealed and stated alike: the sealed one.
+        assert_eq!(
+            kind(checked_generation(&fetched(2, vec![("gen metadata", 2), ("payload gen", 2)]), Some(2), None)),
+            Ok(2)
+        );
+        // The manifest rewritten to claim 99 over a bundle sealed at 1 (metadata or payload).
+        for claims in [
+            vec![("gen metadata", 99), ("payload gen", 99)],
+            vec![("payload gen", 99)],
+            vec![("gen metadata", 99), ("payload gen", 1)],
+        ] {
+            let e = checked_generation(&fetched(99, claims), Some(1), None).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::BundleCorrupt);
+            assert!(e.message().contains("sealed at generation 1") && e.message().contains("99"), "{e}");
+        }
+        // A manifest stating nothing: the sealed generation, not latest.meta's.
+        assert_eq!(kind(checked_generation(&fetched(7, vec![]), Some(3), None)), Ok(3));
+        // Floors.
+        assert_eq!(kind(checked_generation(&fetched(3, vec![("gen metadata", 3)]), Some(3), Some(3))), Ok(3));
+        let e = checked_generation(&fetched(1, vec![("gen metadata", 1)]), Some(1), Some(2)).unwrap_err();
+        assert!(e.message().contains("generation 1, below the minimum generation 2"), "{e}");
+        // Unsealed: the manifest's generation, and no floor can be checked.
+        assert_eq!(kind(checked_generation(&fetched(5, vec![("gen metadata", 5)]), None, None)), Ok(5));
+        let e = checked_generation(&fetched(99, vec![("gen metadata", 99)]), None, Some(1)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BundleCorrupt);
+        assert!(e.message().contains("no sealed generation"), "{e}");
     }
 
     #[test]

@@ -18,9 +18,9 @@ use time::macros::format_description;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use crate::config::Config;
-use crate::envelope::{derive_key, open_envelope, seal_envelope, seal_manifest, unseal_manifest, Key};
+use crate::envelope::{derive_key, open_envelope, seal_envelope, seal_manifest, unseal_manifest, Key, TS_LEN};
 use crate::error::{Error, Result};
-use crate::payload::{decode_payload, encode_runtime_bundle, VaultData};
+use crate::payload::{decode_payload, encode_sealed_bundle, VaultData};
 use crate::s3::{self, PutFailure, PutIf, PutOutcome, Store};
 use crate::vault::{remote_generation_of, Layout};
 
@@ -93,10 +93,10 @@ pub async fn remote_state(store: &Store) -> Result<RemoteState> {
 
 /// Write `data` in the runtime layout under `ts` with generation `gen`. The bundle is written
 /// first and the manifest last, so a failure part-way leaves the previous vault readable.
-/// The bundle's plaintext carries `seal.ts` = `ts`, so pointing the manifest at another bundle
-/// is detected by readers.
+/// The bundle's plaintext carries `seal.ts` = `ts` and `seal.gen` = `gen`, so pointing the
+/// manifest at another bundle, or rewriting its generation, is detected by readers.
 pub async fn write_runtime(store: &Store, key: &Key, data: &VaultData, ts: &str, gen: u64) -> Result<()> {
-    let bundle = seal_envelope(key, &encode_runtime_bundle(data, ts));
+    let bundle = seal_envelope(key, &encode_sealed_bundle(data, ts, Some(gen)));
     store.put(&format!("v={ts}"), bundle, None).await?;
     let manifest = seal_manifest(ts, json!({"gen": gen, "ts": ts, "format": "json"}).to_string().as_bytes())?;
     store.put("manifest", manifest, Some(gen)).await?;
@@ -332,7 +332,7 @@ async fn commit(
         }
     };
 
-    let ts = put_bundle(store, base, plan, options).await?;
+    let ts = put_bundle(store, base, plan, options, gen).await?;
     let name = format!("v={ts}");
     let mut pushed = Pushed { gen, ts: ts.clone(), notes: Vec::new() };
     if let Some(env) = plan.verify_env {
@@ -392,12 +392,18 @@ async fn commit(
 
 /// Create `v=<ts>` with `If-None-Match: *`, moving to the next second while other writers hold
 /// the name. Returns the timestamp whose bundle is ours.
-async fn put_bundle(store: &Store, base: &Base, plan: &Plan<'_>, options: &WriteOptions) -> Result<String, PushError> {
+async fn put_bundle(
+    store: &Store,
+    base: &Base,
+    plan: &Plan<'_>,
+    options: &WriteOptions,
+    gen: u64,
+) -> Result<String, PushError> {
     let mut previous = base.state.ts.clone();
     for _ in 0..MAX_NAME_ATTEMPTS {
         let ts = next_timestamp(previous.as_deref());
         let name = format!("v={ts}");
-        let bundle = sealed_bundle(plan.key, plan.data, &ts)?;
+        let bundle = sealed_bundle(plan.key, plan.data, &ts, gen)?;
         let condition = if options.single_writer {
             if store.head_version(&name).await?.is_some() {
                 previous = Some(ts);
@@ -430,10 +436,10 @@ async fn put_bundle(store: &Store, base: &Base, plan: &Plan<'_>, options: &Write
     Err(PushError::Conflict { expected: base.state.gen, found: now.gen })
 }
 
-/// The bundle for `ts`: RQE1 of the bare-JSON payload whose `seal.ts` is `ts` (SPEC §5: the
-/// family's readers take bare JSON; ours check the seal against the manifest's timestamp).
-fn sealed_bundle(key: &Key, data: &VaultData, ts: &str) -> Result<Vec<u8>> {
-    Ok(seal_envelope(key, &encode_runtime_bundle(data, ts)))
+/// The bundle for `ts`: RQE1 of the bare-JSON payload whose seal is `{"ts": ts, "gen": gen}`
+/// (SPEC §5: the family's readers take bare JSON; ours check the seal against the manifest).
+fn sealed_bundle(key: &Key, data: &VaultData, ts: &str, gen: u64) -> Result<Vec<u8>> {
+    Ok(seal_envelope(key, &encode_sealed_bundle(data, ts, Some(gen))))
 }
 
 async fn is_ours(store: &Store, name: &str, bundle: &[u8]) -> Result<bool> {
@@ -543,24 +549,77 @@ fn settle(
     }
 }
 
-/// Read the current vault's contents with a passphrase (either layout). For rotation and
-/// `export`.
+/// Read the current vault's contents with a passphrase (either layout), with the readers'
+/// checks (SPEC §4): a manifest whose generation disagrees with the bundle's seal is refused
+/// here too, so neither a push's read-back nor a rotation re-seals a rolled-back vault under a
+/// new generation. For rotation and `export`.
 pub async fn read_current(store: &Store, config: &Config, passphrase: &str) -> Result<(VaultData, RemoteState)> {
-    let state = remote_state(store).await?;
-    let ts = state.ts.clone().ok_or_else(|| {
-        Error::manifest_not_found(format!("no vault at {}: run `vsync push` first", store.key("manifest")))
-    })?;
-    let name = match state.layout {
-        Some(Layout::Cli) => format!("versions/{ts}.enc"),
-        _ => format!("v={ts}"),
-    };
-    let bundle = store.get(&name).await?.ok_or_else(|| {
-        Error::corrupt(format!("the pointer names {} but it is missing; push again", store.key(&name)))
-    })?;
+    // Nothing pushed yet: ManifestNotFoundError saying to push first.
+    let fetched = crate::vault::fetch(store).await?;
     let key = derive_key(passphrase, &config.salt, config.iterations);
-    let plain = open_envelope(&key, &bundle.body)?;
-    let data = decode_payload(&plain, Some(&ts), &config.env)?;
-    Ok((data, state))
+    let (data, gen) =
+        crate::vault::decrypt_fetched(&fetched, &key, &config.env, crate::limits::DEFAULT_MAX_BUNDLE_BYTES, None)?;
+    Ok((data, RemoteState { gen, ts: Some(fetched.ts.clone()), layout: Some(fetched.layout) }))
+}
+
+/// The fewest bundles retention keeps: the one the manifest names and the one before it, which a
+/// reader that read the previous manifest just before a push moved it is still fetching.
+pub const MIN_KEEP: usize = 2;
+
+/// What [`prune_bundles`] did: the timestamps of the bundles kept and deleted, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Pruned {
+    pub kept: Vec<String>,
+    pub deleted: Vec<String>,
+}
+
+/// Retention (SPEC §5): delete superseded bundles `v=<ts>`, keeping the `keep` newest up to the
+/// one the manifest names now (at least [`MIN_KEEP`]), `also_keep` (a push passes the
+/// timestamp the manifest named before it moved), and every bundle newer than the manifest's
+/// (another writer's push in flight: its bundle is written before its manifest moves). Needs
+/// `s3:ListBucket` and `s3:DeleteObject`. Every old bundle is rollback material for someone who
+/// can write the manifest; deleting them shrinks what can be replayed (the floor is what stops a
+/// replay, SPEC §4). Objects that are not `v=` + a timestamp are never touched.
+pub async fn prune_bundles(store: &Store, keep: usize, also_keep: Option<&str>) -> Result<Pruned> {
+    let manifest = store.get("manifest").await?.ok_or_else(|| {
+        Error::manifest_not_found(format!(
+            "no manifest at {}: nothing to prune (retention handles the runtime layout that `vsync push` writes)",
+            store.key("manifest")
+        ))
+    })?;
+    let current = unseal_manifest(&manifest.body, None)?.0.to_string();
+    let mut bundles: Vec<String> = store
+        .list_names("v=")
+        .await?
+        .into_iter()
+        .filter_map(|n| {
+            n.strip_prefix("v=").filter(|ts| ts.len() == TS_LEN && parse_ts(ts).is_some()).map(str::to_string)
+        })
+        .collect();
+    bundles.sort_unstable_by(|a, b| b.cmp(a));
+    bundles.dedup();
+    let mut out = Pruned::default();
+    let mut kept_up_to_current = 0;
+    for ts in bundles {
+        let keep_it = if ts.as_str() > current.as_str() {
+            true
+        } else {
+            kept_up_to_current += 1;
+            kept_up_to_current <= keep.max(MIN_KEEP) || also_keep == Some(ts.as_str())
+        };
+        if keep_it {
+            out.kept.push(ts);
+        } else {
+            store.delete(&format!("v={ts}")).await?;
+            out.deleted.push(ts);
+        }
+    }
+    Ok(out)
+}
+
+/// [`prune_bundles`] as one bounded call (`vsync prune`, and `vsync push --keep` after the push).
+pub fn prune(config: &Config, keep: usize, also_keep: Option<&str>, timeout: Duration) -> Result<Pruned> {
+    s3::run(config, timeout, |store| async move { prune_bundles(&store, keep, also_keep).await })
 }
 
 /// Rotate: decrypt with the old passphrase, re-encrypt with the new one (and `new_config`'s

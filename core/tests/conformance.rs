@@ -357,6 +357,22 @@ fn run_vector(category: &str, path: &Path) -> Outcome {
                 eq("has_new_version", vault.has_new_version().map_err(|e| e.to_string())?, false)
             })
         }
+        "rollback" => {
+            let config = live_config(category, path)?;
+            let options = OpenOptions { min_generation: inputs["min_generation"].as_u64(), ..OpenOptions::default() };
+            expect(expected, open_with(&config, &s("passphrase"), options), |vault| {
+                eq(
+                    "generation",
+                    Some(vault.generation().map_err(|e| e.to_string())?),
+                    expected["generation"].as_u64(),
+                )?;
+                for (k, want) in str_map(&expected["kv"]) {
+                    let got = vault.get_env(&k, &mut |_| None).map_err(|e| e.to_string())?;
+                    eq(&k, got.map(|v| v.to_string()), Some(want))?;
+                }
+                Ok(())
+            })
+        }
         other => Err(format!("unknown category {other:?}: this runner does not know how to run it")),
     }
 }

@@ -507,10 +507,13 @@ fn generation_overflow_is_a_clear_error_and_writes_nothing() {
         }
         other => panic!("expected a BundleCorrupt error, got {other:?}"),
     }
-    let v = open_with(&c.encode(), PASS, OpenOptions::default()).unwrap();
-    assert_eq!(v.generation().unwrap(), u64::MAX, "the manifest was left as it was");
-    assert_eq!(v.get_env("K", &mut |_| None).unwrap().unwrap().as_str(), "v");
+    // Readers refuse the tampered manifest: its metadata disagrees with the generation sealed in
+    // the bundle (issue 23 #3, SPEC §4).
+    let e = open_with(&c.encode(), PASS, OpenOptions::default()).map(|_| ()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BundleCorrupt);
+    assert!(e.message().contains("sealed at generation 1"), "{}", e.message());
     let state =
         s3::run(&c, Duration::from_secs(30), |store| async move { writer::remote_state(&store).await }).unwrap();
-    assert_eq!(state.ts.as_deref(), Some(first.ts.as_str()));
+    assert_eq!(state.ts.as_deref(), Some(first.ts.as_str()), "the manifest was left as it was");
+    assert_eq!(state.gen, u64::MAX);
 }

@@ -51,7 +51,7 @@
 /**
  * Incremented on any incompatible change of this header. Compare with vsync_abi_version().
  */
-#define VSYNC_ABI_VERSION 1
+#define VSYNC_ABI_VERSION 2
 
 /**
  * The status of a call that succeeded.
@@ -203,6 +203,12 @@ typedef struct vsync_options {
     const char *const *env_names;
     const char *const *env_values;
     size_t env_len;
+    /**
+     * The rollback floor (SPEC §4): a vault whose sealed generation is below it, or that
+     * seals none, fails with VSYNC_KIND_BUNDLE_CORRUPT. 0 = none (VSYNC_MIN_GENERATION still
+     * applies). Added in ABI version 2.
+     */
+    uint64_t min_generation;
 } vsync_options;
 
 /**

@@ -86,5 +86,6 @@ pub(crate) unsafe fn options(o: *const vsync_options) -> Res<OpenOptions> {
     if let Some(t) = vsync_core::limits::timeout_from_millis(i128::from(o.timeout_ms)) {
         opts.timeout = t;
     }
+    opts.min_generation = Some(o.min_generation);
     Ok(opts)
 }

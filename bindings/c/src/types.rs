@@ -6,7 +6,7 @@ use std::ffi::c_char;
 use vsync_core::{Error, ErrorKind, Source, Vault};
 
 /// Incremented on any incompatible change of this header. Compare with vsync_abi_version().
-pub const VSYNC_ABI_VERSION: u32 = 1;
+pub const VSYNC_ABI_VERSION: u32 = 2;
 
 /// The status of a call that succeeded.
 pub const VSYNC_OK: i32 = 0;
@@ -130,6 +130,10 @@ pub struct vsync_options {
     pub env_names: *const *const c_char,
     pub env_values: *const *const c_char,
     pub env_len: usize,
+    /// The rollback floor (SPEC §4): a vault whose sealed generation is below it, or that
+    /// seals none, fails with VSYNC_KIND_BUNDLE_CORRUPT. 0 = none (VSYNC_MIN_GENERATION still
+    /// applies). Added in ABI version 2.
+    pub min_generation: u64,
 }
 
 pub(crate) type Res<T = ()> = Result<T, Error>;

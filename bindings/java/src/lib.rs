@@ -174,8 +174,9 @@ fn pairs(env: &mut Env<'_>, arr: &JObjectArray<'_>) -> R<Vec<(String, Zeroizing<
     Ok(out)
 }
 
-fn options(env: &mut Env<'_>, defaults: &JObjectArray<'_>, timeout_ms: jlong) -> R<OpenOptions> {
-    let mut o = OpenOptions::default();
+fn options(env: &mut Env<'_>, defaults: &JObjectArray<'_>, timeout_ms: jlong, min_generation: jlong) -> R<OpenOptions> {
+    // 0 (the builder's default) is no floor; the builder refuses negative values.
+    let mut o = OpenOptions { min_generation: u64::try_from(min_generation).ok(), ..OpenOptions::default() };
     for (k, v) in pairs(env, defaults)? {
         o.defaults.insert(k, v.to_string());
     }
@@ -254,8 +255,9 @@ jni_entry_points! {
         lookup: JObject<'c>,
         defaults: JObjectArray<'c>,
         timeout_ms: jlong,
+        min_generation: jlong,
     ) -> jlong {
-        let opts = options(env, &defaults, timeout_ms)?;
+        let opts = options(env, &defaults, timeout_ms, min_generation)?;
         // The bootstrap lookups (SPEC §7) go through the caller's lookup; the first Java
         // exception it throws stops the open and propagates as is.
         let cell = RefCell::new(&mut *env);
@@ -286,8 +288,9 @@ jni_entry_points! {
         passphrase: JString<'c>,
         defaults: JObjectArray<'c>,
         timeout_ms: jlong,
+        min_generation: jlong,
     ) -> jlong {
-        let opts = options(env, &defaults, timeout_ms)?;
+        let opts = options(env, &defaults, timeout_ms, min_generation)?;
         // null counts as empty: the core answers ConfigMissingError.
         let config = Zeroizing::new(opt_string(env, &config)?.unwrap_or_default());
         let passphrase = Zeroizing::new(opt_string(env, &passphrase)?.unwrap_or_default());
@@ -379,7 +382,7 @@ mod testing_hooks {
             pointer_ts: JString<'c>,
             defaults: JObjectArray<'c>,
         ) -> jlong {
-            let opts = options(env, &defaults, 0)?;
+            let opts = options(env, &defaults, 0, 0)?;
             let payload = Zeroizing::new(env.convert_byte_array(&payload)?);
             let label = string(env, &env_label)?;
             let ts = opt_string(env, &pointer_ts)?;

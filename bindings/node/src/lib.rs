@@ -57,8 +57,15 @@ fn reject_with(env: Env, f: Fail) -> napi::Error {
     napi::Error::from(js)
 }
 
-fn options(defaults: Option<HashMap<String, String>>, timeout_ms: Option<f64>) -> Result<OpenOptions, Fail> {
+fn options(
+    defaults: Option<HashMap<String, String>>,
+    timeout_ms: Option<f64>,
+    min_generation: Option<f64>,
+) -> Result<OpenOptions, Fail> {
     let mut opts = OpenOptions::default();
+    if let Some(g) = min_generation {
+        opts.min_generation = Some(vsync_core::bootstrap::min_generation_from_f64(g)?);
+    }
     if let Some(d) = defaults {
         opts.defaults = d.into_iter().collect();
     }
@@ -200,8 +207,9 @@ pub fn open(
     vars: HashMap<String, String>,
     defaults: Option<HashMap<String, String>>,
     timeout_ms: Option<f64>,
+    min_generation: Option<f64>,
 ) -> napi::Result<Object<'_>> {
-    let opts = options(defaults, timeout_ms);
+    let opts = options(defaults, timeout_ms, min_generation);
     off_pool(env, "vsync-open", move || {
         let opts = opts?;
         vsync_core::open(&|k| vars.get(k).cloned(), opts).map_err(Fail::from)
@@ -215,8 +223,9 @@ pub fn open_with(
     passphrase: String,
     defaults: Option<HashMap<String, String>>,
     timeout_ms: Option<f64>,
+    min_generation: Option<f64>,
 ) -> napi::Result<Object<'_>> {
-    let opts = options(defaults, timeout_ms);
+    let opts = options(defaults, timeout_ms, min_generation);
     // Moved into the thread and dropped there; the JS strings are the caller's to keep.
     let passphrase = zeroize::Zeroizing::new(passphrase);
     off_pool(env, "vsync-open", move || vsync_core::open_with(&config, &passphrase, opts?).map_err(Fail::from))

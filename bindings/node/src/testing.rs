@@ -40,7 +40,7 @@ pub fn testing_open_payload(
     pointer_ts: Option<String>,
     defaults: Option<HashMap<String, String>>,
 ) -> Result<NativeVault> {
-    let opts = options(defaults, None).map_err(napi::Error::<String>::from)?;
+    let opts = options(defaults, None, None).map_err(napi::Error::<String>::from)?;
     call(|| {
         Vault::from_payload(&payload, &env_label, pointer_ts.as_deref(), opts)
             .map(|v| NativeVault { inner: Arc::new(v) })

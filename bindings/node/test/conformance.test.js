@@ -208,6 +208,21 @@ const RUNNERS = {
       h.close();
     }
   },
+
+  rollback: async (v) => {
+    const i = v.inputs;
+    const config = liveConfig(v);
+    const h = await outcome(v.expected, () =>
+      vsync.openWith({ config, passphrase: i.passphrase, minGeneration: i.min_generation }),
+    );
+    if (v.expected.error != null) return;
+    try {
+      assert.equal(h.generation(), v.expected.generation);
+      for (const [k, value] of Object.entries(v.expected.kv)) assert.equal(h.getEnv(k), value, k);
+    } finally {
+      h.close();
+    }
+  },
 };
 
 function loadVectors(dir, category) {

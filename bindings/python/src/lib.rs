@@ -101,8 +101,12 @@ fn environ_snapshot(environ: &Bound<'_, PyAny>) -> PyResult<HashMap<String, Zero
     Ok(vars)
 }
 
-pub(crate) fn options(defaults: Option<&Bound<'_, PyAny>>, timeout: Option<f64>) -> PyResult<OpenOptions> {
-    let mut opts = OpenOptions::default();
+pub(crate) fn options(
+    defaults: Option<&Bound<'_, PyAny>>,
+    timeout: Option<f64>,
+    min_generation: Option<u64>,
+) -> PyResult<OpenOptions> {
+    let mut opts = OpenOptions { min_generation, ..OpenOptions::default() };
     if let Some(d) = defaults.filter(|d| !d.is_none()) {
         for item in d.call_method0("items")?.try_iter()? {
             let (k, v): (String, String) =
@@ -228,14 +232,15 @@ impl Handle {
 /// once from `environ` (normally `os.environ`), copied before the core runs. GIL released for
 /// the KDF and S3 fetch.
 #[pyfunction]
-#[pyo3(signature = (environ, defaults=None, timeout=None))]
+#[pyo3(signature = (environ, defaults=None, timeout=None, min_generation=None))]
 fn open(
     py: Python<'_>,
     environ: &Bound<'_, PyAny>,
     defaults: Option<&Bound<'_, PyAny>>,
     timeout: Option<f64>,
+    min_generation: Option<u64>,
 ) -> PyResult<Handle> {
-    let opts = options(defaults, timeout)?;
+    let opts = options(defaults, timeout, min_generation)?;
     let vars = environ_snapshot(environ)?;
     let vault = detached(py, || vsync_core::open(&|k| vars.get(k).map(|v| v.as_str().to_owned()), opts))?;
     Ok(Handle { vault })
@@ -243,15 +248,16 @@ fn open(
 
 /// Open with explicit inputs, skipping the environment. GIL released for the KDF and S3 fetch.
 #[pyfunction]
-#[pyo3(signature = (config, passphrase, defaults=None, timeout=None))]
+#[pyo3(signature = (config, passphrase, defaults=None, timeout=None, min_generation=None))]
 fn open_with(
     py: Python<'_>,
     config: Option<String>,
     passphrase: Option<String>,
     defaults: Option<&Bound<'_, PyAny>>,
     timeout: Option<f64>,
+    min_generation: Option<u64>,
 ) -> PyResult<Handle> {
-    let opts = options(defaults, timeout)?;
+    let opts = options(defaults, timeout, min_generation)?;
     let config = Zeroizing::new(config.unwrap_or_default());
     let passphrase = Zeroizing::new(passphrase.unwrap_or_default());
     let vault = detached(py, || vsync_core::open_with(&config, &passphrase, opts))?;

@@ -52,7 +52,7 @@ pub(crate) fn open_payload(
     pointer_ts: Option<&str>,
     defaults: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Handle> {
-    let opts = options(defaults, None)?;
+    let opts = options(defaults, None, None)?;
     let vault = detached(py, || Vault::from_payload(payload, env_label, pointer_ts, opts))?;
     Ok(Handle { vault })
 }

@@ -234,6 +234,19 @@ def s3_scenario(v: Vector, mp, tmp: Path) -> None:
     check(v, lambda: vsync_s3_client.open_with(cfg, i["passphrase"], i.get("defaults") or {}), then)
 
 
+def rollback(v: Vector, mp, tmp: Path) -> None:
+    i = v.inputs
+    cfg = live_config(v)
+
+    def then(h: Vsync) -> None:
+        with h:
+            assert h.generation() == v.expected["generation"]
+            for k, val in v.expected["kv"].items():
+                assert h.get_env(k) == val
+
+    check(v, lambda: vsync_s3_client.open_with(cfg, i["passphrase"], min_generation=i.get("min_generation")), then)
+
+
 def _eq(got: Any, want: Any) -> None:
     assert got == want
 
@@ -249,6 +262,7 @@ RUNNERS: Dict[str, Callable[[Vector, pytest.MonkeyPatch, Path], None]] = {
     "vault-payload": vault_payload,
     "bootstrap": bootstrap,
     "s3-scenario": s3_scenario,
+    "rollback": rollback,
 }
 
 

@@ -92,19 +92,20 @@ def family_read(blob: str, passphrase: str) -> FamilyVault:
     return FamilyVault(ts, kv, assets, document)
 
 
-def assert_reads_back(vault: FamilyVault) -> None:
+def assert_reads_back(vault: FamilyVault, gen: int) -> None:
     assert vault.kv == KV
     assert list(vault.kv) == list(KV), "the family's listing keeps the pushed order"
     assert vault.assets == ASSETS
-    # Our anti-rollback binding lives in a member the family's readers skip (SPEC §5).
-    assert vault.document["seal"] == {"ts": vault.ts}
+    # Our anti-rollback binding lives in a member the family's readers skip (SPEC §4, §5): the
+    # timestamp, extended (not replaced) by the generation.
+    assert vault.document["seal"] == {"ts": vault.ts, "gen": gen}
     assert set(vault.document) == {"kv", "assets", "seal"}
 
 
 def test_a_pushed_vault_opens_in_the_family_reader(new_vault) -> None:
     pushed = new_vault(KV, ASSETS)
     got = family_read(pushed.config, pushed.passphrase)
-    assert_reads_back(got)
+    assert_reads_back(got, gen=1)
     # And our own reader agrees with it, value for value.
     with vsync_s3_client.open_with(pushed.config, pushed.passphrase) as ours:
         assert ours.keys() == list(got.kv)
@@ -130,4 +131,4 @@ def test_a_rotated_vault_opens_in_the_family_reader(s3: S3, new_vault, tmp_path:
     assert out.startswith("rotated gen=2 ts="), out
     got = family_read(pushed.config, "the new passphrase ✓")
     assert out.strip().endswith(f"ts={got.ts}")
-    assert_reads_back(got)
+    assert_reads_back(got, gen=2)

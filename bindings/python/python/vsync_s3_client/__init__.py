@@ -135,15 +135,18 @@ def open(  # noqa: A001 - the family's name
     defaults: Optional[Mapping[str, str]] = None,
     *,
     timeout: _Timeout = None,
+    min_generation: Optional[int] = None,
 ) -> Vsync:
     """Open the vault named by the environment: ``VSYNC_CONFIG`` (or ``VSYNC_CONFIG_FILE``) and
     ``VSYNC_PASSPHRASE`` (or ``VSYNC_PASSPHRASE_FILE``), read once, now.
 
     One S3 round trip plus key derivation, bounded by ``timeout`` seconds (default 30); the GIL is
-    released meanwhile. ``defaults`` is step 3 of the fallback chain. Raises a
+    released meanwhile. ``defaults`` is step 3 of the fallback chain. ``min_generation`` is the
+    rollback floor (SPEC §4): a vault below it, or without a sealed generation, raises
+    :class:`BundleCorruptError` (``VSYNC_MIN_GENERATION`` raises the floor too). Raises a
     :class:`VSyncError` subclass on failure.
     """
-    return Vsync._wrap(_native.open(os.environ, defaults, timeout))
+    return Vsync._wrap(_native.open(os.environ, defaults, timeout, min_generation))
 
 
 def open_with(
@@ -152,11 +155,13 @@ def open_with(
     defaults: Optional[Mapping[str, str]] = None,
     *,
     timeout: _Timeout = None,
+    min_generation: Optional[int] = None,
 ) -> Vsync:
-    """Open with an explicit config blob and passphrase, ignoring the ``VSYNC_*`` variables
-    (tests, secret managers). An empty or ``None`` input raises :class:`ConfigMissingError`.
-    Otherwise as :func:`open`."""
-    return Vsync._wrap(_native.open_with(config, passphrase, defaults, timeout))
+    """Open with an explicit config blob and passphrase, ignoring ``VSYNC_CONFIG`` and
+    ``VSYNC_PASSPHRASE`` (tests, secret managers); the process-wide ``VSYNC_MIN_GENERATION`` and
+    ``VSYNC_MAX_BUNDLE_BYTES`` still apply. An empty or ``None`` input raises
+    :class:`ConfigMissingError`. Otherwise as :func:`open`."""
+    return Vsync._wrap(_native.open_with(config, passphrase, defaults, timeout, min_generation))
 
 
 _default: Optional[Vsync] = None

@@ -38,11 +38,15 @@ class Handle:
 
 def _register_error_classes(table: Mapping[str, Type[BaseException]]) -> None: ...
 def open(
-    environ: Mapping[str, str], defaults: Optional[Mapping[str, str]] = None, timeout: Optional[float] = None
+    environ: Mapping[str, str],
+    defaults: Optional[Mapping[str, str]] = None,
+    timeout: Optional[float] = None,
+    min_generation: Optional[int] = None,
 ) -> Handle: ...
 def open_with(
     config: Optional[str],
     passphrase: Optional[str],
     defaults: Optional[Mapping[str, str]] = None,
     timeout: Optional[float] = None,
+    min_generation: Optional[int] = None,
 ) -> Handle: ...

@@ -38,9 +38,10 @@ final class Natives {
         return out;
     }
 
-    static native long open(Function<String, String> lookup, String[] defaults, long timeoutMillis);
+    static native long open(Function<String, String> lookup, String[] defaults, long timeoutMillis, long minGeneration);
 
-    static native long openWith(String config, String passphrase, String[] defaults, long timeoutMillis);
+    static native long openWith(
+            String config, String passphrase, String[] defaults, long timeoutMillis, long minGeneration);
 
     static native String getEnv(long handle, String key, String envValue);
 

@@ -22,7 +22,8 @@ public final class VsyncClient {
     /** Opens from the bootstrap variables, read through {@code options}' env lookup. */
     public static Vsync open(VsyncOptions options) {
         Objects.requireNonNull(options, "options");
-        long h = Natives.open(options.getEnvLookup(), options.flatDefaults(), options.timeoutMillis());
+        long h = Natives.open(
+                options.getEnvLookup(), options.flatDefaults(), options.timeoutMillis(), options.getMinGeneration());
         return new Vsync(h, options.getEnvLookup());
     }
 
@@ -33,7 +34,8 @@ public final class VsyncClient {
 
     public static Vsync openWith(String config, String passphrase, VsyncOptions options) {
         Objects.requireNonNull(options, "options");
-        long h = Natives.openWith(config, passphrase, options.flatDefaults(), options.timeoutMillis());
+        long h = Natives.openWith(
+                config, passphrase, options.flatDefaults(), options.timeoutMillis(), options.getMinGeneration());
         return new Vsync(h, options.getEnvLookup());
     }
 }

@@ -27,11 +27,13 @@ public final class VsyncOptions {
     private final Map<String, String> defaults;
     private final Duration timeout;
     private final Function<String, String> envLookup;
+    private final long minGeneration;
 
     private VsyncOptions(Builder b) {
         this.defaults = Collections.unmodifiableMap(new LinkedHashMap<>(b.defaults));
         this.timeout = b.timeout;
         this.envLookup = b.envLookup;
+        this.minGeneration = b.minGeneration;
     }
 
     public static Builder builder() {
@@ -54,6 +56,11 @@ public final class VsyncOptions {
 
     public Function<String, String> getEnvLookup() {
         return envLookup;
+    }
+
+    /** The rollback floor, or 0 for none. */
+    public long getMinGeneration() {
+        return minGeneration;
     }
 
     /** Defaults as alternating keys and values, for the native side. */
@@ -80,13 +87,15 @@ public final class VsyncOptions {
     @Override
     public String toString() {
         // Default values may be secrets: only their names are shown.
-        return "VsyncOptions{defaults=" + defaults.keySet() + ", timeout=" + timeout + "}";
+        return "VsyncOptions{defaults=" + defaults.keySet() + ", timeout=" + timeout + ", minGeneration="
+                + minGeneration + "}";
     }
 
     public static final class Builder {
         private final Map<String, String> defaults = new LinkedHashMap<>();
         private Duration timeout;
         private Function<String, String> envLookup = System::getenv;
+        private long minGeneration;
 
         private Builder() {}
 
@@ -119,6 +128,17 @@ public final class VsyncOptions {
          *  of the chain, at lookup time, and the bootstrap variables of {@code open()}. */
         public Builder envLookup(Function<String, String> envLookup) {
             this.envLookup = Objects.requireNonNull(envLookup, "envLookup");
+            return this;
+        }
+
+        /** The rollback floor (SPEC §4): a vault whose sealed generation is below it, or that seals
+         *  none, raises {@link BundleCorruptException}. 0 (the default) is none;
+         *  {@code VSYNC_MIN_GENERATION} raises it too. */
+        public Builder minGeneration(long minGeneration) {
+            if (minGeneration < 0) {
+                throw new IllegalArgumentException("minGeneration must not be negative");
+            }
+            this.minGeneration = minGeneration;
             return this;
         }
 

@@ -203,6 +203,23 @@ class ConformanceTest {
                     }
                 });
             }
+            case "rollback" -> {
+                String config = liveConfig("rollback", name);
+                JsonElement floor = in.get("min_generation");
+                VsyncOptions.Builder b = VsyncOptions.builder().envLookup(k -> null);
+                if (floor != null && !floor.isJsonNull()) {
+                    b.minGeneration(floor.getAsLong());
+                }
+                VsyncOptions opts = b.build();
+                expectOrRun(error, () -> {
+                    try (Vsync v = VsyncClient.openWith(config, str(in, "passphrase"), opts)) {
+                        assertEquals(exp.get("generation").getAsLong(), v.generation());
+                        for (Map.Entry<String, String> kv : map(exp, "kv").entrySet()) {
+                            assertEquals(kv.getValue(), v.getEnv(kv.getKey()), kv.getKey());
+                        }
+                    }
+                });
+            }
             default -> fail("unknown conformance category: " + category + " (" + file + ")");
         }
     }
