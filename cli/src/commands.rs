@@ -401,9 +401,9 @@ pub fn push(a: PushArgs) -> CliResult {
 
 fn report_pruned(pruned: &writer::Pruned) {
     for ts in &pruned.deleted {
-        eprintln!("vsync: deleted v={ts}");
+        crate::fail::say!("vsync: deleted v={ts}");
     }
-    eprintln!("vsync: kept {} bundle(s), deleted {}", pruned.kept.len(), pruned.deleted.len());
+    crate::fail::say!("vsync: kept {} bundle(s), deleted {}", pruned.kept.len(), pruned.deleted.len());
 }
 
 // ------------------------------------------------------------------------------------------

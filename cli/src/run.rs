@@ -280,8 +280,6 @@ mod unix {
         let options = OpenOptions {
             defaults: defaults.clone(),
             timeout: Duration::from_secs(a.timeout.max(1)),
-            defaults,
-            timeout: Duration::from_secs(a.timeout.max(1)),
             min_generation: a.min_generation,
             ..OpenOptions::default()
         };
