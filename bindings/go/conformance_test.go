@@ -519,19 +519,19 @@ func openLive(t *testing.T, v *vector, passphrase string, opts []Option) (*Vsync
 
 // openLiveAtGeneration opens the vector's live vault with its passphrase. It returns nil when the
 // open failed (checked against the vector's expected error); otherwise the handle, after checking
-// its generation against the vector's. The caller closes it.
-func openLiveAtGeneration(t *testing.T, v *vector, opts []Option) *Vsync {
+// its generation against the vector's, and that generation. The caller closes it.
+func openLiveAtGeneration(t *testing.T, v *vector, opts []Option) (*Vsync, int64) {
 	t.Helper()
 	h, err := openLive(t, v, v.str(t, "passphrase", ""), opts)
 	if v.expectError(t, err) {
-		return nil
+		return nil, 0
 	}
 	var gen int64
 	v.want(t, "generation", &gen)
 	if h.Generation() != gen {
 		t.Errorf("generation %d, want %d", h.Generation(), gen)
 	}
-	return h
+	return h, gen
 }
 
 func runRollback(t *testing.T, v *vector) {
@@ -541,7 +541,7 @@ func runRollback(t *testing.T, v *vector) {
 	if floor != nil {
 		opts = append(opts, WithMinGeneration(*floor))
 	}
-	h := openLiveAtGeneration(t, v, opts)
+	h, _ := openLiveAtGeneration(t, v, opts)
 	if h == nil {
 		return
 	}
@@ -559,7 +559,7 @@ func runS3Scenario(t *testing.T, v *vector) {
 	var defaults, env map[string]string
 	v.in(t, "defaults", &defaults)
 	v.in(t, "env", &env)
-	h := openLiveAtGeneration(t, v, []Option{WithDefaults(defaults), WithEnvLookup(mapLookup(env))})
+	h, gen := openLiveAtGeneration(t, v, []Option{WithDefaults(defaults), WithEnvLookup(mapLookup(env))})
 	if h == nil {
 		return
 	}
