@@ -517,6 +517,23 @@ func openLive(t *testing.T, v *vector, passphrase string, opts []Option) (*Vsync
 	return OpenWith(context.Background(), strings.TrimSpace(string(cfg)), passphrase, opts...)
 }
 
+// openLiveAtGeneration opens the vector's live vault with its passphrase. It returns nil when the
+// open failed (checked against the vector's expected error); otherwise the handle, after checking
+// its generation against the vector's, and that generation. The caller closes it.
+func openLiveAtGeneration(t *testing.T, v *vector, opts []Option) (*Vsync, int64) {
+	t.Helper()
+	h, err := openLive(t, v, v.str(t, "passphrase", ""), opts)
+	if v.expectError(t, err) {
+		return nil, 0
+	}
+	var gen int64
+	v.want(t, "generation", &gen)
+	if h.Generation() != gen {
+		t.Errorf("generation %d, want %d", h.Generation(), gen)
+	}
+	return h, gen
+}
+
 func runRollback(t *testing.T, v *vector) {
 	var floor *int64
 	v.in(t, "min_generation", &floor)
@@ -524,16 +541,11 @@ func runRollback(t *testing.T, v *vector) {
 	if floor != nil {
 		opts = append(opts, WithMinGeneration(*floor))
 	}
-	h, err := openLive(t, v, v.str(t, "passphrase", ""), opts)
-	if v.expectError(t, err) {
+	h, _ := openLiveAtGeneration(t, v, opts)
+	if h == nil {
 		return
 	}
 	defer h.Close()
-	var gen int64
-	v.want(t, "generation", &gen)
-	if h.Generation() != gen {
-		t.Errorf("generation %d, want %d", h.Generation(), gen)
-	}
 	var kv map[string]string
 	v.want(t, "kv", &kv)
 	for k, want := range kv {
@@ -547,16 +559,11 @@ func runS3Scenario(t *testing.T, v *vector) {
 	var defaults, env map[string]string
 	v.in(t, "defaults", &defaults)
 	v.in(t, "env", &env)
-	h, err := openLive(t, v, v.str(t, "passphrase", ""), []Option{WithDefaults(defaults), WithEnvLookup(mapLookup(env))})
-	if v.expectError(t, err) {
+	h, gen := openLiveAtGeneration(t, v, []Option{WithDefaults(defaults), WithEnvLookup(mapLookup(env))})
+	if h == nil {
 		return
 	}
 	defer h.Close()
-	var gen int64
-	v.want(t, "generation", &gen)
-	if h.Generation() != gen {
-		t.Errorf("generation %d, want %d", h.Generation(), gen)
-	}
 	checkQueries(t, h, v)
 	var assets map[string]string
 	v.want(t, "assets", &assets)

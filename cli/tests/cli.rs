@@ -3,47 +3,21 @@
 //! VSYNC_TEST_BUCKET). Without those variables every S3 test fails: nothing is skipped.
 //! What the CLI wrote is checked independently through the core (the libraries' reader).
 
-use std::path::{Path, PathBuf};
-use std::process::Output;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::path::Path;
+use std::time::Duration;
 
 use assert_cmd::Command;
+use common::{dev_server, run, text, unique_prefix, write_private, Scratch};
 use vsync_core::envelope::{derive_key, open_envelope, unseal_manifest};
 use vsync_core::{open_with, Config, ErrorKind, OpenOptions};
+
+mod common;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const PASS: &str = "correct horse battery staple";
 const PASS2: &str = "new passphrase after rotation";
 const SECRET_VALUE: &str = "s3cr3t-db-password-value";
-
-struct S3 {
-    endpoint: String,
-    access_key: String,
-    secret_key: String,
-    bucket: String,
-}
-
-fn s3() -> Result<S3, String> {
-    let var = |n: &str| {
-        std::env::var(n).map_err(|_| {
-            format!("{n} is not set: run these tests through scripts/with-s3.sh (./scripts/task test:cli)")
-        })
-    };
-    Ok(S3 {
-        endpoint: var("VSYNC_TEST_ENDPOINT")?,
-        access_key: var("VSYNC_TEST_ACCESS_KEY")?,
-        secret_key: var("VSYNC_TEST_SECRET_KEY")?,
-        bucket: var("VSYNC_TEST_BUCKET")?,
-    })
-}
-
-fn unique_prefix(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("cli-{tag}-{nanos}-{}/", N.fetch_add(1, Ordering::Relaxed))
-}
 
 /// The binary with an empty environment (no stray VSYNC_* or AWS_* from the caller).
 fn vsync() -> Command {
@@ -53,39 +27,12 @@ fn vsync() -> Command {
     c
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// Run and require an exit code; returns (stdout, stderr).
-fn run(cmd: &mut Command, code: i32) -> Result<(String, String), String> {
-    let out: Output = cmd.output().map_err(|e| e.to_string())?;
-    let (so, se) = (text(&out.stdout), text(&out.stderr));
-    if out.status.code() != Some(code) {
-        return Err(format!("expected exit {code}, got {:?}\nstdout: {so}\nstderr: {se}", out.status.code()));
-    }
-    Ok((so, se))
-}
-
-fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, content)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
 /// A scratch vault: a token for a fresh prefix, passphrase files, a .env and an asset.
-struct Scratch {
-    dir: tempfile::TempDir,
-    s3: S3,
-    prefix: String,
-    token: String,
-}
-
 impl Scratch {
     fn new(tag: &str) -> Result<Scratch, Box<dyn std::error::Error>> {
-        let s3 = s3()?;
+        let s3 = dev_server()?;
         let dir = tempfile::tempdir()?;
-        let prefix = unique_prefix(tag);
+        let prefix = unique_prefix("cli", tag);
         let (token, _) = run(
             vsync().env("AWS_SECRET_ACCESS_KEY", &s3.secret_key).args([
                 "runtime-token",
@@ -113,12 +60,6 @@ impl Scratch {
         )?;
         std::fs::write(dir.path().join("logo.bin"), asset_bytes())?;
         Ok(Scratch { dir, s3, prefix, token: token.trim_end().to_string() })
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-    fn p(&self, name: &str) -> String {
-        self.path(name).to_string_lossy().into_owned()
     }
     /// `vsync <sub> --config-file token --passphrase-file pw`.
     fn cmd(&self, sub: &str) -> Command {
@@ -413,7 +354,7 @@ fn get_and_export_print_values_only_when_asked() -> TestResult {
 
 #[test]
 fn runtime_token_from_environment_and_check() -> TestResult {
-    let s3 = s3()?;
+    let s3 = dev_server()?;
     let env = [
         ("VSYNC_ENDPOINT", s3.endpoint.as_str()),
         ("AWS_REGION", "us-east-1"),

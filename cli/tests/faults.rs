@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 use vsync_core::{open_with, Config, ErrorKind, OpenOptions};
 
+mod common;
+
 #[path = "../../core/tests/common/faultproxy.rs"]
 mod faultproxy;
 use faultproxy::{rule, FaultProxy};
@@ -35,25 +37,18 @@ struct Vault {
 }
 
 fn write_private(path: &Path, content: &str) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, content).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    common::write_private(path, content).unwrap();
 }
 
 impl Vault {
     fn new(rules: Value) -> Vault {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let direct = Config {
-            endpoint: var("VSYNC_TEST_ENDPOINT"),
-            region: "us-east-1".into(),
-            bucket: var("VSYNC_TEST_BUCKET"),
-            access_key_id: var("VSYNC_TEST_ACCESS_KEY"),
-            secret_access_key: var("VSYNC_TEST_SECRET_KEY").into(),
-            prefix: format!("cli-faults/{}-{n}/", std::process::id()),
-            env: "dev".into(),
-            salt: vsync_core::writer::random_salt(),
-            iterations: 1_000,
-        };
+        let direct = common::dev_server().unwrap().config(
+            format!("cli-faults/{}-{n}/", std::process::id()),
+            "dev",
+            vsync_core::writer::random_salt(),
+            1_000,
+        );
         let mut d = vsync_core::payload::VaultData::default();
         d.kv.insert("K".into(), "v1".to_string().into());
         vsync_core::writer::push(&direct, PASS, &d, None, Duration::from_secs(30)).unwrap();

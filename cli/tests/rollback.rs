@@ -7,44 +7,23 @@
 //! `moto_server` on PATH, started here; scripts/test-cli.sh installs it into .venv). Without those, the tests fail: nothing is skipped.
 
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+use common::{dev_server, run, text, unique_prefix, write_private, Scratch, S3};
 use vsync_core::envelope::{derive_key, open_envelope, unseal_manifest};
 use vsync_core::payload::decode_payload;
 use vsync_core::{open_with, Config, ErrorKind, OpenOptions};
+
+mod common;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const PASS: &str = "correct horse battery staple";
 const OLD_KEY: &str = "old-revoked-key-0f3a";
 const NEW_KEY: &str = "new-key-77c1";
-
-/// An S3 endpoint and credentials tests may write under.
-#[derive(Clone)]
-struct S3 {
-    endpoint: String,
-    access_key: String,
-    secret_key: String,
-    bucket: String,
-}
-
-fn dev_server() -> Result<S3, String> {
-    let var = |n: &str| {
-        std::env::var(n).map_err(|_| {
-            format!("{n} is not set: run these tests through scripts/with-s3.sh (./scripts/task test:cli)")
-        })
-    };
-    Ok(S3 {
-        endpoint: var("VSYNC_TEST_ENDPOINT")?,
-        access_key: var("VSYNC_TEST_ACCESS_KEY")?,
-        secret_key: var("VSYNC_TEST_SECRET_KEY")?,
-        bucket: var("VSYNC_TEST_BUCKET")?,
-    })
-}
 
 /// A moto server on a free loopback port, stopped when dropped.
 struct Moto {
@@ -98,16 +77,6 @@ impl Drop for Moto {
     }
 }
 
-fn unique_prefix(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("rollback-{tag}-{nanos}-{}/", N.fetch_add(1, Ordering::Relaxed))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// A plain S3 request signed with SigV4 by curl: the attacker's (or an auditor's) client, with
 /// the bucket's credentials and nothing else. `key` is the full object key ("" = the bucket).
 fn raw(s3: &S3, method: &str, key: &str, body: Option<&Path>, headers: &[&str]) -> std::io::Result<Output> {
@@ -134,17 +103,10 @@ fn raw(s3: &S3, method: &str, key: &str, body: Option<&Path>, headers: &[&str]) 
 }
 
 /// A scratch vault under a fresh prefix of `s3`.
-struct Scratch {
-    dir: tempfile::TempDir,
-    s3: S3,
-    prefix: String,
-    token: String,
-}
-
 impl Scratch {
     fn new(s3: &S3, tag: &str) -> Result<Scratch, Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let prefix = unique_prefix(tag);
+        let prefix = unique_prefix("rollback", tag);
         let config = Config {
             endpoint: s3.endpoint.clone(),
             region: "us-east-1".into(),
@@ -160,12 +122,6 @@ impl Scratch {
         write_private(&dir.path().join("token"), format!("{token}\n").as_bytes())?;
         write_private(&dir.path().join("pw"), PASS.as_bytes())?;
         Ok(Scratch { dir, s3: s3.clone(), prefix, token })
-    }
-    fn p(&self, name: &str) -> String {
-        self.path(name).to_string_lossy().into_owned()
-    }
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
     }
     /// `vsync <sub>` with an empty environment but the token and passphrase files.
     fn vsync(&self, sub: &str) -> Command {
@@ -219,21 +175,6 @@ impl Scratch {
         names.sort();
         Ok(names.into_iter().filter_map(|n| n.strip_prefix("v=").map(str::to_string)).collect())
     }
-}
-
-fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, content)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
-fn run(cmd: &mut Command, code: i32) -> Result<(String, String), String> {
-    let out: Output = cmd.output().map_err(|e| e.to_string())?;
-    let (so, se) = (text(&out.stdout), text(&out.stderr));
-    if out.status.code() != Some(code) {
-        return Err(format!("expected exit {code}, got {:?}\nstdout: {so}\nstderr: {se}", out.status.code()));
-    }
-    Ok((so, se))
 }
 
 fn api_key(v: &vsync_core::Vault) -> Option<String> {

@@ -13,12 +13,14 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
+
+mod common;
+use common::{test_var, text, unique_prefix, write_private};
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -32,26 +34,6 @@ const LIMIT: Duration = Duration::from_secs(60);
 
 fn asset_bytes() -> Vec<u8> {
     (0..=255u8).rev().chain([0, 0, 10]).collect()
-}
-
-fn test_var(n: &str) -> Result<String, String> {
-    std::env::var(n)
-        .map_err(|_| format!("{n} is not set: run these tests through scripts/with-s3.sh (./scripts/task test:cli)"))
-}
-
-fn unique_prefix(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("run-{tag}-{nanos}-{}/", N.fetch_add(1, Ordering::Relaxed))
-}
-
-fn write_private(path: &Path, content: &[u8]) -> std::io::Result<()> {
-    std::fs::write(path, content)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 /// The binary with only PATH from the caller (no stray VSYNC_* or AWS_*).
@@ -94,7 +76,7 @@ impl Pushed {
         let dir = tempfile::tempdir()?;
         let secret_key = test_var("VSYNC_TEST_SECRET_KEY")?;
         let out = vsync()
-            .args(["runtime-token", "--region", "us-east-1", "--env", "dev", "--prefix", &unique_prefix(tag)])
+            .args(["runtime-token", "--region", "us-east-1", "--env", "dev", "--prefix", &unique_prefix("run", tag)])
             .args(["--endpoint", &test_var("VSYNC_TEST_ENDPOINT")?, "--bucket", &test_var("VSYNC_TEST_BUCKET")?])
             .args(["--access-key-id", &test_var("VSYNC_TEST_ACCESS_KEY")?, "--secret-access-key", &secret_key])
             .output()?;
@@ -109,6 +91,16 @@ impl Pushed {
 
     fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
+    }
+
+    /// `setsid ARGV` (a session of its own, without a controlling terminal, as under systemd or
+    /// in a container) with the caller's PATH and the bootstrap files in the environment.
+    fn setsid(&self, argv: &[&str]) -> Command {
+        let mut c = Command::new("setsid");
+        c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+        c.env("VSYNC_CONFIG_FILE", self.path("token")).env("VSYNC_PASSPHRASE_FILE", self.path("pw"));
+        c.args(argv);
+        c
     }
 
     /// `vsync run` with the bootstrap in VSYNC_CONFIG_FILE / VSYNC_PASSPHRASE_FILE, then `args`.
@@ -680,13 +672,8 @@ fn a_signal_to_the_whole_group_reaches_the_command_once() -> TestResult {
     let p = Pushed::new("group", &format!("DATABASE_URL={DB_URL}\n"))?;
     let script = "n=0; trap 'n=$((n+1)); echo \"TERM $n\"' TERM; trap 'echo \"USR1 $n\"; exit 0' USR1; \
                   echo \"ready $$\"; i=0; while [ $i -lt 600 ]; do sleep 0.1 >/dev/null & wait $!; i=$((i+1)); done";
-    // `setsid`: a session of its own, without a controlling terminal (as under systemd or in
-    // a container); vsync run leads its own process group.
-    let mut c = Command::new("setsid");
-    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    c.env("VSYNC_CONFIG_FILE", p.path("token")).env("VSYNC_PASSPHRASE_FILE", p.path("pw"));
-    c.args([env!("CARGO_BIN_EXE_vsync"), "run", "--", "sh", "-c", script]);
-    let mut r = Running::start(c)?;
+    // vsync run leads its own process group.
+    let mut r = Running::start(p.setsid(&[env!("CARGO_BIN_EXE_vsync"), "run", "--", "sh", "-c", script]))?;
     let vsync_pid = r.pid()?;
     let line = r.line()?;
     let command: i32 = line.strip_prefix("ready ").ok_or("no ready line")?.parse()?;
@@ -697,28 +684,27 @@ fn a_signal_to_the_whole_group_reaches_the_command_once() -> TestResult {
         "without a terminal the command has a process group of its own"
     );
     killpg(vsync_pid, Signal::SIGTERM)?;
-    assert_eq!(r.line()?, "TERM 1");
-    // A marker relayed after it: a second SIGTERM (the group's, then vsync's relay) would come first.
-    kill(vsync_pid, Signal::SIGUSR1)?;
-    assert_eq!(r.line()?, "USR1 1", "the command got the group's SIGTERM more than once");
-    let (code, _, err) = r.finish()?;
-    assert_eq!(code, Some(0), "{err}");
+    assert_one_term(r, vsync_pid, "to the group")?;
 
     // `timeout 120 vsync run …`: GNU timeout forwards a signal it gets to its child, then to its
     // whole process group (where vsync run, and before the fix the command, are).
-    let mut c = Command::new("setsid");
-    c.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
-    c.env("VSYNC_CONFIG_FILE", p.path("token")).env("VSYNC_PASSPHRASE_FILE", p.path("pw"));
-    c.args(["timeout", "120", env!("CARGO_BIN_EXE_vsync"), "run", "--", "sh", "-c", script]);
-    let mut r = Running::start(c)?;
+    let mut r =
+        Running::start(p.setsid(&["timeout", "120", env!("CARGO_BIN_EXE_vsync"), "run", "--", "sh", "-c", script]))?;
     let timeout = r.pid()?;
     assert!(r.line()?.starts_with("ready "));
     let children = std::fs::read_to_string(format!("/proc/{timeout}/task/{timeout}/children"))?;
     let vsync_pid = Pid::from_raw(children.split_whitespace().next().ok_or("timeout has no child")?.parse()?);
     kill(timeout, Signal::SIGTERM)?;
+    assert_one_term(r, vsync_pid, "under timeout(1)")
+}
+
+/// After one SIGTERM was sent (`how`): the command reports exactly one, then a SIGUSR1 marker
+/// relayed through vsync run ends it (a second SIGTERM, e.g. the group's and then vsync's relay,
+/// would come before the marker).
+fn assert_one_term(mut r: Running, vsync_pid: Pid, how: &str) -> TestResult {
     assert_eq!(r.line()?, "TERM 1");
     kill(vsync_pid, Signal::SIGUSR1)?;
-    assert_eq!(r.line()?, "USR1 1", "under timeout(1), the command got the SIGTERM more than once");
+    assert_eq!(r.line()?, "USR1 1", "SIGTERM sent {how}: the command got it more than once");
     let (code, _, err) = r.finish()?;
     assert_eq!(code, Some(0), "{err}");
     Ok(())

@@ -7,26 +7,12 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use vsync_core::payload::VaultData;
-use vsync_core::{writer, Config};
+mod common;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const PASS: &str = "policy passphrase";
-
-fn test_var(n: &str) -> Result<String, String> {
-    std::env::var(n)
-        .map_err(|_| format!("{n} is not set: run these tests through scripts/with-s3.sh (./scripts/task test:cli)"))
-}
-
-fn unique_prefix(tag: &str) -> String {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    format!("run-policy-{tag}-{nanos}-{}/", N.fetch_add(1, Ordering::Relaxed))
-}
 
 /// A vault holding `kv`, pushed by the core's writer, with its token and passphrase files.
 struct Vault {
@@ -36,27 +22,7 @@ struct Vault {
 impl Vault {
     fn push(tag: &str, kv: &[(&str, &str)]) -> Result<Vault, Box<dyn std::error::Error>> {
         let dir = tempfile::tempdir()?;
-        let config = Config {
-            endpoint: test_var("VSYNC_TEST_ENDPOINT")?,
-            region: "us-east-1".into(),
-            bucket: test_var("VSYNC_TEST_BUCKET")?,
-            access_key_id: test_var("VSYNC_TEST_ACCESS_KEY")?,
-            secret_access_key: test_var("VSYNC_TEST_SECRET_KEY")?.into(),
-            prefix: unique_prefix(tag),
-            env: "prod".into(),
-            salt: writer::random_salt(),
-            iterations: 600_000,
-        };
-        let mut data = VaultData::default();
-        for (k, v) in kv {
-            data.kv.insert((*k).to_string(), (*v).to_string().into());
-        }
-        writer::push(&config, PASS, &data, None, Duration::from_secs(60)).map_err(|e| format!("push failed: {e:?}"))?;
-        for (name, content) in [("token", config.encode()), ("pw", PASS.to_string())] {
-            let p = dir.path().join(name);
-            std::fs::write(&p, content)?;
-            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
-        }
+        common::push_with_writer(dir.path(), "run-policy", tag, PASS, kv)?;
         Ok(Vault { dir })
     }
 

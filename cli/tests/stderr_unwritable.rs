@@ -7,19 +7,12 @@
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use vsync_core::payload::VaultData;
-use vsync_core::{writer, Config};
+mod common;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const PASS: &str = "stderr passphrase";
-
-fn test_var(n: &str) -> Result<String, String> {
-    std::env::var(n)
-        .map_err(|_| format!("{n} is not set: run these tests through scripts/with-s3.sh (./scripts/task test:cli)"))
-}
 
 /// The two unwritable stderrs: /dev/full (ENOSPC) and a pipe with no reader (EPIPE).
 fn unwritable_stderrs() -> Result<Vec<(&'static str, Stdio)>, Box<dyn std::error::Error>> {
@@ -38,26 +31,7 @@ fn unwritable_stderrs() -> Result<Vec<(&'static str, Stdio)>, Box<dyn std::error
 /// A pushed vault's token and passphrase files (mode 0600) in a scratch directory.
 fn pushed_vault() -> Result<tempfile::TempDir, Box<dyn std::error::Error>> {
     let dir = tempfile::tempdir()?;
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let config = Config {
-        endpoint: test_var("VSYNC_TEST_ENDPOINT")?,
-        region: "us-east-1".into(),
-        bucket: test_var("VSYNC_TEST_BUCKET")?,
-        access_key_id: test_var("VSYNC_TEST_ACCESS_KEY")?,
-        secret_access_key: test_var("VSYNC_TEST_SECRET_KEY")?.into(),
-        prefix: format!("stderr-{nanos}-{}/", std::process::id()),
-        env: "prod".into(),
-        salt: writer::random_salt(),
-        iterations: 600_000,
-    };
-    let mut data = VaultData::default();
-    data.kv.insert("APP_KEY".into(), "app-value".to_string().into());
-    writer::push(&config, PASS, &data, None, Duration::from_secs(60)).map_err(|e| format!("push failed: {e:?}"))?;
-    for (name, content) in [("token", config.encode()), ("pw", PASS.to_string())] {
-        let p = dir.path().join(name);
-        std::fs::write(&p, content)?;
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))?;
-    }
+    common::push_with_writer(dir.path(), "stderr", "pushed", PASS, &[("APP_KEY", "app-value")])?;
     Ok(dir)
 }
 

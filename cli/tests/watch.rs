@@ -25,6 +25,8 @@ use vsync_core::payload::VaultData;
 use vsync_core::writer::{self, WriteOptions};
 use vsync_core::Config;
 
+mod common;
+
 #[path = "../../core/tests/common/faultproxy.rs"]
 mod faultproxy;
 use faultproxy::FaultProxy;
@@ -45,8 +47,7 @@ fn var(n: &str) -> String {
 }
 
 fn write_private(path: &Path, content: &[u8]) {
-    std::fs::write(path, content).unwrap();
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    common::write_private(path, content).unwrap();
 }
 
 /// Replace `path` in one step (a rename, as a Kubernetes Secret volume updates its files).
@@ -74,17 +75,12 @@ struct Store {
 impl Store {
     fn new(proxied: bool) -> Store {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let direct = Config {
-            endpoint: var("VSYNC_TEST_ENDPOINT"),
-            region: "us-east-1".into(),
-            bucket: var("VSYNC_TEST_BUCKET"),
-            access_key_id: var("VSYNC_TEST_ACCESS_KEY"),
-            secret_access_key: var("VSYNC_TEST_SECRET_KEY").into(),
-            prefix: format!("cli-watch/{}-{}/", std::process::id(), N.fetch_add(1, Ordering::SeqCst)),
-            env: "dev".into(),
-            salt: writer::random_salt(),
-            iterations: 1_000,
-        };
+        let direct = common::dev_server().unwrap().config(
+            format!("cli-watch/{}-{}/", std::process::id(), N.fetch_add(1, Ordering::SeqCst)),
+            "dev",
+            writer::random_salt(),
+            1_000,
+        );
         let s =
             Store { dir: tempfile::tempdir().unwrap(), direct, proxy: proxied.then(|| FaultProxy::start(json!([]))) };
         assert_eq!(s.push("v1", b"asset one"), 1);
@@ -273,6 +269,16 @@ fn restart_lines(stderr: &[String]) -> Vec<&String> {
     stderr.iter().filter(|l| l.contains("the command was restarted")).collect()
 }
 
+/// vsync run --watch exited 0, having reported `failure` on exactly one line of stderr and
+/// restarted the command exactly once, across `transition` ("generation 1 → 2").
+fn assert_one_failure_one_restart(code: Option<i32>, stderr: &[String], failure: &str, transition: &str) {
+    assert_eq!(code, Some(0), "{stderr:#?}");
+    assert_eq!(stderr.iter().filter(|l| l.contains(failure)).count(), 1, "{stderr:#?}");
+    let restarts = restart_lines(stderr);
+    assert_eq!(restarts.len(), 1, "{stderr:#?}");
+    assert!(restarts[0].contains(transition), "{restarts:?}");
+}
+
 /// The bound on a restart after a push: one interval, its +10 % jitter, and the slack.
 fn restart_bound() -> Duration {
     INTERVAL.mul_f64(1.1) + SLACK
@@ -391,11 +397,7 @@ fn a_rotation_with_a_new_salt_restarts_only_once_the_files_are_updated() {
     assert_eq!(k, "v1", "the rotation kept the values");
     assert_ne!(pid1, pid2);
     let (code, _, stderr) = w.wait(true);
-    assert_eq!(code, Some(0), "{stderr:#?}");
-    assert_eq!(stderr.iter().filter(|l| l.contains("cannot open generation 2")).count(), 1, "{stderr:#?}");
-    let restarts = restart_lines(&stderr);
-    assert_eq!(restarts.len(), 1, "{stderr:#?}");
-    assert!(restarts[0].contains("generation 1 → 2"), "{restarts:?}");
+    assert_one_failure_one_restart(code, &stderr, "cannot open generation 2", "generation 1 → 2");
     assert!(!stderr.iter().any(|l| l.contains(PASS) || l.contains(PASS2)), "{stderr:#?}");
 }
 
@@ -427,11 +429,7 @@ fn a_torn_bundle_is_not_started_and_the_next_good_push_is() {
     assert_ne!(pid1, pid2);
     assert_eq!(std::fs::read(asset).unwrap(), b"asset three");
     let (code, _, stderr) = w.wait(true);
-    assert_eq!(code, Some(0), "{stderr:#?}");
-    assert_eq!(stderr.iter().filter(|l| l.contains("cannot open generation")).count(), 1, "{stderr:#?}");
-    let restarts = restart_lines(&stderr);
-    assert_eq!(restarts.len(), 1, "{stderr:#?}");
-    assert!(restarts[0].contains("generation 1 → 3"), "{restarts:?}");
+    assert_one_failure_one_restart(code, &stderr, "cannot open generation", "generation 1 → 3");
 }
 
 #[test]

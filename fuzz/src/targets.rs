@@ -423,22 +423,24 @@ fn generation(data: &[u8]) -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // The fetch path (SPEC §5) over an in-memory bucket
 
-/// What a `fetch` record stores: the low three bits of its header byte.
+/// What a `fetch` record stores: the low three bits of its header byte. Declared in header
+/// order, so `object as u8` is its number (0 = `Manifest` … 6 = `Named`, which
+/// [`decode_fetch_records`] spells out); a new object goes last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FetchObject {
-    Manifest = 0,
-    Latest = 1,
-    LatestMeta = 2,
-    LatestManifest = 3,
+    Manifest,
+    Latest,
+    LatestMeta,
+    LatestManifest,
     /// `v=<ts>`, `<ts>` being what the bucket's `manifest` names (bytes 8..23 of its seal,
     /// lossy UTF-8), or [`POINTER_TS`] when there is no such manifest.
-    RuntimeBundle = 4,
+    RuntimeBundle,
     /// `versions/<ts>.enc`, `<ts>` being the bucket's `latest` (trimmed, lossy UTF-8), or
     /// [`POINTER_TS`] when there is none.
-    CliBundle = 5,
+    CliBundle,
     /// Any name: the body up to its first NUL byte is the name, the rest the object (a stale
     /// bundle beside the current one, a name the pointer does not quite match).
-    Named = 6,
+    Named,
 }
 
 /// One object of a `fetch` input. `seal`: the harness seals the body under the fuzz key before
