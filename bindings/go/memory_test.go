@@ -21,7 +21,7 @@ import (
 
 func TestABIVersion(t *testing.T) {
 	header, lib := abiVersions()
-	if header != lib || lib != 1 {
+	if header != lib || lib != 2 {
 		t.Fatalf("header ABI %d, library ABI %d", header, lib)
 	}
 }
