@@ -22,10 +22,6 @@ use faultproxy::{rule, FaultProxy};
 const PASS: &str = "fault-suite old passphrase";
 const PASS2: &str = "fault-suite new passphrase";
 
-fn var(n: &str) -> String {
-    std::env::var(n).unwrap_or_else(|_| panic!("{n} is not set: run through ./scripts/task test:faults"))
-}
-
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 /// A vault at a fresh prefix (pushed straight to the server, gen 1, K=v1), and files for the
