@@ -657,6 +657,28 @@ mod unix {
         cause == Cause::Kernel || (cfg!(target_os = "macos") && !sender_known)
     }
 
+    /// One signal as a process sent it to vsync.
+    struct SentSignal {
+        sig: Signal,
+        sender: libc::pid_t,
+        at: Instant,
+    }
+
+    /// A sender that signals vsync and then its whole process group (GNU `timeout`, a
+    /// supervisor's `kill(0, sig)`) reaches vsync twice within microseconds, and pending signals
+    /// merge only when both arrive before the handler runs: under load, relaying each would hand
+    /// the command the signal twice (a second SIGTERM means "quit now" to many programs).
+    const REPEAT_WINDOW: Duration = Duration::from_millis(250);
+
+    impl SentSignal {
+        /// The same signal from the same process as the previous one, within the window.
+        fn repeats(&self, previous: Option<&SentSignal>) -> bool {
+            previous.is_some_and(|p| {
+                p.sig == self.sig && p.sender == self.sender && self.at.duration_since(p.at) < REPEAT_WINDOW
+            })
+        }
+    }
+
     /// Relay `sig` to the command unless it reached it directly.
     pub(super) fn relay(child: Pid, sig: Signal, kernel_sent: bool) {
         let same_group = getpgid(Some(child)).is_ok_and(|g| g == getpgrp());
@@ -702,8 +724,18 @@ mod unix {
             std::thread::Builder::new()
                 .name("vsync-signals".into())
                 .spawn(move || {
+                    let mut last: Option<SentSignal> = None;
                     for origin in info.forever() {
                         let Ok(sig) = Signal::try_from(origin.signal) else { continue };
+                        if sig != Signal::SIGCHLD {
+                            if let Some(process) = origin.process.as_ref() {
+                                let sent = SentSignal { sig, sender: process.pid, at: Instant::now() };
+                                if sent.repeats(last.as_ref()) {
+                                    continue;
+                                }
+                                last = Some(sent);
+                            }
+                        }
                         let kernel_sent = sent_by_kernel(origin.cause, origin.process.is_some());
                         if signal_tx.send(Event::Signal { sig, kernel_sent }).is_err() {
                             break;
@@ -872,6 +904,18 @@ mod unix {
             assert_eq!(origin.signal, libc::SIGUSR2);
             assert!(!reached_child_directly(sent_by_kernel(origin.cause, origin.process.is_some()), true));
             Ok(())
+        }
+
+        #[test]
+        fn a_senders_second_identical_signal_within_the_window_is_a_repeat() {
+            let t0 = Instant::now();
+            let first = SentSignal { sig: Signal::SIGTERM, sender: 42, at: t0 };
+            let again = |sig, sender, after| SentSignal { sig, sender, at: t0 + after };
+            assert!(again(Signal::SIGTERM, 42, Duration::from_millis(1)).repeats(Some(&first)));
+            assert!(!again(Signal::SIGTERM, 42, REPEAT_WINDOW).repeats(Some(&first)));
+            assert!(!again(Signal::SIGTERM, 43, Duration::from_millis(1)).repeats(Some(&first)));
+            assert!(!again(Signal::SIGINT, 42, Duration::from_millis(1)).repeats(Some(&first)));
+            assert!(!first.repeats(None));
         }
 
         #[test]
