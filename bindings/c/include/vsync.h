@@ -80,47 +80,47 @@ enum vsync_error_kind
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
     /**
-     * ConfigMissingError
+     * ConfigMissingError (code VSYNC_CONFIG_MISSING; SPEC §9).
      */
     VSYNC_KIND_CONFIG_MISSING = 1,
     /**
-     * ConfigUnsupportedVersionError
+     * ConfigUnsupportedVersionError (code VSYNC_CONFIG_UNSUPPORTED_VERSION; SPEC §9).
      */
     VSYNC_KIND_CONFIG_UNSUPPORTED_VERSION = 2,
     /**
-     * S3UnreachableError (also time-outs)
+     * S3UnreachableError (code VSYNC_S3_UNREACHABLE; SPEC §9).
      */
     VSYNC_KIND_S3_UNREACHABLE = 3,
     /**
-     * ManifestNotFoundError
+     * ManifestNotFoundError (code VSYNC_MANIFEST_NOT_FOUND; SPEC §9).
      */
     VSYNC_KIND_MANIFEST_NOT_FOUND = 4,
     /**
-     * WrongPassphraseError
+     * WrongPassphraseError (code VSYNC_WRONG_PASSPHRASE; SPEC §9).
      */
     VSYNC_KIND_WRONG_PASSPHRASE = 5,
     /**
-     * BundleCorruptError
+     * BundleCorruptError (code VSYNC_BUNDLE_CORRUPT; SPEC §9).
      */
     VSYNC_KIND_BUNDLE_CORRUPT = 6,
     /**
-     * UnsupportedSpecVersionError
+     * UnsupportedSpecVersionError (code VSYNC_UNSUPPORTED_SPEC_VERSION; SPEC §9).
      */
     VSYNC_KIND_UNSUPPORTED_SPEC_VERSION = 7,
     /**
-     * The handle was closed (not in the taxonomy).
+     * ClosedError (code VSYNC_CLOSED; not in the taxonomy).
      */
     VSYNC_KIND_CLOSED = 8,
     /**
-     * vsync_get_as_content: no such asset or key.
+     * NotFoundError (code VSYNC_NOT_FOUND; not in the taxonomy).
      */
     VSYNC_KIND_NOT_FOUND = 9,
     /**
-     * A bug caught at the boundary (VSYNC_ERR_INTERNAL).
+     * InternalError (code VSYNC_INTERNAL; raised at the boundary, not in the taxonomy).
      */
     VSYNC_KIND_INTERNAL = -2,
     /**
-     * A required pointer was NULL (VSYNC_ERR_INVALID_ARGUMENT).
+     * InvalidArgumentError (code VSYNC_INVALID_ARGUMENT; raised at the boundary, not in the taxonomy).
      */
     VSYNC_KIND_INVALID_ARGUMENT = -1,
 };
