@@ -47,8 +47,7 @@ pub fn min_generation(explicit: Option<u64>, lookup: &dyn Fn(&str) -> Option<Str
     let from_env = match lookup(MIN_GENERATION_VAR) {
         Some(v) if !v.trim().is_empty() => {
             let t = v.trim();
-            let n = t.bytes().all(|b| b.is_ascii_digit()).then(|| t.parse::<u64>().ok()).flatten();
-            Some(n.ok_or_else(|| {
+            Some(generation_from_decimal(t).ok_or_else(|| {
                 Error::config_missing(format!(
                     "{MIN_GENERATION_VAR}={v:?} is not a generation: give a non-negative decimal integer \
                      (the lowest vault generation this program may open), or unset it"
@@ -58,6 +57,23 @@ pub fn min_generation(explicit: Option<u64>, lookup: &dyn Fn(&str) -> Option<Str
         _ => None,
     };
     Ok(explicit.max(from_env).filter(|n| *n > 0))
+}
+
+/// A generation written as a non-negative decimal integer (digits only) that fits in a `u64`.
+fn generation_from_decimal(text: &str) -> Option<u64> {
+    text.bytes().all(|b| b.is_ascii_digit()).then(|| text.parse::<u64>().ok()).flatten()
+}
+
+/// A `min_generation` given as a decimal integer of any size (Python's `int`, rendered by
+/// `str()`): a non-negative integer that fits in 64 bits, else an invalid argument (the
+/// binding's `ValueError`-like error), as [`min_generation_from_f64`] decides for a number.
+pub fn min_generation_from_decimal(text: &str) -> Result<u64> {
+    generation_from_decimal(text).ok_or_else(|| {
+        Error::invalid_argument(format!(
+            "min_generation must be a non-negative integer (a vault generation) no larger than {}, got {text}",
+            u64::MAX
+        ))
+    })
 }
 
 /// A `min_generation` given as a floating-point number (JavaScript's `number`): a non-negative
@@ -199,6 +215,17 @@ mod tests {
             let e = floor(Some(3), &[("VSYNC_MIN_GENERATION", bad)]).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::ConfigMissing, "{bad}");
             assert!(e.message().contains("VSYNC_MIN_GENERATION"), "{}", e.message());
+        }
+    }
+
+    #[test]
+    fn min_generation_from_decimals() {
+        assert_eq!(min_generation_from_decimal("0").ok(), Some(0));
+        assert_eq!(min_generation_from_decimal("18446744073709551615").ok(), Some(u64::MAX));
+        for bad in ["-1", "18446744073709551616", "-340282366920938463463374607431768211456", "", "1.5", "+3"] {
+            let e = min_generation_from_decimal(bad).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}");
+            assert!(e.message().contains(bad), "{}", e.message());
         }
     }
 

@@ -212,43 +212,47 @@ mod tests {
         assert!(!by("example.com", "127.0.0.1", 443));
     }
 
-    #[test]
-    fn host_port_entries_match_only_that_port() {
-        assert!(by("minio.local:9000", "minio.local", 9000));
-        assert!(by("minio.local:9000", "s3.minio.local", 9000));
-        assert!(!by("minio.local:9000", "minio.local", 9001));
-        assert!(by("127.0.0.1:9000", "127.0.0.1", 9000));
-        assert!(!by("127.0.0.1:9000", "127.0.0.1", 80));
-        // A port that is no number names nothing.
-        assert!(!by("minio.local:x", "minio.local", 9000));
-        assert!(!by(":9000", "minio.local", 9000));
-    }
-
-    #[test]
-    fn ip_addresses_and_ipv6_forms() {
-        assert!(by("10.1.2.3", "10.1.2.3", 80));
-        assert!(!by("10.1.2.3", "10.1.2.4", 80));
-        for list in ["::1", "[::1]", "[::1]:9000", "[0:0::1]"] {
-            assert!(by(list, "[::1]", 9000), "{list}");
-            assert!(by(list, "::1", 9000), "{list}");
+    /// Each case: a `NO_PROXY` list, a host, a port, and whether requests there bypass the proxy.
+    fn check(cases: &[(&str, &str, u16, bool)]) {
+        for &(list, host, port, bypass) in cases {
+            assert_eq!(by(list, host, port), bypass, "NO_PROXY={list:?} host {host} port {port}");
         }
-        assert!(!by("[::1]:9000", "[::1]", 9001));
-        assert!(!by("::1", "[::2]", 9000));
-        // An IP entry is no name suffix.
-        assert!(!by("0.0.1", "127.0.0.1", 80));
     }
 
     #[test]
-    fn cidr_blocks() {
-        assert!(by("10.0.0.0/8", "10.200.3.4", 80));
-        assert!(!by("10.0.0.0/8", "11.0.0.1", 80));
-        assert!(by("127.0.0.1/32", "127.0.0.1", 80));
-        assert!(by("0.0.0.0/0", "192.0.2.1", 80));
-        assert!(by("fd00::/8", "[fd12::1]", 80));
-        assert!(!by("fd00::/8", "[fe80::1]", 80));
-        assert!(!by("10.0.0.0/33", "10.0.0.1", 80));
-        assert!(!by("10.0.0.0/8", "fd00::1", 80));
-        assert!(by("10.0.0.0/8:9000", "10.1.1.1", 9000) && !by("10.0.0.0/8:9000", "10.1.1.1", 80));
+    fn ports_addresses_and_blocks() {
+        for list in ["::1", "[::1]", "[::1]:9000", "[0:0::1]"] {
+            check(&[(list, "[::1]", 9000, true), (list, "::1", 9000, true)]);
+        }
+        check(&[
+            // A host:port entry matches only that port.
+            ("minio.local:9000", "minio.local", 9000, true),
+            ("minio.local:9000", "s3.minio.local", 9000, true),
+            ("minio.local:9000", "minio.local", 9001, false),
+            ("127.0.0.1:9000", "127.0.0.1", 9000, true),
+            ("127.0.0.1:9000", "127.0.0.1", 80, false),
+            ("[::1]:9000", "[::1]", 9001, false),
+            // A port that is no number names nothing.
+            ("minio.local:x", "minio.local", 9000, false),
+            (":9000", "minio.local", 9000, false),
+            // IP addresses (v4 and v6, bracketed or not) match themselves only.
+            ("10.1.2.3", "10.1.2.3", 80, true),
+            ("10.1.2.3", "10.1.2.4", 80, false),
+            ("::1", "[::2]", 9000, false),
+            // An IP entry is no name suffix.
+            ("0.0.1", "127.0.0.1", 80, false),
+            // CIDR blocks, with an optional port; a prefix longer than the address names nothing.
+            ("10.0.0.0/8", "10.200.3.4", 80, true),
+            ("10.0.0.0/8", "11.0.0.1", 80, false),
+            ("127.0.0.1/32", "127.0.0.1", 80, true),
+            ("0.0.0.0/0", "192.0.2.1", 80, true),
+            ("fd00::/8", "[fd12::1]", 80, true),
+            ("fd00::/8", "[fe80::1]", 80, false),
+            ("10.0.0.0/33", "10.0.0.1", 80, false),
+            ("10.0.0.0/8", "fd00::1", 80, false),
+            ("10.0.0.0/8:9000", "10.1.1.1", 9000, true),
+            ("10.0.0.0/8:9000", "10.1.1.1", 80, false),
+        ]);
     }
 
     #[test]

@@ -27,6 +27,9 @@ pub enum Source {
 }
 
 impl Source {
+    /// Every source, in the order of the chain (the C ABI's `vsync_source` is made from it).
+    pub const ALL: [Source; 4] = [Source::Vault, Source::Env, Source::Default, Source::Missing];
+
     /// The source's place in the chain, from 1 (vault) to 4 (missing): the number the C ABI
     /// (`vsync_source`) and Java's `Source` carry.
     pub fn number(self) -> i32 {

@@ -131,7 +131,7 @@ pub unsafe extern "C" fn vsync_get_env(
 ) -> i32 {
     call((Scalar(out_source, 0), Own::with_len(out_value, out_len)), out_error, || {
         let r = unsafe { resolve(handle, key, env_value) }?;
-        Ok((c_source(r.source) as i32, r.value))
+        Ok((r.source.number(), r.value))
     })
 }
 

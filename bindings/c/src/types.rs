@@ -1,9 +1,11 @@
-//! The ABI's types and constants: what `include/vsync.h` declares besides the functions, and
-//! the C names of the core's kinds and sources.
+//! The ABI's types and constants: what `include/vsync.h` declares besides the functions and
+//! the two enums of the core's numbers, `vsync_error_kind` and `vsync_source`, which are not
+//! written here: `tests/header.rs` has cbindgen emit them from the core's `ErrorKind::ALL` and
+//! `Source::ALL` (statuses and sources cross the ABI as the core's `number()`, an `int32_t`).
 
 use std::ffi::c_char;
 
-use vsync_core::{Error, ErrorKind, Source, Vault};
+use vsync_core::{Error, Vault};
 
 /// Incremented on any incompatible change of this header. Compare with vsync_abi_version().
 pub const VSYNC_ABI_VERSION: u32 = 2;
@@ -17,72 +19,6 @@ pub const VSYNC_ERR_INVALID_ARGUMENT: i32 = -1;
 /// A panic was caught at the boundary, a bug in the library: the core's Internal kind
 /// (same as VSYNC_KIND_INTERNAL).
 pub const VSYNC_ERR_INTERNAL: i32 = -2;
-
-/// The core's error kinds (ErrorKind::number()). 1..7 are the SPEC §9 taxonomy, 8..9 the
-/// core's other outcomes, the negative ones are raised at the boundary. vsync_error_kinds()
-/// lists them with their codes and class names, from the core.
-#[repr(i32)]
-pub enum vsync_error_kind {
-    /// ConfigMissingError
-    VSYNC_KIND_CONFIG_MISSING = 1,
-    /// ConfigUnsupportedVersionError
-    VSYNC_KIND_CONFIG_UNSUPPORTED_VERSION = 2,
-    /// S3UnreachableError (also time-outs)
-    VSYNC_KIND_S3_UNREACHABLE = 3,
-    /// ManifestNotFoundError
-    VSYNC_KIND_MANIFEST_NOT_FOUND = 4,
-    /// WrongPassphraseError
-    VSYNC_KIND_WRONG_PASSPHRASE = 5,
-    /// BundleCorruptError
-    VSYNC_KIND_BUNDLE_CORRUPT = 6,
-    /// UnsupportedSpecVersionError
-    VSYNC_KIND_UNSUPPORTED_SPEC_VERSION = 7,
-    /// The handle was closed (not in the taxonomy).
-    VSYNC_KIND_CLOSED = 8,
-    /// vsync_get_as_content: no such asset or key.
-    VSYNC_KIND_NOT_FOUND = 9,
-    /// A bug caught at the boundary (VSYNC_ERR_INTERNAL).
-    VSYNC_KIND_INTERNAL = -2,
-    /// A required pointer was NULL (VSYNC_ERR_INVALID_ARGUMENT).
-    VSYNC_KIND_INVALID_ARGUMENT = -1,
-}
-
-/// The C name of each core kind. Exhaustive on purpose: a kind added to the core does not
-/// compile here until the header names it (and `tests` checks the numbers agree).
-pub const fn c_kind(kind: ErrorKind) -> vsync_error_kind {
-    match kind {
-        ErrorKind::ConfigMissing => vsync_error_kind::VSYNC_KIND_CONFIG_MISSING,
-        ErrorKind::ConfigUnsupportedVersion => vsync_error_kind::VSYNC_KIND_CONFIG_UNSUPPORTED_VERSION,
-        ErrorKind::S3Unreachable => vsync_error_kind::VSYNC_KIND_S3_UNREACHABLE,
-        ErrorKind::ManifestNotFound => vsync_error_kind::VSYNC_KIND_MANIFEST_NOT_FOUND,
-        ErrorKind::WrongPassphrase => vsync_error_kind::VSYNC_KIND_WRONG_PASSPHRASE,
-        ErrorKind::BundleCorrupt => vsync_error_kind::VSYNC_KIND_BUNDLE_CORRUPT,
-        ErrorKind::UnsupportedSpecVersion => vsync_error_kind::VSYNC_KIND_UNSUPPORTED_SPEC_VERSION,
-        ErrorKind::Closed => vsync_error_kind::VSYNC_KIND_CLOSED,
-        ErrorKind::NotFound => vsync_error_kind::VSYNC_KIND_NOT_FOUND,
-        ErrorKind::Internal => vsync_error_kind::VSYNC_KIND_INTERNAL,
-        ErrorKind::InvalidArgument => vsync_error_kind::VSYNC_KIND_INVALID_ARGUMENT,
-    }
-}
-
-/// Where a value came from (the locked chain: vault -> env -> default -> missing).
-#[repr(i32)]
-pub enum vsync_source {
-    VSYNC_SOURCE_VAULT = 1,
-    VSYNC_SOURCE_ENV = 2,
-    VSYNC_SOURCE_DEFAULT = 3,
-    VSYNC_SOURCE_MISSING = 4,
-}
-
-/// The C name of each core source (exhaustive, like `c_kind`).
-pub const fn c_source(source: Source) -> vsync_source {
-    match source {
-        Source::Vault => vsync_source::VSYNC_SOURCE_VAULT,
-        Source::Env => vsync_source::VSYNC_SOURCE_ENV,
-        Source::Default => vsync_source::VSYNC_SOURCE_DEFAULT,
-        Source::Missing => vsync_source::VSYNC_SOURCE_MISSING,
-    }
-}
 
 /// An error. Owned by the caller: release with vsync_error_free (which frees `code` and
 /// `message` too; do not free them separately). The message never contains a secret.

@@ -3,7 +3,9 @@
 //! undefined behaviour at run time. `VSYNC_BLESS=1` rewrites them.
 //!
 //! - `include/vsync.h`, the shipped header: `src/lib.rs` and the modules it declares, without
-//!   the conformance hooks of `src/testing.rs` (a test-only feature no shipped library has).
+//!   the conformance hooks of `src/testing.rs` (a test-only feature no shipped library has),
+//!   plus `vsync_error_kind` and `vsync_source`, written from the core's own `ErrorKind` and
+//!   `Source` ([`core_enums_source`]): the C ABI keeps no copy of the core's numbers.
 //! - `include/vsync_testing.h`, for the test builds: `src/testing.rs` alone, on top of vsync.h.
 
 use std::path::Path;
@@ -25,14 +27,64 @@ fn config() -> Result<cbindgen::Config, String> {
     cbindgen::Config::from_file(dir().join("cbindgen.toml")).map_err(|e| format!("cbindgen.toml: {e}"))
 }
 
-fn generate(config: cbindgen::Config, src: &str) -> Result<Vec<u8>, String> {
+/// The Rust declarations cbindgen turns into the header's two enums of the core's numbers, made
+/// from the core's own lists, in the core's order:
+/// - `vsync_error_kind`: every `ErrorKind::ALL` with its number (`number()`, the C status) and,
+///   as its C name, its stable code with `KIND_` after `VSYNC_` (`VSYNC_CONFIG_MISSING` ->
+///   `VSYNC_KIND_CONFIG_MISSING`);
+/// - `vsync_source`: every `Source::ALL` with its number and `VSYNC_SOURCE_` + its label.
+///
+/// cbindgen cannot name the core's variants so by configuration alone (its rename rules would
+/// give `VSYNC_ERROR_KIND_CONFIG_MISSING`) and it expands no macros, so the core's values go
+/// through this text: a kind or source added to the core appears in the header on the next
+/// bless, and the C ABI keeps no copy of them.
+fn core_enums_source() -> Result<String, String> {
+    let mut kinds = String::new();
+    for kind in vsync_core::ErrorKind::ALL {
+        let code = kind.code();
+        let name = code.strip_prefix("VSYNC_").ok_or_else(|| format!("{code}: a code starts with VSYNC_"))?;
+        let role = if kind.is_taxonomy() {
+            "SPEC §9"
+        } else if kind.is_boundary() {
+            "raised at the boundary, not in the taxonomy"
+        } else {
+            "not in the taxonomy"
+        };
+        kinds.push_str(&format!(
+            "    /// {class} (code {code}; {role}).\n    VSYNC_KIND_{name} = {number},\n",
+            class = kind.class_name(),
+            number = kind.number(),
+        ));
+    }
+    let mut sources = String::new();
+    for source in vsync_core::Source::ALL {
+        let label = source.label();
+        sources.push_str(&format!(
+            "    VSYNC_SOURCE_{name} = {number},\n",
+            name = label.to_uppercase(),
+            number = source.number(),
+        ));
+    }
+    Ok(format!(
+        "/// The core's error kinds (ErrorKind::number()). 1..7 are the SPEC §9 taxonomy, 8..9 the\n\
+         /// core's other outcomes, the negative ones are raised at the boundary. vsync_error_kinds()\n\
+         /// lists them with their codes and class names, from the core.\n\
+         #[repr(i32)]\npub enum vsync_error_kind {{\n{kinds}}}\n\n\
+         /// Where a value came from (the locked chain: vault -> env -> default -> missing).\n\
+         #[repr(i32)]\npub enum vsync_source {{\n{sources}}}\n"
+    ))
+}
+
+/// cbindgen over `src` (and the files it declares), then over the core's enums when `core_enums`.
+fn generate(config: cbindgen::Config, src: &str, core_enums: bool) -> Result<Vec<u8>, String> {
+    let mut builder = cbindgen::Builder::new().with_config(config).with_src(dir().join(src));
+    if core_enums {
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("vsync_core_enums.rs");
+        std::fs::write(&path, core_enums_source()?).map_err(|e| format!("{}: {e}", path.display()))?;
+        builder = builder.with_src(path);
+    }
     let mut fresh = Vec::new();
-    cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(dir().join(src))
-        .generate()
-        .map_err(|e| format!("cbindgen parses {src}: {e}"))?
-        .write(&mut fresh);
+    builder.generate().map_err(|e| format!("cbindgen parses {src}: {e}"))?.write(&mut fresh);
     Ok(fresh)
 }
 
@@ -71,7 +123,7 @@ fn vsync_h_is_generated_from_the_current_signatures_without_the_hooks() -> Resul
     let hooks = testing_functions()?;
     let mut config = config()?;
     config.export.exclude.extend(hooks.iter().cloned());
-    let fresh = generate(config, "src/lib.rs")?;
+    let fresh = generate(config, "src/lib.rs", true)?;
     let text = String::from_utf8_lossy(&fresh);
     let declared: Vec<&String> = hooks.iter().filter(|name| text.contains(&format!("{name}("))).collect();
     assert!(declared.is_empty(), "the shipped header declares conformance hooks: {declared:?}");
@@ -92,7 +144,7 @@ fn vsync_testing_h_is_generated_from_the_hooks() -> Result<(), String> {
     config.sys_includes = Vec::new();
     config.includes = vec!["vsync.h".to_owned()];
     config.export.include = Vec::new();
-    let fresh = generate(config, "src/testing.rs")?;
+    let fresh = generate(config, "src/testing.rs", false)?;
     let text = String::from_utf8_lossy(&fresh);
     for name in testing_functions()? {
         assert!(text.contains(&format!("{name}(")), "vsync_testing.h lacks {name}");

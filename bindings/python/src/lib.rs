@@ -27,7 +27,7 @@ use pyo3::exceptions::{PyBaseException, PyRuntimeError, PyTypeError, PyValueErro
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyBytes, PyType};
+use pyo3::types::{PyBytes, PyInt, PyType};
 use vsync_core::{Error, ErrorKind, OpenOptions, Resolved, Vault};
 use zeroize::Zeroizing;
 
@@ -101,12 +101,28 @@ fn environ_snapshot(environ: &Bound<'_, PyAny>) -> PyResult<HashMap<String, Zero
     Ok(vars)
 }
 
+/// `min_generation=`: any Python `int` (a non-int is a `TypeError`, as PyO3 reports it); the
+/// core decides which ints are generations, so a negative or a too-large one is the same
+/// `ValueError` as a bad timeout instead of PyO3's `OverflowError` from a `u64` conversion.
+fn min_generation_arg(value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<u64>> {
+    let Some(value) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    if let Ok(n) = value.extract::<u64>() {
+        return Ok(Some(n));
+    }
+    let int = value.cast::<PyInt>().map_err(PyErr::from)?;
+    vsync_core::bootstrap::min_generation_from_decimal(&int.str()?.to_cow()?)
+        .map(Some)
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
 pub(crate) fn options(
     defaults: Option<&Bound<'_, PyAny>>,
     timeout: Option<f64>,
-    min_generation: Option<u64>,
+    min_generation: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<OpenOptions> {
-    let mut opts = OpenOptions { min_generation, ..OpenOptions::default() };
+    let mut opts = OpenOptions { min_generation: min_generation_arg(min_generation)?, ..OpenOptions::default() };
     if let Some(d) = defaults.filter(|d| !d.is_none()) {
         for item in d.call_method0("items")?.try_iter()? {
             let (k, v): (String, String) =
@@ -238,7 +254,7 @@ fn open(
     environ: &Bound<'_, PyAny>,
     defaults: Option<&Bound<'_, PyAny>>,
     timeout: Option<f64>,
-    min_generation: Option<u64>,
+    min_generation: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Handle> {
     let opts = options(defaults, timeout, min_generation)?;
     let vars = environ_snapshot(environ)?;
@@ -255,7 +271,7 @@ fn open_with(
     passphrase: Option<String>,
     defaults: Option<&Bound<'_, PyAny>>,
     timeout: Option<f64>,
-    min_generation: Option<u64>,
+    min_generation: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Handle> {
     let opts = options(defaults, timeout, min_generation)?;
     let config = Zeroizing::new(config.unwrap_or_default());

@@ -134,6 +134,25 @@ def test_bad_arguments_are_python_errors() -> None:
             vsync_s3_client.open_with("vsync-cfg-v1:x", "p", timeout=bad)
 
 
+def test_out_of_range_min_generation_is_a_value_error() -> None:
+    # Like a bad timeout (and Java's IllegalArgumentException, Go's ErrInvalidArgument, Node's
+    # TypeError), not PyO3's OverflowError from converting to an unsigned 64-bit integer: the
+    # core decides (bootstrap::min_generation_from_decimal), before any network.
+    for bad in (-1, -(2**70), 2**64, 2**200):
+        with pytest.raises(ValueError, match="min_generation must be a non-negative integer") as caught:
+            vsync_s3_client.open_with("vsync-cfg-v1:x", "p", min_generation=bad)
+        assert not isinstance(caught.value, OverflowError)
+        with pytest.raises(ValueError, match="min_generation"):
+            vsync_s3_client.open(min_generation=bad)
+    for not_an_int in ("3", 1.5):
+        with pytest.raises(TypeError):
+            vsync_s3_client.open_with("vsync-cfg-v1:x", "p", min_generation=not_an_int)  # type: ignore[arg-type]
+    # In range, the open goes on and fails on the config itself.
+    for good in (0, 2**64 - 1):
+        with pytest.raises(vsync_s3_client.BundleCorruptError):
+            vsync_s3_client.open_with("vsync-cfg-v1:x", "p", min_generation=good)
+
+
 def test_huge_timeouts_are_clamped_not_refused() -> None:
     # Issue 12 #7: the core clamps any finite deadline to 24 h; the open goes on and fails on
     # the config itself.

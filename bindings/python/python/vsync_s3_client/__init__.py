@@ -143,8 +143,9 @@ def open(  # noqa: A001 - the family's name
     One S3 round trip plus key derivation, bounded by ``timeout`` seconds (default 30); the GIL is
     released meanwhile. ``defaults`` is step 3 of the fallback chain. ``min_generation`` is the
     rollback floor (SPEC §4): a vault below it, or without a sealed generation, raises
-    :class:`BundleCorruptError` (``VSYNC_MIN_GENERATION`` raises the floor too). Raises a
-    :class:`VSyncError` subclass on failure.
+    :class:`BundleCorruptError` (``VSYNC_MIN_GENERATION`` raises the floor too). A negative
+    ``min_generation`` (or one above 2**64 - 1), like a ``timeout`` that is not positive, raises
+    :class:`ValueError`. Raises a :class:`VSyncError` subclass on failure.
     """
     return Vsync._wrap(_native.open(os.environ, defaults, timeout, min_generation))
 
