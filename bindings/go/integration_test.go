@@ -284,6 +284,52 @@ func TestEnvironIsTheChainForEveryName(t *testing.T) {
 	}
 }
 
+// The struct-loading example (examples/structload, its own module with the real
+// github.com/caarlos0/env/v11) built and run against a pushed vault; README.md shows its core.
+func TestStructLoadExample(t *testing.T) {
+	s := testServer(t)
+	config := s.token(t, uniquePrefix(t), "", "")
+	dotenv := "DATABASE_URL=postgres://app@db/structs\nFEATURES=search,export\nDB_POOL=16\nPORT=7000\n"
+	if out := s.push(t, config, testPassphrase, dotenv, nil); !strings.HasPrefix(out, "pushed gen=1 ") {
+		t.Fatalf("push printed %q", out)
+	}
+	cmd := exec.Command("go", "run", ".")
+	cmd.Dir = filepath.Join("examples", "structload")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VSYNC_") && !strings.HasPrefix(kv, "PORT=") && !strings.HasPrefix(kv, "TIMEOUT=") {
+			env = append(env, kv)
+		}
+	}
+	// PORT in the vault wins over the environment's; TIMEOUT comes from the environment.
+	cmd.Env = append(env, "VSYNC_CONFIG="+config, "VSYNC_PASSPHRASE="+testPassphrase, "PORT=1", "TIMEOUT=250ms")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go run ./examples/structload: %v\n%s", err, stderr.String())
+	}
+	want := `database_url=postgres://app@db/structs port=7000 timeout=250ms features=["search" "export"] db_pool=16` + "\n"
+	if string(out) != want {
+		t.Errorf("the example printed %q, want %q", out, want)
+	}
+	// The README's Go struct-loading block is the example's code, as written.
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	main, err := os.ReadFile(filepath.Join("examples", "structload", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "## Struct loading")
+	_, block, _ := strings.Cut(section, "```go\n")
+	block, _, _ = strings.Cut(block, "```")
+	if block == "" || !strings.Contains(string(main), block) {
+		t.Errorf("README.md's struct-loading block is not examples/structload/main.go's code:\n%s", block)
+	}
+}
+
 // captureStderr runs f with file descriptor 2 redirected (the core prints warnings there).
 func captureStderr(t *testing.T, f func()) string {
 	t.Helper()
