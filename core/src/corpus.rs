@@ -503,13 +503,7 @@ fn resolved_view_vectors(out: &mut Vec<Vector>) {
             json!({"B": "env-b", "C": "env-c", "BLANK": "env-blank", "EMPTY": ""}),
             json!({"A": "def-a", "C": "def-c", "D": "def-d", "EMPTY": "def-empty"}),
         ),
-        (
-            "empty",
-            "No vault keys, no environment, no defaults: an empty view",
-            json!({}),
-            json!({}),
-            json!({}),
-        ),
+        ("empty", "No vault keys, no environment, no defaults: an empty view", json!({}), json!({}), json!({})),
         (
             "environment-only",
             "Every variable of the environment is in the view, even those the vault does not name",
