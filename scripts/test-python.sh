@@ -13,8 +13,7 @@ ensure_venv
 PY="$VENV/bin/python"
 # boto3 and cryptography serve the family-style reader test (test_family_reader.py), which reads
 # our CLI's vaults without any code of ours; mypy runs stubtest on _native.pyi; pydantic-settings
-# (the latest release, pinned: the extra's floor, 2.9, is in its pyproject comment) serves
-# test_pydantic.py, the vsync_s3_client.pydantic source.
+# (its latest release, pinned; the [pydantic] extra's floor is 2.9) serves test_pydantic.py.
 PYDANTIC_SETTINGS_VERSION=2.16.3
 if ! "$PY" -c 'import pytest, pytest_benchmark, boto3, cryptography, mypy' 2>/dev/null \
   || [ "$("$PY" -c 'import pydantic_settings; print(pydantic_settings.__version__)' 2>/dev/null)" != "$PYDANTIC_SETTINGS_VERSION" ]; then
