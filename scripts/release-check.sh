@@ -61,7 +61,8 @@ token=$("$VSYNC_BIN" runtime-token --endpoint "$VSYNC_TEST_ENDPOINT" --region us
   --prefix "$prefix" --env release-check --access-key-id "$VSYNC_TEST_ACCESS_KEY" \
   --secret-access-key "$VSYNC_TEST_SECRET_KEY" 2>/dev/null)
 passphrase="release check passphrase $RANDOM$RANDOM"
-printf 'DATABASE_URL=postgres://release-check@db:5432/app\n' >"$work/vault.env"
+# API_TOKEN and SMTP__HOST: the fields of bindings/python/README.md's pydantic-settings example.
+printf 'DATABASE_URL=postgres://release-check@db:5432/app\nAPI_TOKEN=release-check-token\nSMTP__HOST=smtp.release-check\n' >"$work/vault.env"
 VSYNC_CONFIG="$token" VSYNC_PASSPHRASE="$passphrase" "$VSYNC_BIN" push --env-file "$work/vault.env" >/dev/null 2>&1
 expected="DATABASE_URL=postgres://release-check@db:5432/app (vault)"
 
@@ -185,6 +186,44 @@ PY
 (cd "$py" && in_consumer venv/bin/python app.py) >"$work/python.out"
 grep -qx "version $version" "$work/python.out" || { cat "$work/python.out" >&2; exit 1; }
 check_output python "$work/python.out"
+
+# ---- Python: pip install 'vsync-s3-client[pydantic]' and the README's pydantic-settings example --
+# The "## pydantic-settings" section of bindings/python/README.md: its install line, run as written
+# in a fresh venv, and its example, run as written. The wheel comes from dist/python and
+# pydantic-settings (the version test-python.sh tests) with its dependencies from PyPI: downloaded
+# first, then offered beside dist/python, so the index never competes with dist/ for our package.
+PYDANTIC_SETTINGS_VERSION=2.16.3
+python_readme_block() {
+  awk -v want="## $1" -v fence='```'"$2" '
+    /^## / { in_section = ($0 == want); next }
+    in_section && !open && $0 == fence { open = 1; next }
+    in_section && open && /^```/ { exit }
+    in_section && open { print }
+  ' bindings/python/README.md
+}
+pd="$work/pydantic"
+mkdir -p "$pd/pypi"
+log "[pydantic] pip download pydantic-settings==$PYDANTIC_SETTINGS_VERSION (PyPI)"
+in_consumer env -u PIP_NO_INDEX -u PIP_FIND_LINKS python3 -m pip download -q -d "$pd/pypi" \
+  "pydantic-settings==$PYDANTIC_SETTINGS_VERSION" >"$work/pydantic-download.log" 2>&1 \
+  || { cat "$work/pydantic-download.log" >&2; exit 1; }
+in_consumer python3 -m venv "$pd/venv"
+pydantic_install=$(python_readme_block pydantic-settings sh)
+[ "$pydantic_install" = "pip install 'vsync-s3-client[pydantic]'" ] \
+  || { echo "bindings/python/README.md: unexpected pydantic-settings install line: $pydantic_install" >&2; exit 1; }
+log "[pydantic] \$ $pydantic_install"
+(cd "$pd" && in_consumer bash -euo pipefail -c \
+  "source venv/bin/activate && PIP_FIND_LINKS='$DIST/python $pd/pypi' $pydantic_install") \
+  >"$work/pydantic-install.log" 2>&1 || { cat "$work/pydantic-install.log" >&2; exit 1; }
+grep -q 'vsync_s3_client-.*abi3.*\.whl' "$work/pydantic-install.log" \
+  || { cat "$work/pydantic-install.log" >&2; echo "[pydantic] pip did not install dist's wheel" >&2; exit 1; }
+python_readme_block pydantic-settings python >"$pd/app.py"
+(cd "$pd" && in_consumer venv/bin/python app.py) >"$work/pydantic.out" 2>&1 || { cat "$work/pydantic.out" >&2; exit 1; }
+pydantic_expected="DATABASE_URL=postgres://release-check@db:5432/app smtp=smtp.release-check:587 workers=4 api_token=**********"
+grep -qxF "$pydantic_expected" "$work/pydantic.out" \
+  || { echo "[pydantic] expected '$pydantic_expected', got:" >&2; cat "$work/pydantic.out" >&2; exit 1; }
+pass "python [pydantic] (pydantic-settings $PYDANTIC_SETTINGS_VERSION): $(head -n 1 "$work/pydantic.out")  [$((SECONDS - step_start)) s]"
+step_start=$SECONDS
 
 # ---- Node: npm i @muthuishere/vsync-s3-client from the local registry --------------------------
 nd="$work/node"

@@ -12,10 +12,14 @@ cd "$ROOT"
 ensure_venv
 PY="$VENV/bin/python"
 # boto3 and cryptography serve the family-style reader test (test_family_reader.py), which reads
-# our CLI's vaults without any code of ours; mypy runs stubtest on _native.pyi.
-if ! "$PY" -c 'import pytest, pytest_benchmark, boto3, cryptography, mypy' 2>/dev/null; then
+# our CLI's vaults without any code of ours; mypy runs stubtest on _native.pyi; pydantic-settings
+# (its latest release, pinned; the [pydantic] extra's floor is 2.9) serves test_pydantic.py.
+PYDANTIC_SETTINGS_VERSION=2.16.3
+if ! "$PY" -c 'import pytest, pytest_benchmark, boto3, cryptography, mypy' 2>/dev/null \
+  || [ "$("$PY" -c 'import pydantic_settings; print(pydantic_settings.__version__)' 2>/dev/null)" != "$PYDANTIC_SETTINGS_VERSION" ]; then
   log "installing the test dependencies into .venv"
-  "$PY" -m pip install -q 'pytest>=7' 'pytest-benchmark>=4' 'boto3>=1.34' 'cryptography>=42' 'mypy==2.4.1'
+  "$PY" -m pip install -q 'pytest>=7' 'pytest-benchmark>=4' 'boto3>=1.34' 'cryptography>=42' 'mypy==2.4.1' \
+    "pydantic-settings==$PYDANTIC_SETTINGS_VERSION"
 fi
 log "pip install ./bindings/python (maturin --features testing-hooks: the test build)"
 # A .so left in the source tree by a manual dev build must not shadow or leak into the wheel.
