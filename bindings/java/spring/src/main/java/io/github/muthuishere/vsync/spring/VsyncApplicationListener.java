@@ -86,5 +86,4 @@ public class VsyncApplicationListener implements ApplicationListener<Application
         }
         return found;
     }
-
 }

@@ -9,7 +9,9 @@ public class VsyncConfigDataException extends ConfigDataException {
     private static final long serialVersionUID = 1L;
 
     VsyncConfigDataException(VSyncException cause) {
-        super("spring.config.import=vsync: could not open the vault: " + cause.getClass().getSimpleName() + " ("
-                + cause.code() + "): " + cause.getMessage(), cause);
+        super(
+                "spring.config.import=vsync: could not open the vault: "
+                        + cause.getClass().getSimpleName() + " (" + cause.code() + "): " + cause.getMessage(),
+                cause);
     }
 }

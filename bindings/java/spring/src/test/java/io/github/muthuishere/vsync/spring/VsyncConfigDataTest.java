@@ -27,6 +27,7 @@ import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.SpringBootConfiguration;
+import org.springframework.boot.SpringBootVersion;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
@@ -141,6 +142,13 @@ class VsyncConfigDataTest {
     // --- tests ---------------------------------------------------------------------------------
 
     @Test
+    void runsOnTheBootLineItIsMeantTo() {
+        String line = System.getProperty("vsync.test.bootLine");
+        assertNotNull(line, "set by surefire (pom.xml)");
+        assertTrue(SpringBootVersion.getVersion().startsWith(line), SpringBootVersion.getVersion());
+    }
+
+    @Test
     void everyVaultKeyIsAPropertyTheVaultWinsOverTheProcessEnvironmentAndCloseWipes() throws Exception {
         String config = pushedVault();
         // Precondition of the order check: the forked JVM's real environment (surefire) has them.
@@ -154,7 +162,9 @@ class VsyncConfigDataTest {
             Settings settings = context.getBean(Settings.class);
             assertEquals("postgres://app@db/staging", settings.databaseUrl);
             assertEquals("tok-s3cr3t-123", settings.apiToken, "relaxed: ${api.token} from API_TOKEN");
-            assertEquals("postgres://app@db/staging", context.getBean(DatabaseProperties.class).getUrl());
+            assertEquals(
+                    "postgres://app@db/staging",
+                    context.getBean(DatabaseProperties.class).getUrl());
             assertEquals(7, context.getBean(PoolProperties.class).getSize());
 
             // The order: the vault above the OS environment, below the command line.
