@@ -57,7 +57,7 @@ printf '%s\n' "$properties" >"$dir/src/main/resources/application.properties"
       <artifactId>spring-boot-starter</artifactId>
     </dependency>
 XML
-  sed 's/^/    /' <<<"$dependency"
+  printf '    %s\n' "${dependency//$'\n'/$'\n'    }"
   cat <<'XML'
   </dependencies>
 </project>
@@ -72,6 +72,6 @@ for artifact in vsync-s3-client-spring vsync-s3-client; do
   cmp -s "$dir/target/dependency/$artifact-$version.jar" "$dist/java/repo/io/github/muthuishere/$artifact/$version/$artifact-$version.jar" \
     || { echo "[spring] $artifact-$version.jar was not resolved from $dist/java/repo" >&2; exit 1; }
 done
-ls "$dir/target/dependency" | grep -qx "spring-boot-$boot_version.jar" \
+[ -f "$dir/target/dependency/spring-boot-$boot_version.jar" ] \
   || { echo "[spring] the application does not run on Spring Boot $boot_version" >&2; exit 1; }
 cd "$dir" && exec java -cp "target/classes:target/dependency/*" "$package.$class"
