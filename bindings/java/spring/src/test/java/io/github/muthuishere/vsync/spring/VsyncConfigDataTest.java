@@ -196,6 +196,20 @@ class VsyncConfigDataTest {
     }
 
     @Test
+    void theCoreReadsItsFileVariablesThroughRelaxedBinding() throws Exception {
+        // VSYNC_PASSPHRASE_FILE is asked for by the core; Spring answers it from vsync.passphrase.file.
+        String config = pushedVault();
+        Map<String, Object> inputs = Map.of(
+                "vsync.config",
+                config,
+                "vsync.passphrase.file",
+                file("pass", PASS).toString());
+        try (ConfigurableApplicationContext context = start(inputs, "--spring.config.import=vsync:")) {
+            assertEquals("postgres://app@db/staging", context.getEnvironment().getProperty("DATABASE_URL"));
+        }
+    }
+
+    @Test
     void optionalWithNoVaultStarts() {
         try (ConfigurableApplicationContext context = start(Map.of(), "--spring.config.import=optional:vsync:")) {
             assertNull(context.getEnvironment().getPropertySources().get(VsyncPropertySource.NAME));
