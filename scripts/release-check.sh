@@ -206,6 +206,12 @@ v.close();
 JS
 (cd "$nd" && in_consumer node app.mjs) >"$work/node.out"
 check_output node "$work/node.out"
+# The preload from the installed package (its `exports`): process.env filled before the first line.
+cat >"$nd/preload.mjs" <<'JS'
+console.log(`DATABASE_URL=${process.env.DATABASE_URL} (vault)`);
+JS
+(cd "$nd" && in_consumer node --import @muthuishere/vsync-s3-client/register preload.mjs) >"$work/node-preload.out"
+check_output "node --import …/register" "$work/node-preload.out"
 results+=("     node_modules/@muthuishere: $(echo "$installed" | tr '\n' ' ')")
 
 # ---- Java: the README's dependency, resolved from dist/java/repo ---------------------------------

@@ -127,6 +127,7 @@ var runners = map[string]func(*testing.T, *vector){
 	"rqem0001-manifest":  runManifest,
 	"config-blob":        runConfigBlob,
 	"fallback-chain":     runFallbackChain,
+	"resolved-view":      runResolvedView,
 	"asset-path":         runAssetPath,
 	"error-taxonomy":     runErrorTaxonomy,
 	"vault-payload":      runVaultPayload,
@@ -273,6 +274,54 @@ func runFallbackChain(t *testing.T, v *vector) {
 	}
 	defer h.Close()
 	checkQueries(t, h, v)
+}
+
+// runResolvedView runs Environ with the process environment exactly the vector's env (cleared
+// and set for the call, restored after: the view lists every variable of the process).
+func runResolvedView(t *testing.T, v *vector) {
+	var vault, env, defaults map[string]string
+	v.in(t, "vault", &vault)
+	v.in(t, "env", &env)
+	v.in(t, "defaults", &defaults)
+	payload, _ := json.Marshal(map[string]any{"kv": nonNil(vault)})
+	h, err := testingOpenPayload(payload, "test", nil, WithDefaults(defaults))
+	if v.expectError(t, err) {
+		return
+	}
+	defer h.Close()
+	var want struct {
+		Environ []struct{ Key, Value, Source string }
+	}
+	if err := json.Unmarshal(v.Expected["environ"], &want.Environ); err != nil {
+		t.Fatal(err)
+	}
+	saved := os.Environ()
+	os.Clearenv()
+	for k, val := range env {
+		os.Setenv(k, val)
+	}
+	view := h.Environ()
+	sources := make([]Source, len(want.Environ))
+	for i, e := range want.Environ {
+		sources[i] = h.EnvSource(e.Key)
+	}
+	os.Clearenv()
+	for _, kv := range saved {
+		if k, val, ok := strings.Cut(kv, "="); ok {
+			os.Setenv(k, val)
+		}
+	}
+	if len(view) != len(want.Environ) {
+		t.Errorf("environ has %d names, want %d: %q", len(view), len(want.Environ), view)
+	}
+	for i, e := range want.Environ {
+		if got, ok := view[e.Key]; !ok || got != e.Value {
+			t.Errorf("environ[%q] = %q, %v; want %q", e.Key, got, ok, e.Value)
+		}
+		if sources[i].String() != e.Source {
+			t.Errorf("env_source(%q) = %v, want %s", e.Key, sources[i], e.Source)
+		}
+	}
 }
 
 func nonNil(m map[string]string) map[string]string {

@@ -227,6 +227,109 @@ func TestOpenWithEnvLookup(t *testing.T) {
 	}
 }
 
+func TestEnvironIsTheChainForEveryName(t *testing.T) {
+	s := testServer(t)
+	config := pushed(t, s)
+	t.Setenv("SHARED", "from-env")
+	t.Setenv("ONLY_ENV", "e")
+	t.Setenv("EMPTY_ENV", "")
+	t.Setenv("PORT", "")
+	os.Unsetenv("PORT")
+	defaults := map[string]string{"PORT": "8080", "ONLY_ENV": "d", "API_TOKEN": "default-token"}
+	v, err := OpenWith(context.Background(), config, testPassphrase, WithDefaults(defaults))
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := v.Environ()
+	want := map[string]string{
+		"DATABASE_URL": "postgres://app@db/dev", "API_TOKEN": "tok-go-secret-value", "SHARED": "from-vault",
+		"ONLY_ENV": "e", "EMPTY_ENV": "", "PORT": "8080",
+	}
+	for k, w := range want {
+		if got, ok := view[k]; !ok || got != w {
+			t.Errorf("Environ()[%s] = %q, %v; want %q", k, got, ok, w)
+		}
+	}
+	// Exactly GetEnv key by key: every variable of the process is there, and nothing else.
+	names := map[string]bool{"DATABASE_URL": true, "API_TOKEN": true, "SHARED": true, "PORT": true}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		names[name] = true
+	}
+	if len(view) != len(names) {
+		t.Errorf("Environ() has %d names, want %d", len(view), len(names))
+	}
+	for k, got := range view {
+		if w, ok := v.GetEnv(k); !ok || w != got || !names[k] {
+			t.Errorf("Environ()[%s] = %q, GetEnv = %q, %v", k, got, w, ok)
+		}
+	}
+	t.Setenv("ONLY_ENV", "changed")
+	if view["ONLY_ENV"] != "e" || v.Environ()["ONLY_ENV"] != "changed" {
+		t.Error("Environ() is a snapshot read at call time")
+	}
+	// An injected lookup answers for the process's names.
+	w, err := OpenWith(context.Background(), config, testPassphrase,
+		WithEnvLookup(mapLookup(map[string]string{"ONLY_ENV": "injected", "NOT_IN_PROCESS": "x"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if iv := w.Environ(); iv["ONLY_ENV"] != "injected" || iv["SHARED"] != "from-vault" || len(iv) != 4 {
+		t.Errorf("Environ() with an injected lookup: %d names, ONLY_ENV=%q", len(iv), iv["ONLY_ENV"])
+	}
+	w.Close()
+	v.Close()
+	if v.Environ() != nil {
+		t.Error("Environ() after Close must be nil")
+	}
+}
+
+// The struct-loading example (examples/structload, its own module with the real
+// github.com/caarlos0/env/v11) built and run against a pushed vault; README.md shows its core.
+func TestStructLoadExample(t *testing.T) {
+	s := testServer(t)
+	config := s.token(t, uniquePrefix(t), "", "")
+	dotenv := "DATABASE_URL=postgres://app@db/structs\nFEATURES=search,export\nDB_POOL=16\nPORT=7000\n"
+	if out := s.push(t, config, testPassphrase, dotenv, nil); !strings.HasPrefix(out, "pushed gen=1 ") {
+		t.Fatalf("push printed %q", out)
+	}
+	cmd := exec.Command("go", "run", ".")
+	cmd.Dir = filepath.Join("examples", "structload")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "VSYNC_") && !strings.HasPrefix(kv, "PORT=") && !strings.HasPrefix(kv, "TIMEOUT=") {
+			env = append(env, kv)
+		}
+	}
+	// PORT in the vault wins over the environment's; TIMEOUT comes from the environment.
+	cmd.Env = append(env, "VSYNC_CONFIG="+config, "VSYNC_PASSPHRASE="+testPassphrase, "PORT=1", "TIMEOUT=250ms")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go run ./examples/structload: %v\n%s", err, stderr.String())
+	}
+	want := `database_url=postgres://app@db/structs port=7000 timeout=250ms features=["search" "export"] db_pool=16` + "\n"
+	if string(out) != want {
+		t.Errorf("the example printed %q, want %q", out, want)
+	}
+	// The README's Go struct-loading block is the example's code, as written.
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	main, err := os.ReadFile(filepath.Join("examples", "structload", "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "## Struct loading")
+	_, block, _ := strings.Cut(section, "```go\n")
+	block, _, _ = strings.Cut(block, "```")
+	if block == "" || !strings.Contains(string(main), block) {
+		t.Errorf("README.md's struct-loading block is not examples/structload/main.go's code:\n%s", block)
+	}
+}
+
 // captureStderr runs f with file descriptor 2 redirected (the core prints warnings there).
 func captureStderr(t *testing.T, f func()) string {
 	t.Helper()

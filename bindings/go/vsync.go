@@ -15,7 +15,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"os"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -259,6 +261,55 @@ func (v *Vsync) Keys() []string {
 	}
 	C.vsync_string_list_free(list, n)
 	return keys
+}
+
+// Environ is the resolved view: every name GetEnv answers, with the value it answers (vault,
+// else the process environment now, else the defaults), for loaders that take a map, such as
+// github.com/caarlos0/env's Options.Environment. The environment is read once, here: the names
+// of os.Environ(), each read through the handle's lookup (os.LookupEnv, or WithEnvLookup's),
+// so Environ()[k] is GetEnv(k) for every k. nil after Close.
+//
+// The values are the secrets themselves, in Go strings that Close cannot wipe: hand the map to
+// the loader and drop it.
+func (v *Vsync) Environ() map[string]string {
+	if !v.acquire() {
+		return nil
+	}
+	defer v.release()
+	a := cArena{}
+	defer a.free()
+	var names, vals []*C.char
+	for _, kv := range os.Environ() {
+		name, _, ok := strings.Cut(kv, "=")
+		if !ok || name == "" || hasNUL(name) {
+			continue
+		}
+		if val, set := v.lookup(name); set && !hasNUL(val) {
+			names, vals = append(names, a.str(name)), append(vals, a.str(val))
+		}
+	}
+	n := len(names)
+	cNames, cVals := a.array(n), a.array(n)
+	copy(unsafe.Slice(cNames, n), names)
+	copy(unsafe.Slice(cVals, n), vals)
+	var outNames, outVals **C.char
+	var outLens *C.size_t
+	var outLen C.size_t
+	var e *C.vsync_error
+	rc := C.vsync_environ(v.h, cNames, cVals, C.size_t(n), &outNames, &outVals, &outLens, &outLen, &e)
+	if takeError(rc, e) != nil {
+		return nil
+	}
+	view := make(map[string]string, int(outLen))
+	ns, vs, ls := unsafe.Slice(outNames, int(outLen)), unsafe.Slice(outVals, int(outLen)), unsafe.Slice(outLens, int(outLen))
+	for i := range ns {
+		// With its length: a vault value may hold a NUL byte.
+		view[C.GoString(ns[i])] = C.GoStringN(vs[i], C.int(ls[i]))
+	}
+	C.vsync_string_list_free(outNames, outLen)
+	C.vsync_string_list_free(outVals, outLen)
+	C.vsync_size_list_free(outLens, outLen)
+	return view
 }
 
 // Generation is the vault generation read at open time (0 after Close).

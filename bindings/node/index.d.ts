@@ -31,6 +31,11 @@ export declare class Vsync {
   hasEnv(key: string): boolean;
   /** The chain step that answers `key` (no value: safe to log). */
   envSource(key: string): Source;
+  /**
+   * Every name getEnv answers, with the value it answers (vault → process.env now → defaults),
+   * in name order; a snapshot in an object with a null prototype.
+   */
+  environ(): Record<string, string>;
   /** An asset's bytes, else the key's value as UTF-8, else null. */
   getAsContent(name: string): Buffer | null;
   /** The vault's key names in payload order. */

@@ -142,6 +142,21 @@ class Vsync {
     return this.#call('envSource', key, process.env[key]);
   }
 
+  /**
+   * The resolved view: every name getEnv answers, with the value it answers (vault, else
+   * process.env as it is now, else the defaults), in name order. A snapshot, in a fresh object
+   * with a null prototype (a vault key named `__proto__` is an ordinary key).
+   */
+  environ() {
+    const env = {};
+    for (const [k, v] of Object.entries(process.env)) {
+      if (typeof v === 'string') env[k] = v;
+    }
+    const view = Object.create(null);
+    for (const [k, v] of this.#call('environ', env)) view[k] = v;
+    return view;
+  }
+
   /** An asset's bytes, else the key's value as UTF-8 bytes, else null. */
   getAsContent(name) {
     checkString(name, 'name');

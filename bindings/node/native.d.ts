@@ -9,6 +9,11 @@ export declare class NativeVault {
   getEnv(key: string, envValue?: string | undefined | null): string | null;
   hasEnv(key: string, envValue?: string | undefined | null): boolean;
   envSource(key: string, envValue?: string | undefined | null): string;
+  /**
+   * The resolved view (`Vault::environ`) as `[name, value]` pairs sorted by name;
+   * `process_env` is the facade's snapshot of `process.env`, taken just before the call.
+   */
+  environ(processEnv: Record<string, string>): Array<Array<string>>;
   /** The bytes, or `null` on a lookup miss (the core's `NotFound`). */
   getAsContent(name: string): Buffer | null;
   keys(): Array<string>;

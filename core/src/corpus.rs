@@ -489,6 +489,56 @@ fn chain_vectors(out: &mut Vec<Vector>) {
     }
 }
 
+/// The `resolved-view` category (SPEC §8, `environ()`): the whole map a program sees through the
+/// chain, from a vault, an environment that is the process's whole environment, and defaults;
+/// `expected.environ` lists every name in order (code-point order of the names) with its value
+/// and the source `env_source` reports for it.
+fn resolved_view_vectors(out: &mut Vec<Vector>) {
+    type Case = (&'static str, &'static str, Value, Value, Value);
+    let cases: Vec<Case> = vec![
+        (
+            "precedence",
+            "Every step of the chain at once: the vault wins, then the environment, then the defaults",
+            json!({"A": "vault-a", "B": "vault-b", "BLANK": ""}),
+            json!({"B": "env-b", "C": "env-c", "BLANK": "env-blank", "EMPTY": ""}),
+            json!({"A": "def-a", "C": "def-c", "D": "def-d", "EMPTY": "def-empty"}),
+        ),
+        ("empty", "No vault keys, no environment, no defaults: an empty view", json!({}), json!({}), json!({})),
+        (
+            "environment-only",
+            "Every variable of the environment is in the view, even those the vault does not name",
+            json!({}),
+            json!({"HOME": "/home/app", "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin"}),
+            json!({}),
+        ),
+        (
+            "code-point-order",
+            "Names are ordered by code point (the UTF-8 bytes), not by UTF-16 unit or case",
+            json!({"b": "1", "B": "2", "_x": "3", "\u{1F511}KEY": "4", "\u{FF21}": "5", "\u{E9}t\u{E9}": "6"}),
+            json!({"Z": "env-z", "a1": "env-a1"}),
+            json!({"\u{DF}": "def-sz", "A_B": "def-ab"}),
+        ),
+    ];
+    for (name, desc, vault, env, defaults) in cases {
+        let mut view: BTreeMap<String, (String, &str)> = BTreeMap::new();
+        for (step, source) in [(&defaults, "default"), (&env, "env"), (&vault, "vault")] {
+            for (k, v) in step.as_object().into_iter().flatten() {
+                view.insert(k.clone(), (v.as_str().unwrap_or_default().to_string(), source));
+            }
+        }
+        let environ: Vec<Value> =
+            view.into_iter().map(|(k, (v, source))| json!({"key": k, "value": v, "source": source})).collect();
+        out.push(vector(
+            "resolved-view",
+            name,
+            desc,
+            json!({"bin": null, "vault": vault, "env": env, "defaults": defaults}),
+            json!({"environ": environ, "error": null}),
+            None,
+        ));
+    }
+}
+
 fn asset_vectors(out: &mut Vec<Vector>) {
     let pem = b"-----BEGIN CERTIFICATE-----\nMIIBfake\n-----END CERTIFICATE-----\n".to_vec();
     let binary: Vec<u8> = (0..=255u8).rev().collect();
@@ -1211,6 +1261,7 @@ fn all_vectors() -> Vec<Vector> {
     rqem_vectors(&mut v);
     config_vectors(&mut v);
     chain_vectors(&mut v);
+    resolved_view_vectors(&mut v);
     asset_vectors(&mut v);
     taxonomy_vectors(&mut v);
     payload_vectors(&mut v);

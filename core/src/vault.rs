@@ -1,6 +1,7 @@
 //! The handle every binding wraps: `open`, the locked fallback chain (SPEC §8), assets,
 //! generations, `close` (SPEC §10).
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::RwLock;
 use std::time::Duration;
@@ -384,6 +385,35 @@ impl Vault {
         self.resolve(key, env_lookup).map(|r| r.source)
     }
 
+    /// The resolved view (SPEC §8): every name `get_env` answers, with the value it answers,
+    /// given `process_env`, a snapshot of the language's process environment (name, value)
+    /// taken by the binding. The union of the vault's keys, the snapshot's names and the
+    /// defaults' names; for each, the vault's value, else the snapshot's, else the default —
+    /// so `environ(env)[k] == get_env(k)` with `env` as step 2, for every `k`, and a name
+    /// absent from the result is one `get_env` misses. Sorted by name (byte order of the UTF-8
+    /// text, which is code-point order): the same order in every language. A name given twice
+    /// in the snapshot keeps its last value, as a later `setenv` would.
+    ///
+    /// The snapshot is consumed before the lock is taken (it may come from a binding's
+    /// runtime); the values stay `Zeroizing` until the binding copies them out.
+    pub fn environ(
+        &self,
+        process_env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Vec<(String, Zeroizing<String>)>> {
+        let mut view: BTreeMap<String, Zeroizing<String>> =
+            process_env.into_iter().map(|(k, v)| (k, Zeroizing::new(v))).collect();
+        self.read(|c| {
+            for (k, v) in &c.defaults {
+                // A default is step 3: it only fills a name the environment does not set.
+                view.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+            for (k, v) in &c.data.kv {
+                view.insert(k.clone(), v.clone());
+            }
+        })?;
+        Ok(view.into_iter().collect())
+    }
+
     /// An asset's bytes; else the key/value of that name as UTF-8; else `NotFound`.
     pub fn get_as_content(&self, name: &str) -> Result<Zeroizing<Vec<u8>>> {
         self.read(|c| {
@@ -517,6 +547,38 @@ mod tests {
         assert_eq!(v.resolve("A", &mut env).map(|_| ()).unwrap_err().kind(), ErrorKind::Closed);
         assert_eq!(v.generation().unwrap_err().kind(), ErrorKind::Closed);
         assert_eq!(v.get_as_content("cert").map(|_| ()).unwrap_err().kind(), ErrorKind::Closed);
+    }
+
+    #[test]
+    fn environ_is_get_env_for_every_name_sorted() {
+        let v = vault();
+        let env = || {
+            vec![
+                ("A".to_string(), "env-A".to_string()),
+                ("E".to_string(), "env-E".to_string()),
+                ("Z_EMPTY".to_string(), String::new()),
+                ("E".to_string(), "env-E-later".to_string()),
+            ]
+        };
+        let view: Vec<(String, String)> =
+            v.environ(env()).unwrap_or_else(|e| panic!("{e}")).into_iter().map(|(k, v)| (k, v.to_string())).collect();
+        let expected = [("A", "va"), ("D", "dv"), ("E", "env-E-later"), ("Z_EMPTY", "")];
+        assert_eq!(view, expected.map(|(k, v)| (k.to_string(), v.to_string())).to_vec());
+        // Key by key, the view is what get_env answers from the same environment.
+        for name in ["A", "D", "E", "Z_EMPTY", "X"] {
+            let mut lookup = |k: &str| env().into_iter().rev().find(|(n, _)| n == k).map(|(_, v)| v);
+            let got = v.get_env(name, &mut lookup).unwrap_or_else(|e| panic!("{e}")).map(|s| s.to_string());
+            assert_eq!(got, view.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()), "{name}");
+        }
+        // An environment variable beats a default of the same name; the order is code-point order.
+        let view = v
+            .environ(vec![("D".to_string(), "env-D".to_string()), ("é".to_string(), "x".to_string())])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let names: Vec<&str> = view.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["A", "D", "é"]);
+        assert_eq!(view[1].1.as_str(), "env-D");
+        v.close();
+        assert_eq!(v.environ(Vec::new()).map(|_| ()).unwrap_err().kind(), ErrorKind::Closed);
     }
 
     fn fetched(gen: u64, claims: Vec<(&'static str, u64)>) -> Fetched {

@@ -250,6 +250,33 @@ fn run_vector(category: &str, path: &Path) -> Outcome {
                 .map_err(|e| e.to_string())?;
             check_queries(&vault, &str_map(&inputs["env"]), &expected["results"])
         }
+        "resolved-view" => {
+            let payload = json!({"kv": inputs["vault"]}).to_string();
+            let vault = Vault::from_payload(payload.as_bytes(), "test", None, options(&inputs["defaults"]))
+                .map_err(|e| e.to_string())?;
+            let env = str_map(&inputs["env"]);
+            let got: Vec<(String, String)> = vault
+                .environ(env.clone())
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .map(|(k, v)| (k, v.to_string()))
+                .collect();
+            let want: Vec<(String, String)> = expected["environ"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|e| (e["key"].as_str().unwrap_or_default().into(), e["value"].as_str().unwrap_or_default().into()))
+                .collect();
+            eq("environ", got, want)?;
+            let mut lookup = |k: &str| env.get(k).cloned();
+            for e in expected["environ"].as_array().cloned().unwrap_or_default() {
+                let key = e["key"].as_str().unwrap_or_default();
+                let source = vault.env_source(key, &mut lookup).map_err(|e| e.to_string())?;
+                eq(&format!("{key} source"), source.label(), e["source"].as_str().unwrap_or_default())?;
+            }
+            Ok(())
+        }
         "asset-path" => {
             let bytes = bin.ok_or("missing .bin")?;
             let key = s("key");

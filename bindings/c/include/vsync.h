@@ -317,6 +317,26 @@ int32_t vsync_keys(const struct vsync_handle *handle,
                    struct vsync_error **out_error);
 
 /**
+ * The resolved view (SPEC §8): every name vsync_get_env answers, with the value it answers,
+ * sorted by name (byte order). `env_names` / `env_values` (`env_len` entries; NULL when 0) are
+ * step 2: the caller's snapshot of its process environment (a NULL value means unset; a name
+ * given twice keeps its last value). On success `*out_len` is the number of names, and (each
+ * out pointer optional) `*out_names` and `*out_values` are arrays of that many strings owned by
+ * the caller (release each with vsync_string_list_free(list, *out_len); the values are zeroed),
+ * `*out_value_lens` the values' lengths in bytes (a value may hold a NUL byte; release with
+ * vsync_size_list_free(lens, *out_len)). Pass out_values = NULL to learn only the names.
+ */
+int32_t vsync_environ(const struct vsync_handle *handle,
+                      const char *const *env_names,
+                      const char *const *env_values,
+                      size_t env_len,
+                      char ***out_names,
+                      char ***out_values,
+                      size_t **out_value_lens,
+                      size_t *out_len,
+                      struct vsync_error **out_error);
+
+/**
  * The generation read at open time (pure memory).
  */
 int32_t vsync_generation(const struct vsync_handle *handle,
@@ -366,6 +386,12 @@ void vsync_bytes_free(uint8_t *bytes);
  * Release a list returned by this library (each string and the array). NULL is a no-op.
  */
 void vsync_string_list_free(char **list, size_t len);
+
+/**
+ * Release a list of sizes returned by this library (vsync_environ's value lengths). NULL is a
+ * no-op.
+ */
+void vsync_size_list_free(size_t *list, size_t len);
 
 /**
  * Release an error (with its code and message). NULL is a no-op.

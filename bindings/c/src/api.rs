@@ -6,11 +6,11 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use vsync_core::{bootstrap, ErrorKind, Source, Vault};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
-use crate::args::{env_map, required, text, vault_of};
+use crate::args::{env_list, env_map, required, text, vault_of};
 use crate::guard::{call, cstring, guard_open, static_array, Statics};
-use crate::out::{Own, Scalar};
+use crate::out::{Own, Scalar, Sizes};
 use crate::types::*;
 
 /// The ABI version of the linked library (VSYNC_ABI_VERSION it was built with).
@@ -178,6 +178,36 @@ pub unsafe extern "C" fn vsync_keys(
     out_error: *mut *mut vsync_error,
 ) -> i32 {
     call(Own::with_len(out_keys, out_len), out_error, || unsafe { vault_of(handle) }?.keys())
+}
+
+/// The resolved view (SPEC §8): every name vsync_get_env answers, with the value it answers,
+/// sorted by name (byte order). `env_names` / `env_values` (`env_len` entries; NULL when 0) are
+/// step 2: the caller's snapshot of its process environment (a NULL value means unset; a name
+/// given twice keeps its last value). On success `*out_len` is the number of names, and (each
+/// out pointer optional) `*out_names` and `*out_values` are arrays of that many strings owned by
+/// the caller (release each with vsync_string_list_free(list, *out_len); the values are zeroed),
+/// `*out_value_lens` the values' lengths in bytes (a value may hold a NUL byte; release with
+/// vsync_size_list_free(lens, *out_len)). Pass out_values = NULL to learn only the names.
+#[no_mangle]
+pub unsafe extern "C" fn vsync_environ(
+    handle: *const vsync_handle,
+    env_names: *const *const c_char,
+    env_values: *const *const c_char,
+    env_len: usize,
+    out_names: *mut *mut *mut c_char,
+    out_values: *mut *mut *mut c_char,
+    out_value_lens: *mut *mut usize,
+    out_len: *mut usize,
+    out_error: *mut *mut vsync_error,
+) -> i32 {
+    let out = (Own::with_len(out_names, out_len), Own::new(out_values), Own::new(out_value_lens));
+    call(out, out_error, || {
+        let vault = unsafe { vault_of(handle) }?;
+        let env = unsafe { env_list(env_names, env_values, env_len) }?;
+        let (names, values): (Vec<String>, Vec<Zeroizing<String>>) = vault.environ(env)?.into_iter().unzip();
+        let lens = Sizes(values.iter().map(|v| v.len()).collect());
+        Ok((names, values, lens))
+    })
 }
 
 /// The generation read at open time (pure memory).

@@ -61,6 +61,15 @@ unsafe fn pairs(
     Ok(out)
 }
 
+/// An environment given as name/value arrays, in the caller's order; NULL values (unset) dropped.
+pub(crate) unsafe fn env_list(
+    names: *const *const c_char,
+    values: *const *const c_char,
+    len: usize,
+) -> Res<Vec<(String, String)>> {
+    Ok(unsafe { pairs(names, values, len) }?.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect())
+}
+
 /// An environment given as name/value arrays; a NULL value means unset.
 pub(crate) unsafe fn env_map(
     names: *const *const c_char,

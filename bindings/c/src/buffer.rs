@@ -37,8 +37,8 @@ pub(crate) fn alloc_str(s: &str) -> *mut c_char {
     alloc_buf(s.as_bytes()) as *mut c_char
 }
 
-pub(crate) fn alloc_list(items: &[String]) -> *mut *mut c_char {
-    let v: Vec<*mut c_char> = items.iter().map(|s| alloc_str(s)).collect();
+pub(crate) fn alloc_list<S: AsRef<str>>(items: &[S]) -> *mut *mut c_char {
+    let v: Vec<*mut c_char> = items.iter().map(|s| alloc_str(s.as_ref())).collect();
     Box::into_raw(v.into_boxed_slice()) as *mut *mut c_char
 }
 

@@ -71,6 +71,30 @@ impl Owned for Vec<String> {
     }
 }
 
+/// vsync_string_list_free (which zeroes each string).
+impl Owned for Vec<Zeroizing<String>> {
+    type Ptr = *mut c_char;
+    fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    fn alloc(&self) -> *mut *mut c_char {
+        alloc_list(self)
+    }
+}
+
+/// A list of sizes (vsync_size_list_free).
+pub(crate) struct Sizes(pub(crate) Vec<usize>);
+
+impl Owned for Sizes {
+    type Ptr = usize;
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+    fn alloc(&self) -> *mut usize {
+        Box::into_raw(self.0.clone().into_boxed_slice()) as *mut usize
+    }
+}
+
 /// A value that may be missing: NULL and length 0 when it is.
 impl<T: Owned> Owned for Option<T> {
     type Ptr = T::Ptr;
@@ -97,8 +121,8 @@ impl<V: Owned> Clone for Own<V> {
 impl<V: Owned> Copy for Own<V> {}
 
 impl<V: Owned> Own<V> {
-    // Only the hooks hand out a result without its length (a NUL-terminated string).
-    #[cfg_attr(not(feature = "testing-hooks"), allow(dead_code))]
+    // A result without a length of its own: a NUL-terminated string (the hooks), or the values of
+    // vsync_environ (whose length is the names').
     pub(crate) fn new(out: *mut *mut V::Ptr) -> Self {
         Own { out, len: ptr::null_mut() }
     }

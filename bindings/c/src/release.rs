@@ -64,6 +64,14 @@ pub unsafe extern "C" fn vsync_string_list_free(list: *mut *mut c_char, len: usi
     };
 }
 
+/// Release a list of sizes returned by this library (vsync_environ's value lengths). NULL is a
+/// no-op.
+#[no_mangle]
+pub unsafe extern "C" fn vsync_size_list_free(list: *mut usize, len: usize) {
+    // SAFETY: caller contract: `list`/`len` came from this library.
+    unsafe { release(ptr::slice_from_raw_parts_mut(list, len), |_| ()) };
+}
+
 /// Release an error (with its code and message). NULL is a no-op.
 #[no_mangle]
 pub unsafe extern "C" fn vsync_error_free(error: *mut vsync_error) {

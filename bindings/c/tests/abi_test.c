@@ -191,6 +191,35 @@ static void test_payload_handle(void) {
     }
     vsync_string_list_free(keys, len);
 
+    /* the resolved view: vault > env > defaults, sorted by name; NULL env values are unset */
+    {
+        const char *en[] = {"E", "A", "D", "U", "E"};
+        const char *ev[] = {"env-e", "env-a", "", NULL, "env-e2"};
+        char **names = NULL, **values = NULL;
+        size_t *lens = NULL;
+        rc = vsync_environ(h, en, ev, 5, &names, &values, &lens, &len, &err);
+        CHECK(rc == VSYNC_OK && len == 5 && names != NULL && values != NULL && lens != NULL);
+        if (rc == VSYNC_OK && len == 5) {
+            const char *want_n[] = {"A", "B", "D", "E", "NUL"};
+            const char *want_v[] = {"va", "vb", "", "env-e2", "x\0y"};
+            const size_t want_l[] = {2, 2, 0, 6, 3};
+            for (size_t i = 0; i < 5; i++) {
+                CHECK(strcmp(names[i], want_n[i]) == 0 && lens[i] == want_l[i]);
+                CHECK(memcmp(values[i], want_v[i], want_l[i] + 1) == 0);
+            }
+        }
+        vsync_string_list_free(names, len);
+        vsync_string_list_free(values, len);
+        vsync_size_list_free(lens, len);
+        /* names only; no environment */
+        rc = vsync_environ(h, NULL, NULL, 0, &names, NULL, NULL, &len, NULL);
+        CHECK(rc == VSYNC_OK && len == 4 && strcmp(names[0], "A") == 0 && strcmp(names[2], "D") == 0);
+        vsync_string_list_free(names, len);
+        rc = vsync_environ(NULL, NULL, NULL, 0, &names, &values, &lens, &len, &err);
+        CHECK(names == NULL && values == NULL && lens == NULL && len == 0);
+        expect_error(rc, err, VSYNC_KIND_INVALID_ARGUMENT, "VSYNC_INVALID_ARGUMENT");
+    }
+
     uint64_t gen = 99;
     CHECK(vsync_generation(h, &gen, NULL) == VSYNC_OK && gen == 0);
     rc = vsync_remote_generation(h, 0, &gen, &err);
@@ -206,6 +235,10 @@ static void test_payload_handle(void) {
     CHECK(value == NULL);
     expect_error(rc, err, VSYNC_KIND_CLOSED, "VSYNC_CLOSED");
     rc = vsync_generation(h, &gen, &err);
+    expect_error(rc, err, VSYNC_KIND_CLOSED, "VSYNC_CLOSED");
+    char **closed_names = NULL;
+    rc = vsync_environ(h, NULL, NULL, 0, &closed_names, NULL, NULL, &len, &err);
+    CHECK(closed_names == NULL);
     expect_error(rc, err, VSYNC_KIND_CLOSED, "VSYNC_CLOSED");
     vsync_free(h);
 

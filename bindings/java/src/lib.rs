@@ -313,6 +313,17 @@ jni_entry_points! {
         Ok(lookup(env, h, &key, &env_val, Vault::env_source)?.number())
     }
 
+    /// The resolved view (`Vault::environ`) as alternating names and values, sorted by name;
+    /// `process_env` alternates the Java side's snapshot of its environment the same way.
+    fn Java_io_github_muthuishere_vsync_Natives_environ<'c>(env, h: jlong, process_env: JObjectArray<'c>) -> JObjectArray<'c, JString<'c>> {
+        let v = vault(h)?;
+        // `mem::take` moves each value out of its Zeroizing wrapper without a copy.
+        let vars = pairs(env, &process_env)?.into_iter().map(|(k, mut v)| (k, std::mem::take(&mut *v)));
+        let view = v.environ(vars)?;
+        let flat: Vec<&str> = view.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]).collect();
+        string_array(env, &flat)
+    }
+
     /// A fresh `byte[]` (the caller owns it), or null when neither an asset nor a key has that name.
     fn Java_io_github_muthuishere_vsync_Natives_getAsContent<'c>(env, h: jlong, name: JString<'c>) -> JByteArray<'c> {
         let v = vault(h)?;

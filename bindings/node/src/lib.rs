@@ -154,6 +154,16 @@ impl NativeVault {
         call(|| self.inner.env_source(&key, &mut env_of(env_value)).map(|s| s.label().to_string()))
     }
 
+    /// The resolved view (`Vault::environ`) as `[name, value]` pairs sorted by name;
+    /// `process_env` is the facade's snapshot of `process.env`, taken just before the call.
+    #[napi(catch_unwind)]
+    pub fn environ(&self, process_env: HashMap<String, String>) -> Result<Vec<Vec<String>>> {
+        call(|| {
+            let view = self.inner.environ(process_env)?;
+            Ok(view.into_iter().map(|(k, v)| vec![k, v.as_str().to_owned()]).collect())
+        })
+    }
+
     /// The bytes, or `null` on a lookup miss (the core's `NotFound`).
     #[napi(catch_unwind)]
     pub fn get_as_content(&self, name: String) -> Result<Option<Buffer>> {

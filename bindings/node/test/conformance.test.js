@@ -111,6 +111,31 @@ const RUNNERS = {
     await withEnv(env, queries, () => checkResults(h, v.expected.results));
   },
 
+  'resolved-view': async (v) => {
+    const { vault = {}, env = {}, defaults = {} } = v.inputs;
+    const payload = Buffer.from(JSON.stringify({ kv: vault }));
+    const h = await outcome(v.expected, () => T.openPayload(payload, 'test', null, defaults));
+    if (v.expected.error != null) return;
+    // The process environment is exactly `env` for the call: the facade reads process.env then.
+    const saved = process.env;
+    process.env = { ...env };
+    try {
+      const view = h.environ();
+      const want = v.expected.environ;
+      assert.deepEqual(
+        Object.entries(view),
+        want.map((e) => [e.key, e.value]),
+      );
+      assert.deepEqual(
+        want.map((e) => h.envSource(e.key)),
+        want.map((e) => e.source),
+      );
+    } finally {
+      process.env = saved;
+      h.close();
+    }
+  },
+
   'asset-path': async (v) => {
     const { key, vault = {} } = v.inputs;
     const payload = Buffer.from(JSON.stringify({ kv: vault, assets: { [key]: v.bin.toString('base64') } }));

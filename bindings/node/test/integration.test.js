@@ -70,6 +70,36 @@ describe('open() from process.env', () => {
     );
   });
 
+  test('environ(): every name getEnv answers, vault → process.env → defaults, in name order', async () => {
+    await withEnv({ SHARED: 'from-env', ONLY_ENV: 'e', EMPTY_ENV: '' }, ['PORT', 'API_TOKEN'], async () => {
+      const defaults = { PORT: '8080', ONLY_ENV: 'd', API_TOKEN: 'default-token' };
+      const h = await vsync.openWith({ config, passphrase: PASS, defaults });
+      const view = h.environ();
+      assert.equal(Object.getPrototypeOf(view), null);
+      assert.deepEqual(
+        ['DATABASE_URL', 'API_TOKEN', 'SHARED', 'ONLY_ENV', 'EMPTY_ENV', 'PORT'].map((k) => [k, view[k]]),
+        [
+          ['DATABASE_URL', DB],
+          ['API_TOKEN', 'tok-123'],
+          ['SHARED', 'from-vault'],
+          ['ONLY_ENV', 'e'],
+          ['EMPTY_ENV', ''],
+          ['PORT', '8080'],
+        ],
+      );
+      // Exactly getEnv key by key: every variable of process.env is there, and nothing else.
+      const names = new Set([...Object.keys(process.env), 'DATABASE_URL', 'API_TOKEN', 'SHARED', 'PORT']);
+      assert.deepEqual(Object.keys(view).sort(), [...names].sort());
+      for (const k of Object.keys(view)) assert.equal(view[k], h.getEnv(k), k);
+      assert.equal('tls/ca.pem' in view, false, 'assets are not part of the chain');
+      process.env.ONLY_ENV = 'changed';
+      assert.equal(view.ONLY_ENV, 'e', 'a snapshot');
+      assert.equal(h.environ().ONLY_ENV, 'changed');
+      h.close();
+      assert.throws(() => h.environ(), /closed/);
+    });
+  });
+
   test('the event loop keeps running while open() is pending', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);

@@ -171,6 +171,14 @@ impl Handle {
         Ok(self.resolve(py, key, environ)?.source.label())
     }
 
+    /// The resolved view (`Vault::environ`): every name `get_env` answers, with its value,
+    /// sorted by name; `environ` (normally `os.environ`) is read once, here, before the core runs.
+    fn environ(&self, py: Python<'_>, environ: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+        let vars = environ_snapshot(environ)?;
+        let view = guarded(py, || self.vault.environ(vars.into_iter().map(|(k, mut v)| (k, std::mem::take(&mut *v)))))?;
+        Ok(view.into_iter().map(|(k, v)| (k, v.as_str().to_owned())).collect())
+    }
+
     /// An asset's bytes, else the key/value of that name as UTF-8 (KeyError when neither).
     /// GIL released for the copy (an asset can be megabytes).
     fn get_as_content<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyBytes>> {

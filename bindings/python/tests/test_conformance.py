@@ -120,6 +120,17 @@ def fallback_chain(v: Vector, mp, tmp: Path) -> None:
     query_results(h, v, mp)
 
 
+def resolved_view(v: Vector, mp, tmp: Path) -> None:
+    payload = json.dumps({"kv": v.inputs.get("vault") or {}}).encode()
+    with Vsync._wrap(_native.open_payload(payload, "test", None, v.inputs.get("defaults") or {})) as h:
+        # The process environment is exactly `env`: the facade reads os.environ at call time.
+        mp.setattr(os, "environ", dict(v.inputs.get("env") or {}))
+        view = h.environ()
+        want = v.expected["environ"]
+        assert list(view.items()) == [(e["key"], e["value"]) for e in want]
+        assert [h.env_source(e["key"]) for e in want] == [e["source"] for e in want]
+
+
 def asset_path(v: Vector, mp, tmp: Path) -> None:
     key = v.inputs["key"]
     payload = json.dumps(
@@ -260,6 +271,7 @@ RUNNERS: Dict[str, Callable[[Vector, pytest.MonkeyPatch, Path], None]] = {
     "rqem0001-manifest": rqem0001_manifest,
     "config-blob": config_blob,
     "fallback-chain": fallback_chain,
+    "resolved-view": resolved_view,
     "asset-path": asset_path,
     "error-taxonomy": error_taxonomy,
     "vault-payload": vault_payload,

@@ -56,6 +56,34 @@ def test_open_reads_the_environment(new_vault, clean_bootstrap_env, capfd) -> No
     assert "vsync:" not in capfd.readouterr().err
 
 
+def test_environ_is_the_chain_for_every_name(new_vault, clean_bootstrap_env) -> None:
+    vault = new_vault(KV, {"tls/ca.pem": CERT})
+    clean_bootstrap_env.setenv("SHARED", "from-env")
+    clean_bootstrap_env.setenv("ONLY_ENV", "e")
+    clean_bootstrap_env.setenv("EMPTY_ENV", "")
+    defaults = {"PORT": "8080", "ONLY_ENV": "d", "API_TOKEN": "default-token"}
+    with vsync_s3_client.open_with(vault.config, vault.passphrase, defaults=defaults) as v:
+        view = v.environ()
+        assert type(view) is dict
+        # Vault wins over the environment and the defaults; the environment over the defaults.
+        assert {k: view[k] for k in [*KV, "ONLY_ENV", "EMPTY_ENV", "PORT"]} == {
+            **KV,
+            "ONLY_ENV": "e",
+            "EMPTY_ENV": "",
+            "PORT": "8080",
+        }
+        # Exactly get_env key by key: every variable of os.environ is there, nothing else is.
+        assert set(view) == set(KV) | set(defaults) | set(os.environ)
+        assert all(view[k] == v.get_env(k) for k in view)
+        assert list(view) == sorted(view, key=lambda k: k.encode())
+        assert "tls/ca.pem" not in view  # assets are not part of the chain
+        clean_bootstrap_env.setenv("ONLY_ENV", "changed")
+        assert view["ONLY_ENV"] == "e"  # a snapshot
+        assert v.environ()["ONLY_ENV"] == "changed"
+    with pytest.raises(ValueError):
+        v.environ()
+
+
 def test_open_with_skips_the_environment(new_vault, clean_bootstrap_env) -> None:
     vault = new_vault(KV, {"tls/ca.pem": CERT})
     clean_bootstrap_env.setenv("VSYNC_CONFIG", "garbage")  # ignored by open_with

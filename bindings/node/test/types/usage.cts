@@ -8,6 +8,7 @@ async function main(): Promise<void> {
   const src: vsync.Source = h.envSource('PORT');
   const pem: Buffer | null = h.getAsContent('tls/ca.pem');
   const keys: string[] = h.keys();
+  const view: Record<string, string> = h.environ();
   const gen: number = h.generation();
   const remote: number = await h.remoteGeneration();
   const stale: boolean = await h.hasNewVersion();

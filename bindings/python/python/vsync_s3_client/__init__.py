@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import threading
-from typing import Any, List, Literal, Mapping, NoReturn, Optional, Union
+from typing import Any, Dict, List, Literal, Mapping, NoReturn, Optional, Union
 
 from . import _native, errors
 from .errors import *  # noqa: F403 - the error classes (errors.__all__) are part of this API
@@ -75,6 +75,16 @@ class Vsync:
         """Where :meth:`get_env` would take ``key`` from: ``"vault"``, ``"env"``, ``"default"`` or
         ``"missing"``. Returns no value, so it is safe to log."""
         return self._h.env_source(key, os.environ)  # type: ignore[return-value]
+
+    def environ(self) -> Dict[str, str]:
+        """The resolved view: every name :meth:`get_env` answers, with the value it answers
+        (vault, else ``os.environ`` as it is now, else the defaults), ordered by name.
+
+        A snapshot: later changes to ``os.environ`` are not seen. The values are the secrets
+        themselves, in ``str`` objects that :meth:`close` cannot wipe; hand them to the code that
+        needs them (a settings object) rather than keeping the dict around.
+        """
+        return dict(self._h.environ(os.environ))
 
     def get_as_content(self, name: str) -> bytes:
         """The bytes of asset ``name``, else the value of key ``name`` as UTF-8.

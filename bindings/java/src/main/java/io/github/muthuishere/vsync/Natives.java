@@ -49,6 +49,9 @@ final class Natives {
 
     static native int envSource(long handle, String key, String envValue);
 
+    /** The resolved view as alternating names and values, sorted by name; {@code processEnv} alternates too. */
+    static native String[] environ(long handle, String[] processEnv);
+
     static native byte[] getAsContent(long handle, String name);
 
     static native String[] keys(long handle);

@@ -3,10 +3,14 @@ package io.github.muthuishere.vsync;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * An open vault. Thread-safe: any number of threads may read while another closes.
@@ -25,10 +29,12 @@ public final class Vsync implements AutoCloseable {
 
     private final long handle;
     private final Function<String, String> envLookup;
+    private final Supplier<? extends Collection<String>> envNames;
 
-    Vsync(long handle, Function<String, String> envLookup) {
+    Vsync(long handle, Function<String, String> envLookup, Supplier<? extends Collection<String>> envNames) {
         this.handle = handle;
         this.envLookup = envLookup;
+        this.envNames = envNames;
         CLEANER.register(this, new Release(handle));
     }
 
@@ -84,6 +90,32 @@ public final class Vsync implements AutoCloseable {
         Objects.requireNonNull(key, "key");
         String fromEnv = envLookup.apply(key);
         return fenced(h -> Source.fromNumber(Natives.envSource(h, key, fromEnv)));
+    }
+
+    /**
+     * The resolved view: every name {@link #getEnv} answers, with the value it answers (vault,
+     * else the environment as it is now, else the defaults), in name order (code-point order of
+     * the names, the same in every vsync language). A snapshot, unmodifiable. The environment is
+     * the one of {@link VsyncOptions.Builder#environment(Map)}, else the names of
+     * {@link System#getenv()} read through the handle's {@code envLookup}.
+     *
+     * <p>The values are the secrets themselves, in Java strings that {@link #close()} cannot
+     * wipe: hand them to what needs them rather than keeping the map.
+     */
+    public Map<String, String> environ() {
+        Map<String, String> env = new LinkedHashMap<>();
+        for (String name : envNames.get()) {
+            String value = envLookup.apply(name);
+            if (value != null) {
+                env.put(name, value);
+            }
+        }
+        String[] flat = fenced(h -> Natives.environ(h, Natives.flatten(env)));
+        Map<String, String> view = new LinkedHashMap<>(flat.length);
+        for (int i = 0; i + 1 < flat.length; i += 2) {
+            view.put(flat[i], flat[i + 1]);
+        }
+        return Collections.unmodifiableMap(view);
     }
 
     /** The bytes of asset {@code name}, else of the key/value of that name (UTF-8), else null.

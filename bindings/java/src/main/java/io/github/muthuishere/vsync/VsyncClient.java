@@ -24,7 +24,7 @@ public final class VsyncClient {
         Objects.requireNonNull(options, "options");
         long h = Natives.open(
                 options.getEnvLookup(), options.flatDefaults(), options.timeoutMillis(), options.getMinGeneration());
-        return new Vsync(h, options.getEnvLookup());
+        return new Vsync(h, options.getEnvLookup(), options.envNames());
     }
 
     /** Opens with explicit inputs, skipping the environment; null or empty → {@link ConfigMissingException}. */
@@ -36,6 +36,6 @@ public final class VsyncClient {
         Objects.requireNonNull(options, "options");
         long h = Natives.openWith(
                 config, passphrase, options.flatDefaults(), options.timeoutMillis(), options.getMinGeneration());
-        return new Vsync(h, options.getEnvLookup());
+        return new Vsync(h, options.getEnvLookup(), options.envNames());
     }
 }

@@ -5,7 +5,9 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Options of {@link VsyncClient#open(VsyncOptions)} and {@link VsyncClient#openWith(String, String, VsyncOptions)}.
@@ -19,7 +21,11 @@ import java.util.function.Function;
  *
  * <p>{@code envLookup} is step 2 of the chain and the source of the bootstrap variables of
  * {@code open()}; it defaults to {@link System#getenv(String)} and is consulted at lookup time.
- * Java cannot change its own environment, so tests inject one here.
+ * Java cannot change its own environment, so tests inject one here. {@code environment(Map)}
+ * injects a whole environment instead: step 2, the bootstrap variables and the names
+ * {@link Vsync#environ()} lists (a lookup function cannot be enumerated: with {@code envLookup}
+ * alone, {@code environ()} lists the names of {@link System#getenv()}, each read through the
+ * lookup).
  */
 public final class VsyncOptions {
     private static final VsyncOptions DEFAULTS = builder().build();
@@ -27,12 +33,14 @@ public final class VsyncOptions {
     private final Map<String, String> defaults;
     private final Duration timeout;
     private final Function<String, String> envLookup;
+    private final Supplier<Set<String>> envNames;
     private final long minGeneration;
 
     private VsyncOptions(Builder b) {
         this.defaults = Collections.unmodifiableMap(new LinkedHashMap<>(b.defaults));
         this.timeout = b.timeout;
         this.envLookup = b.envLookup;
+        this.envNames = b.envNames;
         this.minGeneration = b.minGeneration;
     }
 
@@ -56,6 +64,11 @@ public final class VsyncOptions {
 
     public Function<String, String> getEnvLookup() {
         return envLookup;
+    }
+
+    /** The names of the environment {@link Vsync#environ()} lists, read when it is called. */
+    Supplier<Set<String>> envNames() {
+        return envNames;
     }
 
     /** The rollback floor, or 0 for none. */
@@ -95,6 +108,7 @@ public final class VsyncOptions {
         private final Map<String, String> defaults = new LinkedHashMap<>();
         private Duration timeout;
         private Function<String, String> envLookup = System::getenv;
+        private Supplier<Set<String>> envNames = () -> System.getenv().keySet();
         private long minGeneration;
 
         private Builder() {}
@@ -128,6 +142,17 @@ public final class VsyncOptions {
          *  of the chain, at lookup time, and the bootstrap variables of {@code open()}. */
         public Builder envLookup(Function<String, String> envLookup) {
             this.envLookup = Objects.requireNonNull(envLookup, "envLookup");
+            return this;
+        }
+
+        /** A whole environment, in place of the process's (default {@link System#getenv()}): step 2 of
+         *  the chain and the bootstrap variables of {@code open()} are read from it at lookup time
+         *  (it replaces {@code envLookup}), and {@link Vsync#environ()} lists its names. The map is
+         *  not copied: later changes are seen, as the process environment's would be. */
+        public Builder environment(Map<String, String> environment) {
+            Objects.requireNonNull(environment, "environment");
+            this.envLookup = environment::get;
+            this.envNames = environment::keySet;
             return this;
         }
 

@@ -105,14 +105,31 @@ class ConformanceTest {
             case "fallback-chain" -> {
                 Map<String, String> env = map(in, "env");
                 byte[] payload = kvPayload(in.getAsJsonObject("vault"), null, null);
-                try (Vsync v = Testing.openPayload(payload, "test", null, map(in, "defaults"), env::get)) {
+                try (Vsync v = Testing.openPayload(payload, "test", null, map(in, "defaults"), env)) {
                     checkResults(v, exp);
+                }
+            }
+            case "resolved-view" -> {
+                // The environment is exactly the vector's (Testing.openPayload injects it whole).
+                byte[] payload = kvPayload(in.getAsJsonObject("vault"), null, null);
+                try (Vsync v = Testing.openPayload(payload, "test", null, map(in, "defaults"), map(in, "env"))) {
+                    List<Map.Entry<String, String>> want = new ArrayList<>();
+                    List<String> sources = new ArrayList<>();
+                    exp.getAsJsonArray("environ").forEach(e -> {
+                        JsonObject o = e.getAsJsonObject();
+                        want.add(Map.entry(str(o, "key"), str(o, "value")));
+                        sources.add(str(o, "source"));
+                    });
+                    assertEquals(want, List.copyOf(v.environ().entrySet()));
+                    List<String> got = new ArrayList<>();
+                    want.forEach(e -> got.add(v.envSource(e.getKey()).label()));
+                    assertEquals(sources, got);
                 }
             }
             case "asset-path" -> {
                 String key = str(in, "key");
                 byte[] payload = kvPayload(in.has("vault") ? in.getAsJsonObject("vault") : new JsonObject(), key, bin);
-                try (Vsync v = Testing.openPayload(payload, "test", null, Map.of(), k -> null)) {
+                try (Vsync v = Testing.openPayload(payload, "test", null, Map.of(), Map.of())) {
                     byte[] got = v.getAsContent(key);
                     assertEquals(str(exp, "bytes_hex"), HEX.formatHex(got));
                     // The tempfile recipe of the README: a 0600 file, written, read back.
@@ -159,7 +176,7 @@ class ConformanceTest {
             case "vault-payload" ->
                 expectOrRun(error, () -> {
                     try (Vsync v =
-                            Testing.openPayload(bin, str(in, "env"), str(in, "pointer_ts"), Map.of(), k -> null)) {
+                            Testing.openPayload(bin, str(in, "env"), str(in, "pointer_ts"), Map.of(), Map.of())) {
                         List<String> keys = new ArrayList<>();
                         exp.getAsJsonArray("keys").forEach(e -> keys.add(e.getAsString()));
                         assertEquals(keys, v.keys());

@@ -25,7 +25,7 @@ class HandleTest {
         Map<String, String> defaults = new LinkedHashMap<>();
         defaults.put("D", "dv");
         defaults.put("A", "default-a");
-        return Testing.openPayload(PAYLOAD.getBytes(StandardCharsets.UTF_8), "dev", null, defaults, env::get);
+        return Testing.openPayload(PAYLOAD.getBytes(StandardCharsets.UTF_8), "dev", null, defaults, env);
     }
 
     @Test
@@ -57,7 +57,7 @@ class HandleTest {
     void defaultEnvLookupIsSystemGetenv() {
         String path = System.getenv("PATH");
         try (Vsync v =
-                Testing.openPayload(PAYLOAD.getBytes(StandardCharsets.UTF_8), "dev", null, Map.of(), System::getenv)) {
+                Testing.openPayload(PAYLOAD.getBytes(StandardCharsets.UTF_8), "dev", null, Map.of(), System.getenv())) {
             assertEquals(path, v.getEnv("PATH"));
             assertEquals(Source.ENV, v.envSource("PATH"));
         }

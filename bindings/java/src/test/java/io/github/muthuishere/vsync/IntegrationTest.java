@@ -183,6 +183,46 @@ class IntegrationTest {
     }
 
     @Test
+    void environIsTheChainForEveryName() throws Exception {
+        String config = pushedVault();
+        Map<String, String> env = new HashMap<>();
+        env.put("SHARED", "from-env");
+        env.put("ONLY_ENV", "e");
+        env.put("EMPTY_ENV", "");
+        Map<String, String> defaults = Map.of("PORT", "8080", "ONLY_ENV", "d", "API_TOKEN", "default-token");
+        VsyncOptions opts =
+                VsyncOptions.builder().environment(env).defaults(defaults).build();
+        Vsync v = VsyncClient.openWith(config, PASS, opts);
+        try (v) {
+            Map<String, String> view = v.environ();
+            Map<String, String> expected = new java.util.TreeMap<>();
+            expected.put("API_TOKEN", "tok-s3cr3t-123");
+            expected.put("DATABASE_URL", "postgres://app@db/staging");
+            expected.put("EMPTY_ENV", "");
+            expected.put("ONLY_ENV", "e");
+            expected.put("PORT", "8080");
+            expected.put("SHARED", "from-vault");
+            assertEquals(expected, view);
+            assertEquals(List.copyOf(expected.keySet()), List.copyOf(view.keySet()), "sorted by name");
+            for (Map.Entry<String, String> e : view.entrySet()) {
+                assertEquals(v.getEnv(e.getKey()), e.getValue(), e.getKey());
+            }
+            assertThrows(UnsupportedOperationException.class, () -> view.put("X", "y"));
+            env.put("ONLY_ENV", "changed");
+            assertEquals("e", view.get("ONLY_ENV"), "a snapshot");
+            assertEquals("changed", v.environ().get("ONLY_ENV"));
+        }
+        assertThrows(IllegalStateException.class, v::environ);
+        // Without an injected environment: the process's names, every one of them.
+        try (Vsync p = VsyncClient.openWith(config, PASS, VsyncOptions.defaults())) {
+            Map<String, String> view = p.environ();
+            assertTrue(view.keySet().containsAll(System.getenv().keySet()));
+            assertEquals(System.getenv("PATH"), view.get("PATH"));
+            assertEquals("from-vault", view.get("SHARED"));
+        }
+    }
+
+    @Test
     void openReadsFilePathsWithTheModePolicy() throws Exception {
         String config = pushedVault();
         Path cfg = file("config", (config + "\n").getBytes(StandardCharsets.UTF_8), "rw-------");

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 
 /**
  * Test hooks (conformance/README.md): the core's format layers one by one, so that the conformance
@@ -41,13 +40,9 @@ final class Testing {
 
     /** {@code Vault::from_payload}: a handle without S3, over a decrypted payload. */
     static Vsync openPayload(
-            byte[] payload,
-            String envLabel,
-            String pointerTs,
-            Map<String, String> defaults,
-            Function<String, String> envLookup) {
+            byte[] payload, String envLabel, String pointerTs, Map<String, String> defaults, Map<String, String> env) {
         long h = fromPayload(payload, envLabel, pointerTs, Natives.flatten(defaults));
-        return new Vsync(h, envLookup);
+        return new Vsync(h, env::get, env::keySet);
     }
 
     /** The result of {@link #resolveBootstrap}. */
