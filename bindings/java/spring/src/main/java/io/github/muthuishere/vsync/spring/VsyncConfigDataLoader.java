@@ -50,13 +50,14 @@ public class VsyncConfigDataLoader implements ConfigDataLoader<VsyncConfigDataRe
     }
 
     /**
-     * The core's environment lookup, during open() only: each variable it asks for
+     * The handle's environment lookup. During open() each variable the core asks for
      * ({@code VSYNC_CONFIG}, {@code VSYNC_PASSPHRASE_FILE}, {@code VSYNC_MIN_GENERATION}, ...) is read
      * through Spring's relaxed binding ({@code vsync.config}, {@code vsync.passphrase.file}, ...), so
      * it comes from the OS environment as usual, or from any property source known before the
      * import (command line, system properties, application.properties, a test's properties).
-     * Afterwards it answers nothing: the property source asks the handle for vault keys only, and
-     * step 2 of the chain is Spring's own environment.
+     * Afterwards it is the process environment, as for {@code VsyncClient.open()}: the handle that
+     * {@link VsyncPropertySource#vault()} gives answers {@code getEnv} and {@code environ()} through
+     * the usual chain (the property source itself asks it for vault keys only).
      */
     static final class BootstrapLookup implements Function<String, String> {
         private volatile Binder binder;
@@ -73,7 +74,7 @@ public class VsyncConfigDataLoader implements ConfigDataLoader<VsyncConfigDataRe
         public String apply(String variable) {
             Binder b = binder;
             if (b == null) {
-                return null;
+                return System.getenv(variable);
             }
             String name = variable.toLowerCase(Locale.ROOT).replace('_', '.');
             if (!ConfigurationPropertyName.isValid(name)) {

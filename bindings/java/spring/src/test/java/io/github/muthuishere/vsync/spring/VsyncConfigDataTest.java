@@ -184,6 +184,24 @@ class VsyncConfigDataTest {
                     List.of("DATABASE_URL", "API_TOKEN", "POOL_SIZE", "GREETING", "OVERRIDDEN"),
                     List.of(source.getPropertyNames()));
             assertFalse(source.toString().contains("tok-s3cr3t"), source.toString());
+
+            // Spring's order agrees with the core's resolved view (vault, then process environment)
+            // for every vault key and a name only the process environment has; the one difference
+            // is deliberate: a command-line argument wins in Spring.
+            Map<String, String> resolved = source.vault().environ();
+            for (String name : List.of(
+                    "DATABASE_URL", "API_TOKEN", "POOL_SIZE", "GREETING", "OVERRIDDEN", "ONLY_IN_PROCESS_ENV")) {
+                String spring = context.getEnvironment().getProperty(name);
+                if (name.equals("OVERRIDDEN")) {
+                    assertEquals("from-vault", resolved.get(name));
+                    assertEquals("from-command-line", spring);
+                } else {
+                    assertNotNull(resolved.get(name), name);
+                    assertEquals(resolved.get(name), spring, name);
+                }
+            }
+            assertEquals("from-vault", resolved.get("GREETING"));
+            assertEquals("from-process-env", resolved.get("ONLY_IN_PROCESS_ENV"));
             assertFalse(String.valueOf(source.getSource()).contains("tok-s3cr3t"));
         } finally {
             context.close();
