@@ -2,7 +2,8 @@
 # `./scripts/task dist`: the release artifacts, built as they are published, into dist/:
 #   dist/python/      abi3 wheels (manylinux_2_17 / musllinux_1_2, x86_64 / aarch64) + the sdist
 #   dist/node/        npm tarballs: @muthuishere/vsync-s3-client + one package per platform
-#   dist/java/repo/   a Maven repository (jar with every platform's library, sources, javadoc, pom, checksums)
+#   dist/java/repo/   a Maven repository (jar with every platform's library, sources, javadoc, pom, checksums;
+#                     and the Spring Boot artifact vsync-s3-client-spring)
 #   dist/go/proxy/    a file GOPROXY with the module version whose zip carries the static libraries
 #   dist/cli/         the vsync CLI: static musl archives, vsync-cli wheels, npm packages, its own
 #                     SHA256SUMS (scripts/dist-cli.sh; one static binary per architecture)
@@ -160,8 +161,11 @@ done
 # maven.install.skip: `deploy` passes through `install`, which would put this jar into the user's
 # ~/.m2 as io.github.muthuishere:vsync-s3-client:<version>, where every other Maven build on the
 # machine (release:check's consumer once) would take it before any repository.
-(cd bindings/java && mvn -B -q --no-transfer-progress -Pdist clean deploy -Dmaven.install.skip=true \
-  -Dvsync.nativeDir="$java_native" -DaltDeploymentRepository="dist::file://$DIST/java/repo") \
+# The reactor bindings/java/reactor deploys the library and the Spring Boot artifact
+# vsync-s3-client-spring (same version; it resolves the library from the reactor); -pl leaves out
+# its Boot 3.5 test module, which is no artifact.
+mvn -B -q --no-transfer-progress -f bindings/java/reactor -pl ..,../spring -Pdist clean deploy \
+  -Dmaven.install.skip=true -Dvsync.nativeDir="$java_native" -DaltDeploymentRepository="dist::file://$DIST/java/repo" \
   || { log "mvn -Pdist deploy failed"; exit 1; }
 took "java"
 

@@ -6,7 +6,8 @@
 #     repository dist/java/repo and the file GOPROXY dist/go/proxy;
 #   - then, with a fresh HOME and no cargo/rustc on PATH, runs exactly the install lines of the
 #     README's "Install" section in four fresh consumer projects, each of which opens the vault
-#     with open() and prints a value and its source;
+#     with open() and prints a value and its source; and the Spring Boot application of
+#     bindings/java/README.md with vsync-s3-client-spring (scripts/release-check-spring.sh);
 #   - installs the vsync CLI by every route (archive, pip, pipx, npm -g, npx; scripts/release-check-cli.sh)
 #     and runs it, also inside an empty root over HTTPS with a private CA;
 #   - when dist/ holds the aarch64 / musl builds (a full `task dist`), runs the C ABI test program
@@ -321,6 +322,16 @@ cached_lib=$(find "$work/home/.cache/vsync-s3-client" -name 'libvsync_jni.so' -p
 [ -n "$cached_lib" ] || { echo "[java] the loader did not fill the cache under $work/home/.cache" >&2; exit 1; }
 (cd "$jv" && in_consumer java -cp "target/classes:$jar" app.App) >"$work/java.out"
 check_output "java (cached library)" "$work/java.out"
+
+# ---- Java, Spring Boot: the README's application, vsync-s3-client-spring from dist/java/repo -----
+log "[spring] bindings/java/README.md's Spring Boot application (Boot from Maven Central, vsync from dist/java/repo)"
+(in_consumer bash "$ROOT/scripts/release-check-spring.sh" "$DIST" "$ROOT/bindings/java/README.md" "$work/spring" "$m2") \
+  >"$work/spring.out" 2>"$work/spring.log" || { cat "$work/spring.log" "$work/spring.out" >&2; exit 1; }
+for line in "DATABASE_URL=postgres://release-check@db:5432/app" "database.url=postgres://release-check@db:5432/app"; do
+  grep -qxF "$line" "$work/spring.out" || { echo "[spring] expected '$line', got:" >&2; cat "$work/spring.out" >&2; exit 1; }
+done
+pass "spring boot: @Value and @ConfigurationProperties from spring.config.import=vsync:  [$((SECONDS - step_start)) s]"
+step_start=$SECONDS
 
 # ---- Go: go get through the file GOPROXY, cgo, no Rust -----------------------------------------
 gd="$work/go"

@@ -92,6 +92,7 @@ gate "prettier --check (bindings/node)" bash -c 'cd bindings/node && npx --no-in
 
 # ---- Java ---------------------------------------------------------------------------------------
 gate "spotless:check (bindings/java)" bash -c 'cd bindings/java && mvn -B -q --no-transfer-progress spotless:check'
+gate "spotless:check (bindings/java/spring)" bash -c 'cd bindings/java/spring && mvn -B -q --no-transfer-progress spotless:check'
 
 # ---- Go -----------------------------------------------------------------------------------------
 # Every Go module in the tree (bindings/go with its subpackages, scripts/gomodproxy, any other

@@ -15,7 +15,8 @@ Where the version is spelled, and how each follows the workspace:
     (the vsync-cli wheel takes Cargo's), the npm launcher cli/npm/vsync-cli/package.json and every
     platform package under cli/npm/*/package.json (the launcher's optionalDependencies are
     written at dist time);
-  - Java: bindings/java/pom.xml's project version;
+  - Java: the project version of each pom in POMS (the library, the Spring artifact, the Boot 3.5
+    test module, the reactor); the Spring poms name the library as ${project.version};
   - Go: the release tag bindings/go/vX.Y.Z, made at dist/release time from this version;
   - the install lines of README.md and bindings/java/README.md that name a version.
 """
@@ -36,9 +37,19 @@ POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 README_PATTERNS = [
     re.compile(r"(<artifactId>vsync-s3-client</artifactId>\s*<version>)([^<]+)(</version>)"),
     re.compile(r"(io\.github\.muthuishere:vsync-s3-client:)([0-9A-Za-z.+-]+)"),
+    re.compile(r"(<artifactId>vsync-s3-client-spring</artifactId>\s*<version>)([^<]+)(</version>)"),
+    re.compile(r"(io\.github\.muthuishere:vsync-s3-client-spring:)([0-9A-Za-z.+-]+)"),
     re.compile(r"(github\.com/muthuishere/vsync-s3-client/bindings/go@v)([0-9A-Za-z.+-]+)"),
 ]
 READMES = ["README.md", "bindings/java/README.md"]
+# Every Maven project of bindings/java and its artifactId (the first <version> after it is the
+# project's own).
+POMS = {
+    "bindings/java/pom.xml": "vsync-s3-client",
+    "bindings/java/spring/pom.xml": "vsync-s3-client-spring",
+    "bindings/java/spring/boot3/pom.xml": "vsync-s3-client-spring-boot3-tests",
+    "bindings/java/reactor/pom.xml": "vsync-java-reactor",
+}
 
 
 def workspace_version(root: Path) -> str:
@@ -98,9 +109,10 @@ def check(root: Path) -> list[str]:
         ):
             if got != v:
                 problems.append(f"bindings/node/package-lock.json: {where} {got!r} != {v!r}")
-    got = pom_version(root / "bindings/java/pom.xml")
-    if got != v:
-        problems.append(f"bindings/java/pom.xml: project version {got!r} != {v!r}")
+    for pom in POMS:
+        got = pom_version(root / pom)
+        if got != v:
+            problems.append(f"{pom}: project version {got!r} != {v!r}")
     for readme in READMES:
         text = (root / readme).read_text()
         for pat in README_PATTERNS:
@@ -131,17 +143,18 @@ def set_version(root: Path, v: str) -> None:
         data["version"] = v
         data["packages"][""]["version"] = v
         lock.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    pom = root / "bindings/java/pom.xml"
-    text = pom.read_text()
-    new, n = re.subn(
-        r"(<artifactId>vsync-s3-client</artifactId>\s*<version>)[^<]*(</version>)",
-        lambda m: m.group(1) + v + m.group(2),
-        text,
-        count=1,
-    )
-    if n != 1:
-        sys.exit("set-version: no project version in bindings/java/pom.xml")
-    pom.write_text(new)
+    for pom_name, artifact in POMS.items():
+        pom = root / pom_name
+        text = pom.read_text()
+        new, n = re.subn(
+            rf"(<artifactId>{re.escape(artifact)}</artifactId>\s*(?:<[^>]+>[^<]*</[^>]+>\s*)?<version>)[^<]*(</version>)",
+            lambda m: m.group(1) + v + m.group(2),
+            text,
+            count=1,
+        )
+        if n != 1:
+            sys.exit(f"set-version: no project version in {pom_name}")
+        pom.write_text(new)
     for readme in READMES:
         p = root / readme
         text = p.read_text()
@@ -175,7 +188,7 @@ def main(argv: list[str]) -> int:
     if cmd == "check":
         print(
             f"one version: {workspace_version(root)} (Cargo.toml, pyproject x{len(PYPROJECTS)},"
-            f" package.json x{len(node_manifests(root))}, pom.xml, READMEs)"
+            f" package.json x{len(node_manifests(root))}, pom.xml x{len(POMS)}, READMEs)"
         )
     return 0
 
