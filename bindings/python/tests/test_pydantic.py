@@ -61,7 +61,7 @@ class AppSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> Sources:
-        return (VsyncSettingsSource(settings_cls), init_settings, dotenv_settings, file_secret_settings)
+        return (init_settings, VsyncSettingsSource(settings_cls), dotenv_settings, file_secret_settings)
 
 
 @pytest.fixture
@@ -134,7 +134,7 @@ def settings_with(source_args: Dict[str, Any], config: Optional[SettingsConfigDi
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> Sources:
-            return (VsyncSettingsSource(settings_cls, **source_args), init_settings, dotenv_settings)
+            return (init_settings, VsyncSettingsSource(settings_cls, **source_args), dotenv_settings)
 
     return Settings
 
@@ -151,6 +151,12 @@ def test_precedence_vault_then_environment_then_defaults(bootstrap, clean_bootst
         "only_default": "from-default",
         "nowhere": "field-default",
     }
+
+
+def test_arguments_given_in_code_win_over_the_vault(bootstrap) -> None:
+    bootstrap({"SHARED": "from-vault", "ONLY_ENV": "from-vault"})
+    settings = settings_with({})(shared="from-code")
+    assert (settings.shared, settings.only_env) == ("from-code", "from-vault")
 
 
 def test_a_passed_handle_is_read_and_left_open(new_vault, clean_bootstrap_env, opened_handles) -> None:

@@ -1,7 +1,7 @@
 """pydantic-settings source: fill a ``BaseSettings`` class from a vsync vault.
 
-Install with ``pip install 'vsync-s3-client[pydantic]'`` and return the source first from
-``settings_customise_sources``, in place of ``env_settings``::
+Install with ``pip install 'vsync-s3-client[pydantic]'`` and return the source right after
+``init_settings`` from ``settings_customise_sources``, in place of ``env_settings``::
 
     from pydantic_settings import BaseSettings
     from vsync_s3_client.pydantic import VsyncSettingsSource
@@ -12,7 +12,7 @@ Install with ``pip install 'vsync-s3-client[pydantic]'`` and return the source f
         @classmethod
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                        file_secret_settings):
-            return (VsyncSettingsSource(settings_cls), init_settings, dotenv_settings, file_secret_settings)
+            return (init_settings, VsyncSettingsSource(settings_cls), dotenv_settings, file_secret_settings)
 
 The source reads :meth:`vsync_s3_client.Vsync.environ` — every vault key, the process
 environment and the ``defaults``, the vault winning, resolved by the core exactly as ``get_env``
