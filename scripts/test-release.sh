@@ -68,8 +68,14 @@ log "task dist for $host"
 log "the sdist builds from source (pip, PEP 517, in a fresh venv; cargo is needed here)"
 sd=$(mktemp -d)
 python3 -m venv "$sd/venv"
-# Sharing target/ lets the build reuse the dependencies that test:python already compiled.
-"$sd/venv/bin/pip" install -q --disable-pip-version-check --no-binary vsync-s3-client "$(ls dist/python/*.tar.gz)"
+# Sharing target/ lets the build reuse the dependencies that test:python already compiled. maturin
+# writes every sdist member with one fixed 2006 mtime (reproducible sdists), and cargo decides
+# freshness by mtime: an rlib of vsync-core built from older sources would look newer than the
+# sdist's core/ and be linked unrebuilt. Unpacked and touched, the project's own crates rebuild
+# from the sdist's sources; the registry dependencies are still reused.
+tar -xzf "$(ls dist/python/*.tar.gz)" -C "$sd"
+find "$sd"/vsync_s3_client-* -type f -exec touch {} +
+"$sd/venv/bin/pip" install -q --disable-pip-version-check "$sd"/vsync_s3_client-*/
 got=$(cd "$sd" && venv/bin/python -c 'import vsync_s3_client as v; print(v.__version__)')
 rm -rf "$sd"
 [ "$got" = "$(python3 scripts/versions.py get)" ] || { echo "sdist build reports version $got" >&2; exit 1; }
