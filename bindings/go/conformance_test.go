@@ -262,12 +262,19 @@ func checkQueries(t *testing.T, h *Vsync, v *vector) {
 	}
 }
 
-func runFallbackChain(t *testing.T, v *vector) {
-	var vault, env, defaults map[string]string
+// chainInputs reads the inputs of a fallback-chain vector: the vault as an open payload, the
+// environment and the defaults.
+func chainInputs(t *testing.T, v *vector) (payload []byte, env, defaults map[string]string) {
+	var vault map[string]string
 	v.in(t, "vault", &vault)
 	v.in(t, "env", &env)
 	v.in(t, "defaults", &defaults)
-	payload, _ := json.Marshal(map[string]any{"kv": nonNil(vault)})
+	payload, _ = json.Marshal(map[string]any{"kv": nonNil(vault)})
+	return payload, env, defaults
+}
+
+func runFallbackChain(t *testing.T, v *vector) {
+	payload, env, defaults := chainInputs(t, v)
 	h, err := testingOpenPayload(payload, "test", nil, WithDefaults(defaults), WithEnvLookup(mapLookup(env)))
 	if v.expectError(t, err) {
 		return
@@ -279,11 +286,7 @@ func runFallbackChain(t *testing.T, v *vector) {
 // runResolvedView runs Environ with the process environment exactly the vector's env (cleared
 // and set for the call, restored after: the view lists every variable of the process).
 func runResolvedView(t *testing.T, v *vector) {
-	var vault, env, defaults map[string]string
-	v.in(t, "vault", &vault)
-	v.in(t, "env", &env)
-	v.in(t, "defaults", &defaults)
-	payload, _ := json.Marshal(map[string]any{"kv": nonNil(vault)})
+	payload, env, defaults := chainInputs(t, v)
 	h, err := testingOpenPayload(payload, "test", nil, WithDefaults(defaults))
 	if v.expectError(t, err) {
 		return

@@ -6,7 +6,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, ClassVar, Dict, List, Mapping, Optional, Tuple
 
 import pytest
 import vsync_s3_client
@@ -39,7 +39,27 @@ class Database(BaseModel):
     port: int = 5432
 
 
-class AppSettings(BaseSettings):
+class VaultSettings(BaseSettings):
+    """The sources as the docs set them: constructor arguments, then the vsync chain (vault, process
+    environment, defaults) in env_settings' place, then .env and secrets files. A subclass passes
+    VsyncSettingsSource its arguments in `vsync_source_args`."""
+
+    vsync_source_args: ClassVar[Dict[str, Any]] = {}
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> Sources:
+        vsync = VsyncSettingsSource(settings_cls, **cls.vsync_source_args)
+        return (init_settings, vsync, dotenv_settings, file_secret_settings)
+
+
+class AppSettings(VaultSettings):
     """str, int, SecretStr, a nested model, an alias and a JSON-decoded list, all from the vault."""
 
     model_config = SettingsConfigDict(env_nested_delimiter="__")
@@ -51,17 +71,6 @@ class AppSettings(BaseSettings):
     dsn: str = Field(alias="PRIMARY_DSN")
     allowed_hosts: List[str]
     log_level: str = "info"
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> Sources:
-        return (init_settings, VsyncSettingsSource(settings_cls), dotenv_settings, file_secret_settings)
 
 
 @pytest.fixture
@@ -117,24 +126,14 @@ def test_a_nested_model_also_reads_as_json(bootstrap) -> None:
 def settings_with(source_args: Dict[str, Any], config: Optional[SettingsConfigDict] = None) -> type[BaseSettings]:
     """A settings class whose vsync source gets `source_args`."""
 
-    class Settings(BaseSettings):
+    class Settings(VaultSettings):
         model_config = config or SettingsConfigDict()
+        vsync_source_args: ClassVar[Dict[str, Any]] = source_args
 
         shared: str = "field-default"
         only_env: str = "field-default"
         only_default: str = "field-default"
         nowhere: str = "field-default"
-
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> Sources:
-            return (init_settings, VsyncSettingsSource(settings_cls, **source_args), dotenv_settings)
 
     return Settings
 

@@ -28,13 +28,4 @@ final class Canonical {
         }
         return fail("expected " + expected + ", nothing was thrown");
     }
-
-    /** Fails (never skips) when a variable of the test harness is missing. */
-    static String requireEnv(String name) {
-        String v = System.getenv(name);
-        if (v == null || v.isEmpty()) {
-            fail(name + " is not set: run the Java tests through scripts/with-s3.sh (task test:java)");
-        }
-        return v;
-    }
 }

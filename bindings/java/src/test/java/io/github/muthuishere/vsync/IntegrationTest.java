@@ -1,7 +1,7 @@
 package io.github.muthuishere.vsync;
 
 import static io.github.muthuishere.vsync.Canonical.assertRaises;
-import static io.github.muthuishere.vsync.Canonical.requireEnv;
+import static io.github.muthuishere.vsync.harness.CliHarness.requireEnv;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.github.muthuishere.vsync.harness.CliHarness;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -25,12 +26,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * Against the real local S3 server of scripts/with-s3.sh, with vaults pushed by the vsync CLI.
@@ -43,89 +42,15 @@ class IntegrationTest {
     static final byte[] CA =
             "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n".getBytes(StandardCharsets.UTF_8);
 
-    static String endpoint;
-    static String accessKey;
-    static String secretKey;
-    static String bucket;
-    static String bin;
-    static Path work;
-
-    @BeforeAll
-    static void harness() throws IOException {
-        endpoint = requireEnv("VSYNC_TEST_ENDPOINT");
-        accessKey = requireEnv("VSYNC_TEST_ACCESS_KEY");
-        secretKey = requireEnv("VSYNC_TEST_SECRET_KEY");
-        bucket = requireEnv("VSYNC_TEST_BUCKET");
-        bin = requireEnv("VSYNC_BIN");
-        work = Files.createTempDirectory("vsync-java-it-");
-    }
-
-    @AfterAll
-    static void cleanup() throws IOException {
-        if (work != null) {
-            try (var s = Files.walk(work)) {
-                s.sorted((a, b) -> b.getNameCount() - a.getNameCount())
-                        .forEach(p -> p.toFile().delete());
-            }
-        }
-    }
-
-    // --- the CLI -------------------------------------------------------------------------------
-
-    static String run(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(bin);
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd)
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "vsync " + args[0] + " timed out");
-        assertEquals(0, p.exitValue(), "vsync " + args[0] + " failed");
-        return out;
-    }
-
-    static String token(String prefix, String env, String endpointUrl, String secret) throws Exception {
-        return run(
-                        "runtime-token",
-                        "--endpoint",
-                        endpointUrl,
-                        "--region",
-                        "us-east-1",
-                        "--bucket",
-                        bucket,
-                        "--prefix",
-                        prefix,
-                        "--env",
-                        env,
-                        "--access-key-id",
-                        accessKey,
-                        "--secret-access-key",
-                        secret)
-                .strip();
-    }
-
-    static String token(String prefix) throws Exception {
-        return token(prefix, "staging", endpoint, secretKey);
-    }
-
-    static String uniquePrefix() {
-        return "java-" + UUID.randomUUID() + "/";
-    }
-
-    static Path file(String name, byte[] content, String mode) throws IOException {
-        Path p = work.resolve(name + "-" + UUID.randomUUID());
-        Files.write(p, content);
-        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(mode));
-        return p;
-    }
+    @RegisterExtension
+    static final CliHarness cli = new CliHarness("java");
 
     /** Pushes a vault with the CLI; returns the generation it reports. */
     static long push(String config, String envFile) throws Exception {
-        Path pass = file("pass", PASS.getBytes(StandardCharsets.UTF_8), "rw-------");
-        Path env = file("env", envFile.getBytes(StandardCharsets.UTF_8), "rw-------");
-        Path ca = file("ca", CA, "rw-------");
-        String out = run(
+        Path pass = cli.file("pass", PASS);
+        Path env = cli.file("env", envFile);
+        Path ca = cli.file("ca", CA, "rw-------");
+        String out = cli.run(
                 "push",
                 "--config",
                 config,
@@ -141,7 +66,7 @@ class IntegrationTest {
     }
 
     static String pushedVault() throws Exception {
-        String config = token(uniquePrefix());
+        String config = cli.token(cli.uniquePrefix());
         assertEquals(1, push(config, ENV_FILE));
         return config;
     }
@@ -225,8 +150,8 @@ class IntegrationTest {
     @Test
     void openReadsFilePathsWithTheModePolicy() throws Exception {
         String config = pushedVault();
-        Path cfg = file("config", (config + "\n").getBytes(StandardCharsets.UTF_8), "rw-------");
-        Path pass = file("pass", (PASS + "\n").getBytes(StandardCharsets.UTF_8), "rw-------");
+        Path cfg = cli.file("config", config + "\n");
+        Path pass = cli.file("pass", PASS + "\n");
         Map<String, String> env = new HashMap<>(Map.of(
                 "VSYNC_CONFIG_FILE",
                 cfg.toString(),
@@ -251,7 +176,7 @@ class IntegrationTest {
         VSyncException e = assertRaises("ConfigMissingError", () -> VsyncClient.open(opts));
         assertTrue(e.getMessage().contains("0666"), e.getMessage());
         // Missing file.
-        env.put("VSYNC_CONFIG_FILE", work.resolve("does-not-exist").toString());
+        env.put("VSYNC_CONFIG_FILE", cli.work().resolve("does-not-exist").toString());
         e = assertRaises("ConfigMissingError", () -> VsyncClient.open(opts));
         assertTrue(e.getMessage().contains("does-not-exist"), e.getMessage());
     }
@@ -309,7 +234,7 @@ class IntegrationTest {
 
     @Test
     void configUnsupportedVersion() throws Exception {
-        String config = token(uniquePrefix());
+        String config = cli.token(cli.uniquePrefix());
         // The same token in standard base64 or with padding is refused, never translated.
         String body = config.substring("vsync-cfg-v1:".length());
         assertRaises("ConfigUnsupportedVersionError", () -> VsyncClient.openWith(config + "=", PASS));
@@ -320,7 +245,7 @@ class IntegrationTest {
     @Test
     void s3UnreachableOnAWrongSecretKey() throws Exception {
         String wrongSecret = "wrong-secret-" + UUID.randomUUID();
-        String config = token(uniquePrefix(), "staging", endpoint, wrongSecret);
+        String config = cli.token(cli.uniquePrefix(), "staging", cli.endpoint(), wrongSecret);
         VSyncException e = assertRaises("S3UnreachableError", () -> VsyncClient.openWith(config, PASS));
         assertFalse(e.getMessage().contains(wrongSecret), "the secret key never appears in a message");
         assertFalse(e.getMessage().contains(PASS));
@@ -332,7 +257,8 @@ class IntegrationTest {
         // process from taking the port during the test.
         try (Socket bound = new Socket()) {
             bound.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0));
-            String config = token(uniquePrefix(), "staging", "http://127.0.0.1:" + bound.getLocalPort(), secretKey);
+            String config = cli.token(
+                    cli.uniquePrefix(), "staging", "http://127.0.0.1:" + bound.getLocalPort(), cli.secretKey());
             assertRaises("S3UnreachableError", () -> VsyncClient.openWith(config, PASS));
         }
     }
@@ -341,7 +267,7 @@ class IntegrationTest {
     void s3UnreachableWhenTheTimeOutExpires() throws Exception {
         // A server that accepts connections and never answers: only the deadline ends the call.
         try (FreezableProxy silent = new FreezableProxy(null)) {
-            String config = token(uniquePrefix(), "staging", silent.endpoint(), secretKey);
+            String config = cli.token(cli.uniquePrefix(), "staging", silent.endpoint(), cli.secretKey());
             VsyncOptions opts =
                     VsyncOptions.builder().timeout(Duration.ofMillis(700)).build();
             long t0 = System.nanoTime();
@@ -360,8 +286,8 @@ class IntegrationTest {
      */
     @Test
     void timeoutBoundsRemoteCalls() throws Exception {
-        try (FreezableProxy proxy = new FreezableProxy(endpoint)) {
-            String config = token(uniquePrefix(), "staging", proxy.endpoint(), secretKey);
+        try (FreezableProxy proxy = new FreezableProxy(cli.endpoint())) {
+            String config = cli.token(cli.uniquePrefix(), "staging", proxy.endpoint(), cli.secretKey());
             assertEquals(1, push(config, ENV_FILE));
             VsyncOptions opts =
                     VsyncOptions.builder().timeout(Duration.ofSeconds(3)).build();
@@ -450,7 +376,7 @@ class IntegrationTest {
 
     @Test
     void manifestNotFoundWhenNothingWasPushed() throws Exception {
-        String config = token(uniquePrefix());
+        String config = cli.token(cli.uniquePrefix());
         VSyncException e = assertRaises("ManifestNotFoundError", () -> VsyncClient.openWith(config, PASS));
         assertTrue(e.getMessage().contains("push"), e.getMessage());
     }
@@ -480,7 +406,7 @@ class IntegrationTest {
     @Test
     void bundleCorruptFromABrokenToken() throws Exception {
         // A real token whose body was cut: still base64url, no longer gzip.
-        String config = token(uniquePrefix());
+        String config = cli.token(cli.uniquePrefix());
         assertRaises("BundleCorruptError", () -> VsyncClient.openWith(config.substring(0, 40), PASS));
     }
 
@@ -512,7 +438,8 @@ class IntegrationTest {
         try (Vsync v = VsyncClient.openWith(config, PASS, opts)) {
             String s = v.toString();
             assertEquals("<vsync:redacted gen=1 env=staging>", s);
-            for (String secret : List.of("tok-s3cr3t-123", "postgres://", PASS, secretKey, "API_TOKEN", "d-s3cr3t")) {
+            for (String secret :
+                    List.of("tok-s3cr3t-123", "postgres://", PASS, cli.secretKey(), "API_TOKEN", "d-s3cr3t")) {
                 assertFalse(s.contains(secret), secret);
             }
             assertFalse(opts.toString().contains("d-s3cr3t"));

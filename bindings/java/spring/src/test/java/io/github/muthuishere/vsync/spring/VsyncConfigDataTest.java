@@ -11,19 +11,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.github.muthuishere.vsync.ConfigMissingException;
 import io.github.muthuishere.vsync.Vsync;
 import io.github.muthuishere.vsync.WrongPassphraseException;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
+import io.github.muthuishere.vsync.harness.CliHarness;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.beans.factory.annotation.Value;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.SpringBootConfiguration;
@@ -49,60 +42,17 @@ class VsyncConfigDataTest {
             + "GREETING=from-vault\n"
             + "OVERRIDDEN=from-vault\n";
 
-    static String endpoint;
-    static String accessKey;
-    static String secretKey;
-    static String bucket;
-    static String bin;
-    static Path work;
-
-    @BeforeAll
-    static void harness() throws IOException {
-        endpoint = requireEnv("VSYNC_TEST_ENDPOINT");
-        accessKey = requireEnv("VSYNC_TEST_ACCESS_KEY");
-        secretKey = requireEnv("VSYNC_TEST_SECRET_KEY");
-        bucket = requireEnv("VSYNC_TEST_BUCKET");
-        bin = requireEnv("VSYNC_BIN");
-        work = Files.createTempDirectory("vsync-spring-it-");
-    }
-
-    @AfterAll
-    static void cleanup() throws IOException {
-        if (work != null) {
-            try (var s = Files.walk(work)) {
-                s.sorted((a, b) -> b.getNameCount() - a.getNameCount())
-                        .forEach(p -> p.toFile().delete());
-            }
-        }
-    }
+    @RegisterExtension
+    static final CliHarness cli = new CliHarness("java-spring");
 
     // --- the application -----------------------------------------------------------------------
 
+    // Records: bound through their constructor, as Boot 3 and 4 bind immutable properties.
     @ConfigurationProperties("database")
-    public static class DatabaseProperties {
-        private String url;
-
-        public String getUrl() {
-            return url;
-        }
-
-        public void setUrl(String url) {
-            this.url = url;
-        }
-    }
+    public record DatabaseProperties(String url) {}
 
     @ConfigurationProperties("pool")
-    public static class PoolProperties {
-        private int size;
-
-        public int getSize() {
-            return size;
-        }
-
-        public void setSize(int size) {
-            this.size = size;
-        }
-    }
+    public record PoolProperties(int size) {}
 
     @Component
     public static class Settings {
@@ -164,8 +114,8 @@ class VsyncConfigDataTest {
             assertEquals("tok-s3cr3t-123", settings.apiToken, "relaxed: ${api.token} from API_TOKEN");
             assertEquals(
                     "postgres://app@db/staging",
-                    context.getBean(DatabaseProperties.class).getUrl());
-            assertEquals(7, context.getBean(PoolProperties.class).getSize());
+                    context.getBean(DatabaseProperties.class).url());
+            assertEquals(7, context.getBean(PoolProperties.class).size());
 
             // The order: the vault above the OS environment, below the command line.
             assertEquals("from-vault", settings.greeting);
@@ -221,7 +171,7 @@ class VsyncConfigDataTest {
                 "vsync.config",
                 config,
                 "vsync.passphrase.file",
-                file("pass", PASS).toString());
+                cli.file("pass", PASS).toString());
         try (ConfigurableApplicationContext context = start(inputs, "--spring.config.import=vsync:")) {
             assertEquals("postgres://app@db/staging", context.getEnvironment().getProperty("DATABASE_URL"));
         }
@@ -238,7 +188,7 @@ class VsyncConfigDataTest {
 
     @Test
     void optionalWithNothingPushedThereStarts() throws Exception {
-        String config = token(uniquePrefix()); // a real bucket and prefix, no push
+        String config = cli.token(cli.uniquePrefix()); // a real bucket and prefix, no push
         try (ConfigurableApplicationContext context =
                 start(inputs(config, PASS), "--spring.config.import=optional:vsync:")) {
             assertNull(context.getEnvironment().getProperty("DATABASE_URL"));
@@ -278,68 +228,16 @@ class VsyncConfigDataTest {
 
     // --- the CLI -------------------------------------------------------------------------------
 
-    static String requireEnv(String name) {
-        String v = System.getenv(name);
-        if (v == null || v.isEmpty()) {
-            throw new IllegalStateException(name + " is not set: run through scripts/with-s3.sh");
-        }
-        return v;
-    }
-
-    static String run(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(bin);
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd)
-                .redirectError(ProcessBuilder.Redirect.INHERIT)
-                .start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "vsync " + args[0] + " timed out");
-        assertEquals(0, p.exitValue(), "vsync " + args[0] + " failed");
-        return out;
-    }
-
-    static String uniquePrefix() {
-        return "java-spring-" + UUID.randomUUID() + "/";
-    }
-
-    static String token(String prefix) throws Exception {
-        return run(
-                        "runtime-token",
-                        "--endpoint",
-                        endpoint,
-                        "--region",
-                        "us-east-1",
-                        "--bucket",
-                        bucket,
-                        "--prefix",
-                        prefix,
-                        "--env",
-                        "staging",
-                        "--access-key-id",
-                        accessKey,
-                        "--secret-access-key",
-                        secretKey)
-                .strip();
-    }
-
-    static Path file(String name, String content) throws IOException {
-        Path p = work.resolve(name + "-" + UUID.randomUUID());
-        Files.writeString(p, content);
-        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rw-------"));
-        return p;
-    }
-
     static String pushedVault() throws Exception {
-        String config = token(uniquePrefix());
-        run(
+        String config = cli.token(cli.uniquePrefix());
+        cli.run(
                 "push",
                 "--config",
                 config,
                 "--passphrase-file",
-                file("pass", PASS).toString(),
+                cli.file("pass", PASS).toString(),
                 "--env-file",
-                file("env", VAULT).toString());
+                cli.file("env", VAULT).toString());
         return config;
     }
 }
