@@ -180,7 +180,7 @@ async fn run_credential_process(profile: &str, command: &str) -> provider::Resul
     if let Some(stdout) = child.0.stdout.take() {
         stdout.take(MAX_PROCESS_OUTPUT).read_to_end(&mut out).map_err(|_| failed("output could not be read"))?;
     }
-    parse_process_output(&out).map_err(|why| failed(why))
+    parse_process_output(&out).map_err(failed)
 }
 
 /// The `credential_process` output format (AWS CLI): `Version` 1, `AccessKeyId`,

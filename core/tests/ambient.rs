@@ -8,6 +8,8 @@
 //! variables of their source (every other AWS variable removed, the profile files pointed at
 //! empty paths and IMDS at a refused port, so the host's own credentials never take part).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::collections::HashMap;
@@ -459,7 +461,7 @@ fn expiring_container_credentials_are_fetched_again_by_remote_generation() {
         (200, container_json(&format!("{t}-{n}"), &rfc3339(SystemTime::now() + Duration::from_secs(2))))
     });
     std::env::set_var("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/creds"));
-    let threads_before = threads();
+    let (threads_before, fds_before) = (threads(), fds());
     let v = open_keyless(&c, Duration::from_secs(20)).unwrap();
     assert_eq!(signed_with(&format!("{token}-1")).len(), 2, "open: manifest + bundle with the first credentials");
     // Wait until the first credentials have expired (the event is the clock passing it).
@@ -472,6 +474,11 @@ fn expiring_container_credentials_are_fetched_again_by_remote_generation() {
     assert_eq!(signed_with(&format!("{token}-2")).len(), 1, "the HEAD was signed with the new ones");
     // Nothing of the chain outlives a call.
     assert!(threads() <= threads_before, "threads: {threads_before} before, {} after", threads());
+    assert!(fds() <= fds_before, "open files and sockets: {fds_before} before, {} after", fds());
+}
+
+fn fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
 fn threads() -> usize {

@@ -220,3 +220,36 @@ def test_a_token_that_lost_its_keys_is_refused(s3: S3, new_vault, chain_env) -> 
         vsync_s3_client.open_with(blob, vault.passphrase)
     assert "accessKeyId" in str(info.value)
     assert signed_with(token) == [], "the host's credentials were never used"
+
+
+def test_fork_after_a_keyless_open(s3: S3, new_vault, chain_env) -> None:
+    """The chain leaves nothing behind: a child forked after a keyless open reads, and asks the
+    chain again for its own calls."""
+    vault = new_vault(KV)
+    token = f"py-fork-{uuid.uuid4().hex}"
+    chain_env.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+    chain_env.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+    chain_env.setenv("AWS_SESSION_TOKEN", token)
+    keyless = keyless_token(s3, vault.prefix, salt_of(vault.config))
+    v = vsync_s3_client.open_with(keyless, vault.passphrase)
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report through the pipe, never return into pytest
+        code = 1
+        try:
+            with vsync_s3_client.open_with(keyless, vault.passphrase) as child:
+                checks = [v.remote_generation() == 1, child.get_env("DATABASE_URL") == KV["DATABASE_URL"]]
+            os.write(w, ",".join(str(c) for c in checks).encode())
+            code = 0
+        except BaseException as e:
+            os.write(w, f"error {type(e).__name__}: {e}".encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(r) as f:
+        report = f.read()
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, report
+    assert report == "True,True"
+    assert len(signed_with(token)) == 5  # the parent's open (2), the child's HEAD (1) and open (2)
+    v.close()
