@@ -48,8 +48,10 @@ check_exports
 
 work=$(mktemp -d)
 verdaccio_pid=""
+creds_pid=""
 cleanup() {
   if [ -n "$verdaccio_pid" ]; then kill "$verdaccio_pid" 2>/dev/null || true; wait "$verdaccio_pid" 2>/dev/null || true; fi
+  if [ -n "$creds_pid" ]; then kill "$creds_pid" 2>/dev/null || true; wait "$creds_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -187,6 +189,51 @@ PY
 (cd "$py" && in_consumer venv/bin/python app.py) >"$work/python.out"
 grep -qx "version $version" "$work/python.out" || { cat "$work/python.out" >&2; exit 1; }
 check_output python "$work/python.out"
+
+# ---- Python, keyless: the same vault through a keyless token ("credentials": "ambient", SPEC §2),
+# signed with container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI: a loopback endpoint as
+# on ECS / EKS Pod Identity) by the installed package; the dev server's request log shows the
+# endpoint's session token on the requests.
+salt=$(VSYNC_CONFIG="$token" "$VSYNC_BIN" decode-config | python3 -c 'import json, sys; print(json.load(sys.stdin)["salt"])')
+keyless=$("$VSYNC_BIN" runtime-token --ambient-credentials --endpoint "$VSYNC_TEST_ENDPOINT" --region us-east-1 \
+  --bucket "$VSYNC_TEST_BUCKET" --prefix "$prefix" --env release-check --salt "$salt" 2>/dev/null)
+session_token="release-check-keyless-$$-$RANDOM"
+cat >"$work/container-credentials.py" <<'PY'
+import datetime, http.server, json, os
+
+expires = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+body = json.dumps({"AccessKeyId": os.environ["AK"], "SecretAccessKey": os.environ["SK"], "Token": os.environ["TOKEN"],
+                   "Expiration": expires.strftime("%Y-%m-%dT%H:%M:%SZ")}).encode()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+print(server.server_port, flush=True)
+server.serve_forever()
+PY
+AK="$VSYNC_TEST_ACCESS_KEY" SK="$VSYNC_TEST_SECRET_KEY" TOKEN="$session_token" \
+  python3 "$work/container-credentials.py" >"$work/creds.port" &
+creds_pid=$!
+for _ in $(seq 1 200); do [ -s "$work/creds.port" ] && break; sleep 0.05; done
+creds_port=$(cat "$work/creds.port")
+[ -n "$creds_port" ] || { echo "[python keyless] the container credentials endpoint did not start" >&2; exit 1; }
+# IMDS at a closed port: the host's own instance role (if any) never takes part.
+(cd "$py" && in_consumer env VSYNC_CONFIG="$keyless" \
+  AWS_CONTAINER_CREDENTIALS_FULL_URI="http://127.0.0.1:$creds_port/v2/credentials" \
+  AWS_EC2_METADATA_SERVICE_ENDPOINT=http://127.0.0.1:1 venv/bin/python app.py) >"$work/python-keyless.out"
+grep -q " $session_token\$" "$VSYNC_TEST_REQUEST_LOG" \
+  || { echo "[python keyless] no S3 request carried the container credentials' session token" >&2; exit 1; }
+check_output "python keyless (container credentials)" "$work/python-keyless.out"
 
 # ---- Python: pip install 'vsync-s3-client[pydantic]' and the README's pydantic-settings example --
 # The "## pydantic-settings" section of bindings/python/README.md: its install line, run as written

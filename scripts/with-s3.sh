@@ -10,6 +10,7 @@
 #   VSYNC_TEST_BUCKET      a bucket tests may write anywhere in (use a unique prefix per test)
 #   VSYNC_CONFORMANCE_LIVE directory of seeded scenario configs: <category>/<name>.config
 #   VSYNC_BIN              the vsync CLI
+#   VSYNC_TEST_REQUEST_LOG the server's request log: `<access key id> <session token or ->` per line
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 if [ -n "${VSYNC_TEST_ENDPOINT:-}" ]; then exec "$@"; fi
@@ -19,13 +20,17 @@ mkdir -p "$state/data" "$state/live"
 export VSYNC_TEST_ACCESS_KEY=vsync-test-access
 export VSYNC_TEST_SECRET_KEY=vsync-test-secret-$RANDOM$RANDOM
 export VSYNC_TEST_BUCKET=vsync-test
+# One line per request: the access key id that signed it and its session token (tests of keyless
+# tokens tell from it which credential source signed).
+export VSYNC_TEST_REQUEST_LOG="$state/requests.log"
 export VSYNC_CONFORMANCE_LIVE="$state/live"
 # Port 0: the kernel picks a free port when the server binds (no window in which another process
 # takes a port picked beforehand); the server prints the endpoint once it listens and watches its
 # signals, which is the event waited for below (bounded: a server that died or hangs fails fast).
 # Secrets go through the environment, never the command line (readable by every local user).
 VSYNC_DEV_SECRET_KEY="$VSYNC_TEST_SECRET_KEY" "$VSYNC_BIN" dev-server --port 0 --data "$state/data" \
-  --bucket vsync-test --bucket vsync-conformance --access-key "$VSYNC_TEST_ACCESS_KEY" >"$state/server.out" 2>"$state/server.log" &
+  --bucket vsync-test --bucket vsync-conformance --access-key "$VSYNC_TEST_ACCESS_KEY" \
+  --request-log "$VSYNC_TEST_REQUEST_LOG" >"$state/server.out" 2>"$state/server.log" &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$state"; }
 trap cleanup EXIT

@@ -64,15 +64,22 @@ impl SecretKeyArgs {
 #[derive(Args)]
 pub struct WriteCredentialArgs {
     /// Access key id for writing (default: AWS_ACCESS_KEY_ID, else the token's own; the secret
-    /// key likewise falls back to the token's own)
+    /// key likewise falls back to the token's own; a keyless token's: the AWS default chain)
     #[arg(long, value_name = "ID")]
     access_key_id: Option<String>,
     #[command(flatten)]
     secret_key: SecretKeyArgs,
+    /// Sign with the AWS default credential chain (AWS_PROFILE, SSO, credential_process, a role)
+    /// instead of the token's keys; a keyless token does this whenever no key is given
+    #[arg(long, conflicts_with_all = ["access_key_id", "secret_access_key_file", "secret_access_key"])]
+    ambient_credentials: bool,
 }
 
 impl WriteCredentialArgs {
     fn apply(&self, c: &Config) -> CliResult<Config> {
+        if self.ambient_credentials {
+            return Ok(inputs::with_ambient_credentials(c));
+        }
         inputs::with_write_credentials(c, self.access_key_id.as_deref(), self.secret_key.read()?)
     }
 }
@@ -104,12 +111,21 @@ Every flag may come from the environment instead (shown in brackets); the secret
 AWS_SECRET_ACCESS_KEY or --secret-access-key-file, never from the command line. The token embeds
 the credentials: give it read-only keys; writers pass their own (push --access-key-id ...).
 
+--ambient-credentials mints a keyless token: no keys, the marker \"credentials\": \"ambient\", and
+readers sign with the AWS default credential chain of the host they run on (environment, profile
+files and AWS_PROFILE incl. credential_process and SSO, web identity/IRSA, EKS Pod Identity and
+ECS container credentials, EC2 IMDSv2). Leaked, it reveals a bucket and a prefix, not a key. The
+reader's role needs s3:GetObject on <bucket>/<prefix>* (README, trust section). Readers of the
+public vsync tool family cannot read keyless tokens: mint keyed tokens for them.
+
 Examples:
   vsync runtime-token --endpoint https://s3.us-east-1.amazonaws.com --region us-east-1 \\
       --bucket acme-secrets --prefix billing/prod/ --env prod --check > prod.token
   AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... vsync runtime-token \\
       --endpoint https://<account>.r2.cloudflarestorage.com --region auto \\
-      --bucket acme --prefix web/staging/ --env staging")]
+      --bucket acme --prefix web/staging/ --env staging
+  vsync runtime-token --ambient-credentials --endpoint https://s3.eu-west-1.amazonaws.com \\
+      --region eu-west-1 --bucket acme-secrets --prefix billing/prod/ --env prod")]
 pub struct RuntimeTokenArgs {
     /// S3 endpoint URL with scheme (AWS, R2, MinIO, B2, any S3-compatible store)
     #[arg(long, env = "VSYNC_ENDPOINT", value_name = "URL")]
@@ -127,10 +143,14 @@ pub struct RuntimeTokenArgs {
     #[arg(long = "env", env = "VSYNC_ENV", value_name = "ENV")]
     env_label: String,
     /// Access key id the readers will use (read-only keys recommended), with the secret key below
-    #[arg(long, env = "AWS_ACCESS_KEY_ID", value_name = "ID")]
-    access_key_id: String,
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", value_name = "ID", required_unless_present = "ambient_credentials")]
+    access_key_id: Option<String>,
     #[command(flatten)]
     secret_key: SecretKeyArgs,
+    /// A keyless token: no keys; readers use the AWS default credential chain of their host
+    /// (see below). Keys in the environment are not embedded
+    #[arg(long, conflicts_with_all = ["secret_access_key_file", "secret_access_key"])]
+    ambient_credentials: bool,
     /// PBKDF2 salt string (at least 16 characters); default: a fresh random one
     #[arg(long)]
     salt: Option<String>,
@@ -152,19 +172,25 @@ pub fn runtime_token(a: RuntimeTokenArgs) -> CliResult {
             a.endpoint
         )));
     }
-    for (flag, v) in [
-        ("--region", &a.region),
-        ("--bucket", &a.bucket),
-        ("--env", &a.env_label),
-        ("--access-key-id", &a.access_key_id),
-    ] {
+    let key_id = if a.ambient_credentials { String::new() } else { a.access_key_id.unwrap_or_default() };
+    for (flag, v) in [("--region", &a.region), ("--bucket", &a.bucket), ("--env", &a.env_label)]
+        .into_iter()
+        .chain((!a.ambient_credentials).then_some(("--access-key-id", &key_id)))
+    {
         if v.trim().is_empty() {
             return Err(CliError::input(format!("{flag} is empty")));
         }
     }
-    let secret_access_key = a.secret_key.read()?.filter(|s| !s.is_empty()).ok_or_else(|| {
-        CliError::input("no secret key: set AWS_SECRET_ACCESS_KEY or pass --secret-access-key-file PATH (or -)")
-    })?;
+    let secret_access_key = if a.ambient_credentials {
+        Zeroizing::new(String::new())
+    } else {
+        a.secret_key.read()?.filter(|s| !s.is_empty()).ok_or_else(|| {
+            CliError::input(
+                "no secret key: set AWS_SECRET_ACCESS_KEY or pass --secret-access-key-file PATH (or -); for a \
+                 keyless token (the readers' AWS role signs), pass --ambient-credentials",
+            )
+        })?
+    };
     let salt = match a.salt {
         Some(s) if s.chars().count() < MIN_SALT_CHARS => {
             return Err(CliError::input(format!(
@@ -178,8 +204,9 @@ pub fn runtime_token(a: RuntimeTokenArgs) -> CliResult {
         endpoint: a.endpoint,
         region: a.region,
         bucket: a.bucket,
-        access_key_id: a.access_key_id,
+        access_key_id: key_id,
         secret_access_key,
+        ambient_credentials: a.ambient_credentials,
         prefix: a.prefix,
         env: a.env_label,
         salt,
@@ -730,6 +757,7 @@ fn human_status(r: &Map<String, Value>) -> String {
         ("bucket", "bucket"),
         ("prefix", "prefix"),
         ("env", "env"),
+        ("credentials", "credentials"),
         ("access key id", "accessKeyId"),
         ("secret key", "secretAccessKey"),
         ("salt", "salt"),

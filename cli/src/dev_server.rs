@@ -71,6 +71,10 @@ pub struct DevServerArgs {
     /// Deprecated: a secret key on the command line is readable by every local user
     #[arg(long, value_name = "KEY", hide = true)]
     secret_key: Option<String>,
+    /// Tests: append one line per authenticated request, `<access key id> <session token or ->`,
+    /// so that a test can tell WHICH credentials signed (keyless tokens: the AWS credential chain)
+    #[arg(long, value_name = "PATH", hide = true)]
+    request_log: Option<PathBuf>,
 }
 
 impl DevServerArgs {
@@ -146,7 +150,17 @@ async fn serve(a: &DevServerArgs, root: PathBuf, secret_key: zeroize::Zeroizing<
     let fs = s3s_fs::FileSystem::new(&root)
         .map_err(|e| CliError::input(format!("dev-server: {}: {e:?}", root.display())))?;
     let service = {
-        let mut b = S3ServiceBuilder::new(KeyLocked::new(fs, a.max_object_bytes));
+        let request_log = match &a.request_log {
+            None => None,
+            Some(p) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)
+                    .map_err(io("cannot open --request-log"))?,
+            ),
+        };
+        let mut b = S3ServiceBuilder::new(KeyLocked::new(fs, a.max_object_bytes, request_log));
         b.set_auth(SimpleAuth::from_single(a.access_key.clone(), secret_key.as_str()));
         b.build()
     };
@@ -206,11 +220,22 @@ struct KeyLocked {
     fs: s3s_fs::FileSystem,
     stripes: Vec<Mutex<()>>,
     max_object_bytes: u64,
+    /// `--request-log`: opened for appending; one `write` per line, so lines never interleave.
+    request_log: Option<std::fs::File>,
 }
 
 impl KeyLocked {
-    fn new(fs: s3s_fs::FileSystem, max_object_bytes: u64) -> Self {
-        KeyLocked { fs, stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(), max_object_bytes }
+    fn new(fs: s3s_fs::FileSystem, max_object_bytes: u64, request_log: Option<std::fs::File>) -> Self {
+        KeyLocked { fs, stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(), max_object_bytes, request_log }
+    }
+
+    /// `--request-log`: the access key id that signed (SigV4 already checked it with its secret)
+    /// and the session token sent with it (`x-amz-security-token`, which s3s does not check).
+    fn record<T>(&self, req: &S3Request<T>) {
+        let Some(mut log) = self.request_log.as_ref() else { return };
+        let key_id = req.credentials.as_ref().map_or("-", |c| c.access_key.as_str());
+        let token = req.headers.get("x-amz-security-token").and_then(|v| v.to_str().ok()).unwrap_or("-");
+        let _ = log.write_all(format!("{key_id} {token}\n").as_bytes());
     }
 
     fn stripe(bucket: &str, key: &str) -> usize {
@@ -247,6 +272,7 @@ macro_rules! key_locked_s3 {
         #[async_trait::async_trait]
         impl S3 for KeyLocked {
             $(async fn $op(&self, req: S3Request<$input>) -> S3Result<S3Response<$output>> {
+                self.record(&req);
                 req.input.admit(self.max_object_bytes)?;
                 let _guard = self.lock(&req.input.bucket, &req.input.key).await;
                 self.fs.$op(req).await
@@ -256,6 +282,7 @@ macro_rules! key_locked_s3 {
                 &self,
                 req: S3Request<DeleteObjectsInput>,
             ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+                self.record(&req);
                 req.input.admit(self.max_object_bytes)?;
                 let bucket = req.input.bucket.clone();
                 let keys: Vec<String> = req.input.delete.objects.iter().map(|o| o.key.clone()).collect();
@@ -267,6 +294,7 @@ macro_rules! key_locked_s3 {
                 &self,
                 req: S3Request<$unlocked_input>,
             ) -> S3Result<S3Response<$unlocked_output>> {
+                self.record(&req);
                 req.input.admit(self.max_object_bytes)?;
                 self.fs.$unlocked_op(req).await
             })*

@@ -175,6 +175,16 @@ pub fn secret_key(file: Option<&Path>, flag: Option<&str>) -> CliResult<Option<Z
     Ok(non_empty_env("AWS_SECRET_ACCESS_KEY").map(Zeroizing::new))
 }
 
+/// The config signed with the AWS default credential chain instead of its keys
+/// (`--ambient-credentials` of the write commands; a keyless token already is).
+pub fn with_ambient_credentials(config: &Config) -> Config {
+    let mut c = config.clone();
+    c.access_key_id.clear();
+    c.secret_access_key = Zeroizing::new(String::new());
+    c.ambient_credentials = true;
+    c
+}
+
 /// Write credentials: flags, else `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, else the
 /// config's own (runtime tokens should carry read-only keys, so writers may override them).
 pub fn with_write_credentials(
@@ -188,6 +198,7 @@ pub fn with_write_credentials(
         (Some(k), Some(s)) => {
             c.access_key_id = k;
             c.secret_access_key = s;
+            c.ambient_credentials = false;
         }
         (None, None) => {}
         _ => {

@@ -61,6 +61,7 @@ impl Server {
             bucket: "bucket-a".into(),
             access_key_id: ACCESS.into(),
             secret_access_key: SECRET.to_string().into(),
+            ambient_credentials: false,
             prefix: String::new(),
             env: "dev".into(),
             salt: "salt".into(),

@@ -113,6 +113,7 @@ impl Scratch {
             bucket: s3.bucket.clone(),
             access_key_id: s3.access_key.clone(),
             secret_access_key: zeroize::Zeroizing::new(s3.secret_key.clone()),
+            ambient_credentials: false,
             prefix: prefix.clone(),
             env: "prod".into(),
             salt: "c2FsdHktc2FsdC1zYWx0IQ==".into(),

@@ -42,6 +42,18 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.bench_function("open_cold", |b| b.iter(|| open_with(&blob, "bench passphrase", OpenOptions::default()).unwrap()));
+    // A keyless token (SPEC §2) whose credentials come from the environment, the chain's first
+    // source: what the chain adds to a cold open beside the static keys above.
+    let mut keyless = cfg.clone();
+    keyless.ambient_credentials = true;
+    keyless.access_key_id.clear();
+    keyless.secret_access_key = String::new().into();
+    let keyless_blob = keyless.encode();
+    std::env::set_var("AWS_ACCESS_KEY_ID", &cfg.access_key_id);
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", cfg.secret_access_key.as_str());
+    g.bench_function("open_cold_keyless_env", |b| {
+        b.iter(|| open_with(&keyless_blob, "bench passphrase", OpenOptions::default()).unwrap())
+    });
     let v = open_with(&blob, "bench passphrase", OpenOptions::default()).unwrap();
     g.bench_function("remote_generation", |b| b.iter(|| v.remote_generation().unwrap()));
     g.bench_function("get_env", |b| b.iter(|| v.get_env("KEY_25", &mut |_| None).unwrap()));

@@ -19,6 +19,10 @@ pub const DEFAULT_ITERATIONS: u32 = 600_000;
 pub const MIN_SALT_CHARS: usize = 16;
 /// A decompressed config larger than this is not a config (guards against a gzip bomb).
 const MAX_CONFIG_JSON: u64 = 1 << 20;
+/// The field that marks a keyless token (SPEC §2): `"credentials": "ambient"`.
+pub const CREDENTIALS_FIELD: &str = "credentials";
+/// Its only value: the readers sign with the AWS default credential chain of the host.
+pub const AMBIENT_CREDENTIALS: &str = "ambient";
 
 /// The decoded bootstrap blob. `Debug` redacts the secret key.
 #[derive(Clone, PartialEq, Eq)]
@@ -26,8 +30,15 @@ pub struct Config {
     pub endpoint: String,
     pub region: String,
     pub bucket: String,
+    /// Empty when `ambient_credentials`.
     pub access_key_id: String,
+    /// Empty when `ambient_credentials`.
     pub secret_access_key: Zeroizing<String>,
+    /// A keyless token (`"credentials": "ambient"`): S3 requests are signed with credentials
+    /// from the AWS default chain of the host (`crate::ambient`), never with whatever keys the
+    /// token lacks. Explicit, so that a token that lost its keys is an error, not a silent
+    /// fall-through to the node's role.
+    pub ambient_credentials: bool,
     pub prefix: String,
     pub env: String,
     /// PBKDF2 salt: its UTF-8 bytes are the salt, it is never base64-decoded.
@@ -43,6 +54,7 @@ impl fmt::Debug for Config {
             .field("bucket", &self.bucket)
             .field("access_key_id", &self.access_key_id)
             .field("secret_access_key", &"<redacted>")
+            .field("ambient_credentials", &self.ambient_credentials)
             .field("prefix", &self.prefix)
             .field("env", &self.env)
             .field("iterations", &self.iterations)
@@ -124,12 +136,22 @@ impl Config {
             None => None,
         }
         .ok_or_else(|| Error::corrupt("VSYNC_CONFIG field `iterations` is absent or not a positive integer"))?;
+        let endpoint = required_str(&obj, "endpoint")?;
+        let region = required_str(&obj, "region")?;
+        let bucket = required_str(&obj, "bucket")?;
+        let ambient_credentials = ambient_marker(&obj)?;
+        let (access_key_id, secret_access_key) = if ambient_credentials {
+            (String::new(), Zeroizing::new(String::new()))
+        } else {
+            (required_key(&obj, "accessKeyId")?, Zeroizing::new(required_key(&obj, "secretAccessKey")?))
+        };
         let config = Config {
-            endpoint: required_str(&obj, "endpoint")?,
-            region: required_str(&obj, "region")?,
-            bucket: required_str(&obj, "bucket")?,
-            access_key_id: required_str(&obj, "accessKeyId")?,
-            secret_access_key: Zeroizing::new(required_str(&obj, "secretAccessKey")?),
+            endpoint,
+            region,
+            bucket,
+            access_key_id,
+            secret_access_key,
+            ambient_credentials,
             prefix: required_str(&obj, "prefix")?,
             env: required_str(&obj, "env")?,
             salt,
@@ -158,12 +180,16 @@ impl Config {
     /// - `prefix` and `env` go into object keys and messages: no control character (a prefix may
     ///   be empty and, used verbatim, may contain spaces).
     pub fn field_problem(&self) -> Option<(&'static str, &'static str)> {
+        let key_id = if self.ambient_credentials { None } else { Some(("accessKeyId", self.access_key_id.as_str())) };
         for (field, value) in [
-            ("endpoint", self.endpoint.as_str()),
-            ("region", self.region.as_str()),
-            ("bucket", self.bucket.as_str()),
-            ("accessKeyId", self.access_key_id.as_str()),
-        ] {
+            Some(("endpoint", self.endpoint.as_str())),
+            Some(("region", self.region.as_str())),
+            Some(("bucket", self.bucket.as_str())),
+            key_id,
+        ]
+        .into_iter()
+        .flatten()
+        {
             if value.is_empty() {
                 return Some((field, "is empty"));
             }
@@ -180,15 +206,20 @@ impl Config {
     }
 
     /// The blob's JSON object, fields in the family's order. Contains the secret key: for the
-    /// writer and for conformance checks, never for printing.
+    /// writer and for conformance checks, never for printing. A keyless token carries the
+    /// marker where the keys would be, and no key fields at all.
     pub fn to_json(&self) -> Value {
         let mut m = Map::new();
         m.insert("v".into(), Value::from(1));
         m.insert("endpoint".into(), Value::from(self.endpoint.as_str()));
         m.insert("region".into(), Value::from(self.region.as_str()));
         m.insert("bucket".into(), Value::from(self.bucket.as_str()));
-        m.insert("accessKeyId".into(), Value::from(self.access_key_id.as_str()));
-        m.insert("secretAccessKey".into(), Value::from(self.secret_access_key.as_str()));
+        if self.ambient_credentials {
+            m.insert(CREDENTIALS_FIELD.into(), Value::from(AMBIENT_CREDENTIALS));
+        } else {
+            m.insert("accessKeyId".into(), Value::from(self.access_key_id.as_str()));
+            m.insert("secretAccessKey".into(), Value::from(self.secret_access_key.as_str()));
+        }
         m.insert("prefix".into(), Value::from(self.prefix.as_str()));
         m.insert("env".into(), Value::from(self.env.as_str()));
         m.insert("salt".into(), Value::from(self.salt.as_str()));
@@ -200,7 +231,9 @@ impl Config {
     pub fn to_redacted_json(&self) -> Value {
         let mut v = self.to_json();
         if let Value::Object(m) = &mut v {
-            m.insert("secretAccessKey".into(), Value::from("<redacted>"));
+            if let Some(secret) = m.get_mut("secretAccessKey") {
+                *secret = Value::from("<redacted>");
+            }
         }
         v
     }
@@ -240,6 +273,49 @@ fn required_str(obj: &Map<String, Value>, field: &str) -> Result<String> {
     }
 }
 
+/// The `credentials` marker (SPEC §2): absent → static keys (`false`); `"ambient"` → keyless
+/// (`true`), and then key fields must be absent too (a token with both is ambiguous: which one
+/// signs?); another string is a newer credentials mode → `ConfigUnsupportedVersionError`;
+/// anything else → `BundleCorruptError`.
+fn ambient_marker(obj: &Map<String, Value>) -> Result<bool> {
+    match obj.get(CREDENTIALS_FIELD) {
+        None => Ok(false),
+        Some(Value::String(s)) if s == AMBIENT_CREDENTIALS => {
+            if let Some(field) = ["accessKeyId", "secretAccessKey"].into_iter().find(|f| obj.contains_key(*f)) {
+                return Err(Error::corrupt(format!(
+                    "VSYNC_CONFIG has both `\"{CREDENTIALS_FIELD}\": \"{AMBIENT_CREDENTIALS}\"` and `{field}`; a token \
+                     either carries keys or asks for the host's AWS credentials, never both: mint a new token"
+                )));
+            }
+            Ok(true)
+        }
+        Some(Value::String(s)) => Err(Error::config_version(format!(
+            "VSYNC_CONFIG field `{CREDENTIALS_FIELD}` is {}, which this reader does not understand (only \
+             \"{AMBIENT_CREDENTIALS}\"); upgrade the library or mint a new token",
+            short_json(&Value::from(s.as_str()))
+        ))),
+        Some(_) => {
+            Err(Error::corrupt(format!("VSYNC_CONFIG field `{CREDENTIALS_FIELD}` is not a string; mint a new token")))
+        }
+    }
+}
+
+/// A key field of a token without the marker. Missing is the same `BundleCorruptError` as every
+/// missing field (a forgotten key never falls through to the host's credentials), with a hint
+/// for the operator who meant a keyless token.
+fn required_key(obj: &Map<String, Value>, field: &str) -> Result<String> {
+    required_str(obj, field).map_err(|e| {
+        if obj.contains_key(field) {
+            return e;
+        }
+        Error::corrupt(format!(
+            "{}; a keyless token must say so with `\"{CREDENTIALS_FIELD}\": \"{AMBIENT_CREDENTIALS}\"` \
+             (`vsync runtime-token --ambient-credentials`)",
+            e.message()
+        ))
+    })
+}
+
 fn short_json(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 20 {
@@ -262,6 +338,7 @@ mod tests {
             bucket: "secrets".into(),
             access_key_id: "AK".into(),
             secret_access_key: Zeroizing::new("SK-very-secret".into()),
+            ambient_credentials: false,
             prefix: "app/dev/".into(),
             env: "dev".into(),
             salt: "UME0UbAv7viJRLZ9vEQZ3w==".into(),
@@ -346,6 +423,38 @@ mod tests {
         j["env"] = json!("prød");
         assert!(Config::decode(&encode_json_blob(&j)).is_ok());
         assert!(sample().validate_fields().is_ok());
+    }
+
+    #[test]
+    fn keyless_tokens_need_the_marker() {
+        let mut keyless = sample();
+        keyless.access_key_id.clear();
+        keyless.secret_access_key = Zeroizing::new(String::new());
+        keyless.ambient_credentials = true;
+        let j = keyless.to_json();
+        assert_eq!(j["credentials"], json!("ambient"));
+        assert!(j.get("accessKeyId").is_none() && j.get("secretAccessKey").is_none());
+        assert_eq!(Config::decode(&keyless.encode()).ok(), Some(keyless.clone()));
+        assert!(keyless.to_redacted_json().get("secretAccessKey").is_none());
+        // Neither keys nor marker: the missing-field error of today, with a hint.
+        let mut j = keyless.to_json();
+        j.as_object_mut().map(|m| m.remove("credentials"));
+        let e = Config::decode(&encode_json_blob(&j)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BundleCorrupt);
+        assert!(e.message().contains("`accessKeyId` is missing") && e.message().contains("--ambient-credentials"));
+        // Marker and keys together, a mode of the future, a marker of the wrong type.
+        let mut j = keyless.to_json();
+        j["secretAccessKey"] = json!("SK");
+        assert_eq!(kind(&encode_json_blob(&j)), ErrorKind::BundleCorrupt);
+        let mut j = keyless.to_json();
+        j["credentials"] = json!("web-identity");
+        assert_eq!(kind(&encode_json_blob(&j)), ErrorKind::ConfigUnsupportedVersion);
+        j["credentials"] = json!(1);
+        assert_eq!(kind(&encode_json_blob(&j)), ErrorKind::BundleCorrupt);
+        // A keyed token with a marker of "ambient" is refused, not silently keyless.
+        let mut j = sample().to_json();
+        j["credentials"] = json!("ambient");
+        assert_eq!(kind(&encode_json_blob(&j)), ErrorKind::BundleCorrupt);
     }
 
     #[test]

@@ -91,6 +91,7 @@ fn sample_config() -> Config {
         bucket: "acme-secrets".into(),
         access_key_id: "AKIAEXAMPLEREADONLY".into(),
         secret_access_key: zeroize::Zeroizing::new("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY".into()),
+        ambient_credentials: false,
         prefix: "billing/prod/".into(),
         env: "prod".into(),
         salt: SALT.into(),
@@ -387,6 +388,61 @@ fn config_vectors(out: &mut Vec<Vector>) {
             "endpoint-not-string",
             "A field of the wrong type → BundleCorruptError",
             with(&|j| j["endpoint"] = json!(443)),
+            err("BundleCorruptError"),
+        ),
+    ];
+    for (name, desc, blob, expected) in cases {
+        let mut exp = expected;
+        if exp.get("config_json").is_none() {
+            exp = json!({"config_json": null, "error": exp["error"]});
+        }
+        out.push(vector("config-blob", name, desc, json!({}), exp, Some(blob.into_bytes())));
+    }
+}
+
+/// Keyless runtime tokens (SPEC §2, this project's extension): `config-blob` vectors named
+/// `keyless-*`, so every runner decodes them with its existing config-blob step.
+fn keyless_token_vectors(out: &mut Vec<Vector>) {
+    let mut keyless = sample_config();
+    keyless.access_key_id.clear();
+    keyless.secret_access_key = zeroize::Zeroizing::new(String::new());
+    keyless.ambient_credentials = true;
+    let with = |f: &dyn Fn(&mut Value)| {
+        let mut j = keyless.to_json();
+        f(&mut j);
+        encode_json_blob(&j)
+    };
+    let cases: Vec<(&str, &str, String, Value)> = vec![
+        (
+            "keyless-ambient",
+            "\"credentials\": \"ambient\" and no keys → a keyless token (readers use the AWS default credential chain)",
+            keyless.encode(),
+            json!({"config_json": keyless.to_json(), "error": null}),
+        ),
+        (
+            "keyless-missing-marker",
+            "Neither keys nor the marker → BundleCorruptError (never the host's credentials)",
+            with(&|j| {
+                j.as_object_mut().map(|m| m.remove("credentials"));
+            }),
+            err("BundleCorruptError"),
+        ),
+        (
+            "keyless-marker-and-keys",
+            "The marker and an accessKeyId together → BundleCorruptError (which would sign?)",
+            with(&|j| j["accessKeyId"] = json!("AKIAEXAMPLEREADONLY")),
+            err("BundleCorruptError"),
+        ),
+        (
+            "keyless-unknown-mode",
+            "\"credentials\": \"web-identity\" (a mode this reader does not know) → ConfigUnsupportedVersionError",
+            with(&|j| j["credentials"] = json!("web-identity")),
+            err("ConfigUnsupportedVersionError"),
+        ),
+        (
+            "keyless-marker-not-string",
+            "\"credentials\": true → BundleCorruptError",
+            with(&|j| j["credentials"] = json!(true)),
             err("BundleCorruptError"),
         ),
     ];
@@ -1268,6 +1324,7 @@ fn all_vectors() -> Vec<Vector> {
     bootstrap_vectors(&mut v);
     scenario_vectors(&mut v);
     rollback_vectors(&mut v);
+    keyless_token_vectors(&mut v);
     v
 }
 
@@ -1358,6 +1415,7 @@ fn seed_one(target: &SeedTarget, prefix: &str, scenario: &str, seed: &Value) -> 
         region: target.region.clone(),
         bucket: target.bucket.clone(),
         access_key_id: target.access_key_id.clone(),
+        ambient_credentials: false,
         secret_access_key: zeroize::Zeroizing::new(target.secret_access_key.clone()),
         prefix: prefix.to_string(),
         env: env.clone(),

@@ -6,6 +6,7 @@
 //! The write side (`writer`, `corpus`, sealing, encoding, S3 PUT/DELETE) is compiled only with
 //! the `writer` feature: the CLI enables it, the runtime libraries never do.
 
+pub mod ambient;
 pub mod bootstrap;
 pub mod config;
 #[cfg(feature = "writer")]

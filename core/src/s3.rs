@@ -1,5 +1,6 @@
-//! S3 access (SPEC §5): path-style, static credentials and endpoint from the config, no ambient
-//! AWS credential chain. Every public entry point builds a current-thread Tokio runtime and a
+//! S3 access (SPEC §5): path-style, endpoint and static credentials from the config — or, for a
+//! keyless token only (`"credentials": "ambient"`), credentials from the AWS default chain
+//! (`crate::ambient`), resolved inside the call and its deadline. Every public entry point builds a current-thread Tokio runtime and a
 //! client for the duration of one call and drops both before returning, so no thread, runtime
 //! or socket outlives a call (a process may fork after `open()`).
 //!
@@ -131,10 +132,22 @@ where
         .build()
         .map_err(|_| Error::unreachable("could not start the I/O runtime for the S3 request"))?;
     let endpoint = config.endpoint.clone();
-    let out = rt.block_on(async move {
-        let store = Store::new(config, Instant::now() + timeout, max_bundle)?;
-        match tokio::time::timeout(timeout, f(store)).await {
+    // Set once a keyless token's credentials are in hand: a deadline before that is the
+    // credential sources', not S3's.
+    let credentials_resolved = std::cell::Cell::new(!config.ambient_credentials);
+    let out = rt.block_on(async {
+        let call = async {
+            let store = Store::new(config, Instant::now() + timeout, max_bundle).await?;
+            credentials_resolved.set(true);
+            f(store).await
+        };
+        match tokio::time::timeout(timeout, call).await {
             Ok(r) => r,
+            Err(_) if !credentials_resolved.get() => Err(Error::unreachable(format!(
+                "the AWS credential sources of this host did not answer within {timeout:?} (the runtime token is \
+                 keyless); tried, in order: {}",
+                crate::ambient::sources_tried()
+            ))),
             Err(_) => Err(Error::unreachable(format!(
                 "S3 at {endpoint} did not answer within {timeout:?}; check the endpoint, DNS and network, or raise the timeout"
             ))),
@@ -153,21 +166,28 @@ enum Attempt<T> {
 }
 
 impl Store {
-    fn new(config: &Config, deadline: Instant, max_bundle: u64) -> Result<Store> {
-        let creds = Credentials::new(
-            config.access_key_id.as_str(),
-            config.secret_access_key.as_str(),
-            None,
-            None,
-            "vsync-config",
-        );
+    async fn new(config: &Config, deadline: Instant, max_bundle: u64) -> Result<Store> {
+        let tls = ca_bundle()?;
+        let creds = if config.ambient_credentials {
+            // The credential sources (IMDS, the container endpoint, STS, SSO) are reached
+            // directly, never through a proxy: a proxy would see the credentials they return.
+            crate::ambient::resolve(http_client(tls.clone(), ProxyConfig::disabled()), &config.region).await?
+        } else {
+            Credentials::new(
+                config.access_key_id.as_str(),
+                config.secret_access_key.as_str(),
+                None,
+                None,
+                "vsync-config",
+            )
+        };
         let conf = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
             .region(Region::new(config.region.clone()))
             .endpoint_url(config.endpoint.clone())
             .force_path_style(true)
             .credentials_provider(creds)
-            .http_client(http_client(ca_bundle()?, &config.endpoint))
+            .http_client(http_client(tls, endpoint_proxy(&config.endpoint)))
             // S3-compatible stores (R2, B2, older MinIO) reject the SDK's default checksums.
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
             .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
@@ -550,15 +570,22 @@ fn is_tls_failure(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-/// The HTTP client: rustls (ring), the proxy environment the AWS SDKs honour, and the trust
-/// store (`AWS_CA_BUNDLE` or the system's). Connectors are cached per settings by the builder.
-fn http_client(tls: TlsContext, endpoint: &str) -> SharedHttpClient {
+/// The proxy environment the AWS SDKs honour, for the S3 endpoint.
+fn endpoint_proxy(endpoint: &str) -> ProxyConfig {
     // `HTTPS_PROXY`/`https_proxy`, `HTTP_PROXY`/`http_proxy`, `ALL_PROXY`, read per client. Whether
     // the endpoint bypasses them is decided by the core's `NO_PROXY` rules (crate::proxy: `*` for
     // IP endpoints too, `host:port`, bracketed IPv6), not by the HTTP stack's narrower matcher,
     // which still sees the same `NO_PROXY` but never bypasses an endpoint the core would proxy.
-    let proxy =
-        if crate::proxy::endpoint_bypasses_proxy(endpoint) { ProxyConfig::disabled() } else { ProxyConfig::from_env() };
+    if crate::proxy::endpoint_bypasses_proxy(endpoint) {
+        ProxyConfig::disabled()
+    } else {
+        ProxyConfig::from_env()
+    }
+}
+
+/// The HTTP client: rustls (ring), `proxy`, and the trust store (`AWS_CA_BUNDLE` or the
+/// system's). Connectors are cached per settings by the builder.
+fn http_client(tls: TlsContext, proxy: ProxyConfig) -> SharedHttpClient {
     aws_smithy_http_client::Builder::new().build_with_connector_fn(move |settings, components| {
         let mut b = Connector::builder();
         b.set_connector_settings(settings.cloned());

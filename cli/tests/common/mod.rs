@@ -46,6 +46,7 @@ impl S3 {
             bucket: self.bucket.clone(),
             access_key_id: self.access_key.clone(),
             secret_access_key: self.secret_key.clone().into(),
+            ambient_credentials: false,
             prefix,
             env: env.into(),
             salt,
