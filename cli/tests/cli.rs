@@ -34,21 +34,10 @@ impl Scratch {
         let dir = tempfile::tempdir()?;
         let prefix = unique_prefix("cli", tag);
         let (token, _) = run(
-            vsync().env("AWS_SECRET_ACCESS_KEY", &s3.secret_key).args([
-                "runtime-token",
-                "--endpoint",
-                &s3.endpoint,
-                "--region",
-                "us-east-1",
-                "--bucket",
-                &s3.bucket,
-                "--prefix",
-                &prefix,
-                "--env",
-                "dev",
-                "--access-key-id",
-                &s3.access_key,
-            ]),
+            vsync()
+                .env("AWS_SECRET_ACCESS_KEY", &s3.secret_key)
+                .args(s3.runtime_token_args(&prefix, "dev"))
+                .args(["--access-key-id", &s3.access_key]),
             0,
         )?;
         write_private(&dir.path().join("token"), token.as_bytes())?;

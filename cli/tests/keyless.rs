@@ -30,20 +30,7 @@ fn vsync(dir: &std::path::Path) -> Command {
 
 fn mint(dir: &std::path::Path, s3: &S3, prefix: &str, extra: &[&str]) -> Command {
     let mut c = vsync(dir);
-    c.args([
-        "runtime-token",
-        "--endpoint",
-        &s3.endpoint,
-        "--region",
-        "us-east-1",
-        "--bucket",
-        &s3.bucket,
-        "--prefix",
-        prefix,
-        "--env",
-        "dev",
-    ])
-    .args(extra);
+    c.args(s3.runtime_token_args(prefix, "dev")).args(extra);
     c
 }
 

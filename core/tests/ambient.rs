@@ -222,6 +222,19 @@ fn opens_signed_with(c: &Config, token: &str) {
     assert!(lines.iter().all(|l| l.starts_with(&format!("{} ", var("VSYNC_TEST_ACCESS_KEY")))), "{lines:?}");
 }
 
+/// The dev server's key pair: every source under test hands it out, each with its own session token.
+fn dev_keys() -> (String, String) {
+    (var("VSYNC_TEST_ACCESS_KEY"), var("VSYNC_TEST_SECRET_KEY"))
+}
+
+/// The environment source: the dev server's keys with `token` as AWS_SESSION_TOKEN.
+fn set_env_credentials(token: &str) {
+    let (key_id, secret) = dev_keys();
+    std::env::set_var("AWS_ACCESS_KEY_ID", key_id);
+    std::env::set_var("AWS_SECRET_ACCESS_KEY", secret);
+    std::env::set_var("AWS_SESSION_TOKEN", token);
+}
+
 fn container_json(token: &str, expiration: &str) -> String {
     format!(
         r#"{{"AccessKeyId":"{}","SecretAccessKey":"{}","Token":"{token}","Expiration":"{expiration}"}}"#,
@@ -242,9 +255,7 @@ fn in_an_hour() -> String {
 fn environment_with_session_token_signs() {
     let _env = Env::clean();
     let (c, token) = pushed_keyless();
-    std::env::set_var("AWS_ACCESS_KEY_ID", var("VSYNC_TEST_ACCESS_KEY"));
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", var("VSYNC_TEST_SECRET_KEY"));
-    std::env::set_var("AWS_SESSION_TOKEN", &token);
+    set_env_credentials(&token);
     opens_signed_with(&c, &token);
 }
 
@@ -252,15 +263,12 @@ fn environment_with_session_token_signs() {
 fn profile_file_of_aws_profile_signs() {
     let env = Env::clean();
     let (c, token) = pushed_keyless();
-    let creds = env.file(
-        "credentials",
-        &format!(
-            "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[reader]\naws_access_key_id = {}\n\
-             aws_secret_access_key = {}\naws_session_token = {token}\n",
-            var("VSYNC_TEST_ACCESS_KEY"),
-            var("VSYNC_TEST_SECRET_KEY")
-        ),
+    let (key_id, secret) = dev_keys();
+    let profiles = format!(
+        "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[reader]\naws_access_key_id = {key_id}\n\
+         aws_secret_access_key = {secret}\naws_session_token = {token}\n"
     );
+    let creds = env.file("credentials", &profiles);
     std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", creds);
     std::env::set_var("AWS_PROFILE", "reader");
     opens_signed_with(&c, &token);
@@ -270,15 +278,11 @@ fn profile_file_of_aws_profile_signs() {
 fn credential_process_signs() {
     let env = Env::clean();
     let (c, token) = pushed_keyless();
-    let out = env.file(
-        "creds.json",
-        &format!(
-            r#"{{"Version":1,"AccessKeyId":"{}","SecretAccessKey":"{}","SessionToken":"{token}","Expiration":"{}"}}"#,
-            var("VSYNC_TEST_ACCESS_KEY"),
-            var("VSYNC_TEST_SECRET_KEY"),
-            in_an_hour()
-        ),
+    let ((key_id, secret), expiration) = (dev_keys(), in_an_hour());
+    let process_output = format!(
+        r#"{{"Version":1,"AccessKeyId":"{key_id}","SecretAccessKey":"{secret}","SessionToken":"{token}","Expiration":"{expiration}"}}"#
     );
+    let out = env.file("creds.json", &process_output);
     let config = env.file("config", &format!("[profile helper]\ncredential_process = cat {}\n", out.display()));
     std::env::set_var("AWS_CONFIG_FILE", config);
     std::env::set_var("AWS_PROFILE", "helper");
@@ -302,7 +306,7 @@ fn credential_process_failure_names_the_profile_not_the_command() {
 fn web_identity_through_sts_signs() {
     let env = Env::clean();
     let (c, token) = pushed_keyless();
-    let (key_id, secret, t) = (var("VSYNC_TEST_ACCESS_KEY"), var("VSYNC_TEST_SECRET_KEY"), token.clone());
+    let ((key_id, secret), t) = (dev_keys(), token.clone());
     let expiration = in_an_hour();
     let sts = Server::start(move |_| {
         (
@@ -397,9 +401,7 @@ fn environment_wins_over_container_credentials() {
     let container_token = format!("{token}-container");
     let server = container_server(&container_token, None);
     std::env::set_var("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/creds"));
-    std::env::set_var("AWS_ACCESS_KEY_ID", var("VSYNC_TEST_ACCESS_KEY"));
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", var("VSYNC_TEST_SECRET_KEY"));
-    std::env::set_var("AWS_SESSION_TOKEN", &token);
+    set_env_credentials(&token);
     opens_signed_with(&c, &token);
     assert!(signed_with(&container_token).is_empty());
     assert!(server.requests().is_empty(), "the container endpoint was not even asked");
@@ -437,9 +439,7 @@ fn no_source_fails_fast_naming_the_sources() {
 fn a_token_without_keys_or_marker_is_refused_before_any_request() {
     let _env = Env::clean();
     let (c, token) = pushed_keyless();
-    std::env::set_var("AWS_ACCESS_KEY_ID", var("VSYNC_TEST_ACCESS_KEY"));
-    std::env::set_var("AWS_SECRET_ACCESS_KEY", var("VSYNC_TEST_SECRET_KEY"));
-    std::env::set_var("AWS_SESSION_TOKEN", &token);
+    set_env_credentials(&token);
     let mut json = c.to_json();
     json.as_object_mut().unwrap().remove("credentials");
     let blob = vsync_core::config::encode_json_blob(&json);

@@ -8,7 +8,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, Mapping, Optional
+from typing import Callable, Dict, Iterator, List, Mapping, Optional
 
 import pytest
 import vsync_s3_client
@@ -68,8 +68,15 @@ def cli(s3: S3, *args: str) -> str:
 
 
 def runtime_token(
-    s3: S3, prefix: str, *, secret_key: Optional[str] = None, endpoint: Optional[str] = None, salt: Optional[str] = None
+    s3: S3,
+    prefix: str,
+    *,
+    secret_key: Optional[str] = None,
+    endpoint: Optional[str] = None,
+    salt: Optional[str] = None,
+    ambient: bool = False,
 ) -> str:
+    """A token for `prefix`: with the dev server's keys, or keyless (`ambient`, SPEC §2)."""
     args = [
         "runtime-token",
         "--endpoint",
@@ -82,14 +89,36 @@ def runtime_token(
         prefix,
         "--env",
         "test",
-        "--access-key-id",
-        s3.access_key,
-        "--secret-access-key",
-        secret_key or s3.secret_key,
     ]
+    if ambient:
+        args += ["--ambient-credentials"]
+    else:
+        args += ["--access-key-id", s3.access_key, "--secret-access-key", secret_key or s3.secret_key]
     if salt:
         args += ["--salt", salt]
     return cli(s3, *args).strip()
+
+
+def in_a_fork(checks: Callable[[], List[bool]]) -> str:
+    """Run `checks` in a forked child and return its report ("True,True,..." or "error ...");
+    asserts the child exited 0. The child never returns into pytest."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            os.write(w, ",".join(str(c) for c in checks()).encode())
+            code = 0
+        except BaseException as e:
+            os.write(w, f"error {type(e).__name__}: {e}".encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(r) as f:
+        report = f.read()
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, report
+    return report
 
 
 def salt_of(config: str) -> str:

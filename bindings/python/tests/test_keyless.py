@@ -20,7 +20,7 @@ from typing import Iterator, List
 
 import pytest
 import vsync_s3_client
-from conftest import S3, cli, salt_of
+from conftest import S3, in_a_fork, runtime_token, salt_of
 from vsync_s3_client import BundleCorruptError, S3UnreachableError
 
 KV = {"DATABASE_URL": "postgres://keyless"}
@@ -66,23 +66,14 @@ def chain_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[pytes
 
 
 def keyless_token(s3: S3, prefix: str, salt: str) -> str:
-    return cli(
-        s3,
-        "runtime-token",
-        "--ambient-credentials",
-        "--endpoint",
-        s3.endpoint,
-        "--region",
-        "us-east-1",
-        "--bucket",
-        s3.bucket,
-        "--prefix",
-        prefix,
-        "--env",
-        "test",
-        "--salt",
-        salt,
-    ).strip()
+    return runtime_token(s3, prefix, salt=salt, ambient=True)
+
+
+def env_credentials(env: pytest.MonkeyPatch, s3: S3, session_token: str) -> None:
+    """The environment source: the dev server's keys with `session_token` (AWS_SESSION_TOKEN)."""
+    env.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
+    env.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
+    env.setenv("AWS_SESSION_TOKEN", session_token)
 
 
 def signed_with(token: str) -> List[str]:
@@ -143,9 +134,7 @@ class ContainerCredentials:
 def test_environment_with_session_token_signs(s3: S3, new_vault, chain_env) -> None:
     vault = new_vault(KV)
     token = f"py-env-{uuid.uuid4().hex}"
-    chain_env.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
-    chain_env.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
-    chain_env.setenv("AWS_SESSION_TOKEN", token)
+    env_credentials(chain_env, s3, token)
     keyless = keyless_token(s3, vault.prefix, salt_of(vault.config))
     assert (
         s3.secret_key not in keyless
@@ -183,9 +172,7 @@ def test_environment_wins_over_container_credentials(s3: S3, new_vault, chain_en
     server = ContainerCredentials(s3, token + "-container")
     try:
         chain_env.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url)
-        chain_env.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
-        chain_env.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
-        chain_env.setenv("AWS_SESSION_TOKEN", token)
+        env_credentials(chain_env, s3, token)
         keyless = keyless_token(s3, vault.prefix, salt_of(vault.config))
         with vsync_s3_client.open_with(keyless, vault.passphrase) as v:
             assert v.get_env("DATABASE_URL") == KV["DATABASE_URL"]
@@ -209,9 +196,7 @@ def test_no_source_is_s3_unreachable_fast_naming_the_sources(s3: S3, new_vault, 
 def test_a_token_that_lost_its_keys_is_refused(s3: S3, new_vault, chain_env) -> None:
     vault = new_vault(KV)
     token = f"py-lost-{uuid.uuid4().hex}"
-    chain_env.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
-    chain_env.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
-    chain_env.setenv("AWS_SESSION_TOKEN", token)
+    env_credentials(chain_env, s3, token)
     cfg = json.loads(vsync_s3_client._native.decode_config_json(vault.config))
     del cfg["accessKeyId"], cfg["secretAccessKey"]
     body = base64.urlsafe_b64encode(gzip.compress(json.dumps(cfg).encode())).rstrip(b"=").decode()
@@ -227,29 +212,15 @@ def test_fork_after_a_keyless_open(s3: S3, new_vault, chain_env) -> None:
     chain again for its own calls."""
     vault = new_vault(KV)
     token = f"py-fork-{uuid.uuid4().hex}"
-    chain_env.setenv("AWS_ACCESS_KEY_ID", s3.access_key)
-    chain_env.setenv("AWS_SECRET_ACCESS_KEY", s3.secret_key)
-    chain_env.setenv("AWS_SESSION_TOKEN", token)
+    env_credentials(chain_env, s3, token)
     keyless = keyless_token(s3, vault.prefix, salt_of(vault.config))
     v = vsync_s3_client.open_with(keyless, vault.passphrase)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report through the pipe, never return into pytest
-        code = 1
-        try:
-            with vsync_s3_client.open_with(keyless, vault.passphrase) as child:
-                checks = [v.remote_generation() == 1, child.get_env("DATABASE_URL") == KV["DATABASE_URL"]]
-            os.write(w, ",".join(str(c) for c in checks).encode())
-            code = 0
-        except BaseException as e:
-            os.write(w, f"error {type(e).__name__}: {e}".encode())
-        finally:
-            os._exit(code)
-    os.close(w)
-    _, status = os.waitpid(pid, 0)
-    with os.fdopen(r) as f:
-        report = f.read()
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, report
+
+    def in_the_child() -> List[bool]:
+        with vsync_s3_client.open_with(keyless, vault.passphrase) as child:
+            return [v.remote_generation() == 1, child.get_env("DATABASE_URL") == KV["DATABASE_URL"]]
+
+    report = in_a_fork(in_the_child)
     assert report == "True,True"
     assert len(signed_with(token)) == 5  # the parent's open (2), the child's HEAD (1) and open (2)
     v.close()

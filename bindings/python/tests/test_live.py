@@ -13,7 +13,7 @@ from typing import Callable, List, Optional
 
 import pytest
 import vsync_s3_client
-from conftest import S3, runtime_token, salt_of, write_file
+from conftest import S3, in_a_fork, runtime_token, salt_of, write_file
 from vsync_s3_client import (
     BundleCorruptError,
     ConfigMissingError,
@@ -411,29 +411,18 @@ def test_fork_after_open(new_vault, clean_bootstrap_env) -> None:
     v = vsync_s3_client.open_with(vault.config, vault.passphrase)
     clean_bootstrap_env.setenv("VSYNC_CONFIG", vault.config)
     clean_bootstrap_env.setenv("VSYNC_PASSPHRASE", vault.passphrase)
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: report through the pipe, never return into pytest
-        code = 1
-        try:
-            checks = [
-                v.get_env("DATABASE_URL") == KV["DATABASE_URL"],
-                v.get_as_content("tls/ca.pem") == CERT,
-                v.remote_generation() == 1,
-            ]
-            with vsync_s3_client.open() as child:
-                checks.append(child.get_env("API_TOKEN") == KV["API_TOKEN"])
-            os.write(w, ",".join(str(c) for c in checks).encode())
-            code = 0
-        except BaseException as e:
-            os.write(w, f"error {type(e).__name__}: {e}".encode())
-        finally:
-            os._exit(code)
-    os.close(w)
-    _, status = os.waitpid(pid, 0)
-    with os.fdopen(r) as f:
-        report = f.read()
-    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, report
+
+    def in_the_child() -> List[bool]:
+        checks = [
+            v.get_env("DATABASE_URL") == KV["DATABASE_URL"],
+            v.get_as_content("tls/ca.pem") == CERT,
+            v.remote_generation() == 1,
+        ]
+        with vsync_s3_client.open() as child:
+            checks.append(child.get_env("API_TOKEN") == KV["API_TOKEN"])
+        return checks
+
+    report = in_a_fork(in_the_child)
     assert report == "True,True,True,True"
     assert v.get_env("DATABASE_URL") == KV["DATABASE_URL"]  # the parent's handle is untouched
     v.close()

@@ -38,6 +38,24 @@ pub fn dev_server() -> Result<S3, String> {
 }
 
 impl S3 {
+    /// `vsync runtime-token` for `prefix` of this server (region us-east-1), without credentials:
+    /// the caller adds keys or `--ambient-credentials`.
+    pub fn runtime_token_args<'a>(&'a self, prefix: &'a str, env: &'a str) -> [&'a str; 11] {
+        [
+            "runtime-token",
+            "--endpoint",
+            &self.endpoint,
+            "--region",
+            "us-east-1",
+            "--bucket",
+            &self.bucket,
+            "--prefix",
+            prefix,
+            "--env",
+            env,
+        ]
+    }
+
     /// A vault config (region us-east-1) for `prefix` of this server.
     pub fn config(&self, prefix: String, env: &str, salt: String, iterations: u32) -> Config {
         Config {
