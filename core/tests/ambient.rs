@@ -199,6 +199,14 @@ fn pushed_keyless() -> (Config, String) {
     (keyless, format!("tok-{}-{n}", std::process::id()))
 }
 
+/// A test's start: a clean chain environment (held for the test) and a keyless token for a
+/// freshly pushed vault, with the session token the test's credentials will carry.
+fn keyless_case() -> (Env, Config, String) {
+    let env = Env::clean();
+    let (c, token) = pushed_keyless();
+    (env, c, token)
+}
+
 fn open_keyless(c: &Config, timeout: Duration) -> vsync_core::Result<vsync_core::Vault> {
     open_with(&c.encode(), PASS, OpenOptions { timeout, ..OpenOptions::default() })
 }
@@ -235,6 +243,13 @@ fn set_env_credentials(token: &str) {
     std::env::set_var("AWS_SESSION_TOKEN", token);
 }
 
+/// `AWS_PROFILE=profile`, with `content` written to `file` in the test's directory and named by
+/// `file_var` (`AWS_CONFIG_FILE` or `AWS_SHARED_CREDENTIALS_FILE`).
+fn select_profile(env: &Env, (file_var, file, content): (&str, &str, &str), profile: &str) {
+    std::env::set_var(file_var, env.file(file, content));
+    std::env::set_var("AWS_PROFILE", profile);
+}
+
 fn container_json(token: &str, expiration: &str) -> String {
     format!(
         r#"{{"AccessKeyId":"{}","SecretAccessKey":"{}","Token":"{token}","Expiration":"{expiration}"}}"#,
@@ -253,59 +268,47 @@ fn in_an_hour() -> String {
 
 #[test]
 fn environment_with_session_token_signs() {
-    let _env = Env::clean();
-    let (c, token) = pushed_keyless();
+    let (_env, c, token) = keyless_case();
     set_env_credentials(&token);
     opens_signed_with(&c, &token);
 }
 
 #[test]
 fn profile_file_of_aws_profile_signs() {
-    let env = Env::clean();
-    let (c, token) = pushed_keyless();
+    let (env, c, token) = keyless_case();
     let (key_id, secret) = dev_keys();
     let profiles = format!(
         "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[reader]\naws_access_key_id = {key_id}\n\
          aws_secret_access_key = {secret}\naws_session_token = {token}\n"
     );
-    let creds = env.file("credentials", &profiles);
-    std::env::set_var("AWS_SHARED_CREDENTIALS_FILE", creds);
-    std::env::set_var("AWS_PROFILE", "reader");
+    select_profile(&env, ("AWS_SHARED_CREDENTIALS_FILE", "credentials", &profiles), "reader");
     opens_signed_with(&c, &token);
 }
 
 #[test]
-fn credential_process_signs() {
-    let env = Env::clean();
-    let (c, token) = pushed_keyless();
+fn credential_process_signs_and_its_failure_names_the_profile_not_the_command() {
+    let (env, c, token) = keyless_case();
+    // A failing helper: the error names the profile, never the command line (it may hold a secret).
+    let failing = "[profile helper]\ncredential_process = sh -c 'exit 3' --secret-arg-zzz\n";
+    select_profile(&env, ("AWS_CONFIG_FILE", "config", failing), "helper");
+    let e = open_keyless(&c, Duration::from_secs(20)).err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::S3Unreachable);
+    assert!(e.message().contains("credential_process of profile `helper`"), "{}", e.message());
+    assert!(!e.message().contains("secret-arg-zzz"), "{}", e.message());
+    // A working helper: its credentials sign.
     let ((key_id, secret), expiration) = (dev_keys(), in_an_hour());
     let process_output = format!(
         r#"{{"Version":1,"AccessKeyId":"{key_id}","SecretAccessKey":"{secret}","SessionToken":"{token}","Expiration":"{expiration}"}}"#
     );
     let out = env.file("creds.json", &process_output);
-    let config = env.file("config", &format!("[profile helper]\ncredential_process = cat {}\n", out.display()));
-    std::env::set_var("AWS_CONFIG_FILE", config);
-    std::env::set_var("AWS_PROFILE", "helper");
+    let working = format!("[profile helper]\ncredential_process = cat {}\n", out.display());
+    select_profile(&env, ("AWS_CONFIG_FILE", "config", &working), "helper");
     opens_signed_with(&c, &token);
 }
 
 #[test]
-fn credential_process_failure_names_the_profile_not_the_command() {
-    let env = Env::clean();
-    let (c, _) = pushed_keyless();
-    let config = env.file("config", "[profile helper]\ncredential_process = sh -c 'exit 3' --secret-arg-zzz\n");
-    std::env::set_var("AWS_CONFIG_FILE", config);
-    std::env::set_var("AWS_PROFILE", "helper");
-    let e = open_keyless(&c, Duration::from_secs(20)).err().unwrap();
-    assert_eq!(e.kind(), ErrorKind::S3Unreachable);
-    assert!(e.message().contains("credential_process of profile `helper`"), "{}", e.message());
-    assert!(!e.message().contains("secret-arg-zzz"), "{}", e.message());
-}
-
-#[test]
 fn web_identity_through_sts_signs() {
-    let env = Env::clean();
-    let (c, token) = pushed_keyless();
+    let (env, c, token) = keyless_case();
     let ((key_id, secret), t) = (dev_keys(), token.clone());
     let expiration = in_an_hour();
     let sts = Server::start(move |_| {
@@ -344,8 +347,7 @@ fn container_server(token: &str, auth: Option<&str>) -> Server {
 
 #[test]
 fn container_credentials_sign() {
-    let _env = Env::clean();
-    let (c, token) = pushed_keyless();
+    let (_env, c, token) = keyless_case();
     let server = container_server(&token, None);
     std::env::set_var("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/v2/credentials/abc"));
     opens_signed_with(&c, &token);
@@ -354,8 +356,7 @@ fn container_credentials_sign() {
 
 #[test]
 fn container_credentials_with_authorization_token_file_sign() {
-    let env = Env::clean();
-    let (c, token) = pushed_keyless();
+    let (env, c, token) = keyless_case();
     let server = container_server(&token, Some("pod-identity-token"));
     std::env::set_var("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/v1/credentials"));
     std::env::set_var("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", env.file("auth", "pod-identity-token"));
@@ -368,8 +369,7 @@ fn container_credentials_with_authorization_token_file_sign() {
 
 #[test]
 fn imds_v2_signs() {
-    let _env = Env::clean();
-    let (c, token) = pushed_keyless();
+    let (_env, c, token) = keyless_case();
     let t = token.clone();
     let imds = Server::start(move |req| match (req.method.as_str(), req.path.as_str()) {
         ("PUT", "/latest/api/token") => (200, "imds-session-token".into()),
@@ -396,8 +396,7 @@ fn imds_v2_signs() {
 
 #[test]
 fn environment_wins_over_container_credentials() {
-    let _env = Env::clean();
-    let (c, token) = pushed_keyless();
+    let (_env, c, token) = keyless_case();
     let container_token = format!("{token}-container");
     let server = container_server(&container_token, None);
     std::env::set_var("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url("/creds"));
@@ -409,8 +408,7 @@ fn environment_wins_over_container_credentials() {
 
 #[test]
 fn no_source_fails_fast_naming_the_sources() {
-    let _env = Env::clean();
-    let (c, _) = pushed_keyless();
+    let (_env, c, _) = keyless_case();
     // IMDS at a refused port (Env::clean), then at a server that accepts and never answers.
     let t0 = Instant::now();
     let e = open_keyless(&c, Duration::from_secs(30)).err().unwrap();
@@ -437,8 +435,7 @@ fn no_source_fails_fast_naming_the_sources() {
 
 #[test]
 fn a_token_without_keys_or_marker_is_refused_before_any_request() {
-    let _env = Env::clean();
-    let (c, token) = pushed_keyless();
+    let (_env, c, token) = keyless_case();
     set_env_credentials(&token);
     let mut json = c.to_json();
     json.as_object_mut().unwrap().remove("credentials");
@@ -451,8 +448,7 @@ fn a_token_without_keys_or_marker_is_refused_before_any_request() {
 
 #[test]
 fn expiring_container_credentials_are_fetched_again_by_remote_generation() {
-    let _env = Env::clean();
-    let (c, token) = pushed_keyless();
+    let (_env, c, token) = keyless_case();
     // Each call to the endpoint hands out new credentials that expire two seconds later.
     let served = Arc::new(AtomicUsize::new(0));
     let (s, t) = (served.clone(), token.clone());
