@@ -80,47 +80,47 @@ enum vsync_error_kind
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
     /**
-     * ConfigMissingError (code VSYNC_CONFIG_MISSING; SPEC §9).
+     * ConfigMissingError (SPEC §9).
      */
     VSYNC_KIND_CONFIG_MISSING = 1,
     /**
-     * ConfigUnsupportedVersionError (code VSYNC_CONFIG_UNSUPPORTED_VERSION; SPEC §9).
+     * ConfigUnsupportedVersionError (SPEC §9).
      */
     VSYNC_KIND_CONFIG_UNSUPPORTED_VERSION = 2,
     /**
-     * S3UnreachableError (code VSYNC_S3_UNREACHABLE; SPEC §9).
+     * S3UnreachableError (SPEC §9).
      */
     VSYNC_KIND_S3_UNREACHABLE = 3,
     /**
-     * ManifestNotFoundError (code VSYNC_MANIFEST_NOT_FOUND; SPEC §9).
+     * ManifestNotFoundError (SPEC §9).
      */
     VSYNC_KIND_MANIFEST_NOT_FOUND = 4,
     /**
-     * WrongPassphraseError (code VSYNC_WRONG_PASSPHRASE; SPEC §9).
+     * WrongPassphraseError (SPEC §9).
      */
     VSYNC_KIND_WRONG_PASSPHRASE = 5,
     /**
-     * BundleCorruptError (code VSYNC_BUNDLE_CORRUPT; SPEC §9).
+     * BundleCorruptError (SPEC §9).
      */
     VSYNC_KIND_BUNDLE_CORRUPT = 6,
     /**
-     * UnsupportedSpecVersionError (code VSYNC_UNSUPPORTED_SPEC_VERSION; SPEC §9).
+     * UnsupportedSpecVersionError (SPEC §9).
      */
     VSYNC_KIND_UNSUPPORTED_SPEC_VERSION = 7,
     /**
-     * ClosedError (code VSYNC_CLOSED; not in the taxonomy).
+     * ClosedError (not in the taxonomy).
      */
     VSYNC_KIND_CLOSED = 8,
     /**
-     * NotFoundError (code VSYNC_NOT_FOUND; not in the taxonomy).
+     * NotFoundError (not in the taxonomy).
      */
     VSYNC_KIND_NOT_FOUND = 9,
     /**
-     * InternalError (code VSYNC_INTERNAL; raised at the boundary, not in the taxonomy).
+     * InternalError (raised at the boundary, not in the taxonomy).
      */
     VSYNC_KIND_INTERNAL = -2,
     /**
-     * InvalidArgumentError (code VSYNC_INVALID_ARGUMENT; raised at the boundary, not in the taxonomy).
+     * InvalidArgumentError (raised at the boundary, not in the taxonomy).
      */
     VSYNC_KIND_INVALID_ARGUMENT = -1,
 };

@@ -50,8 +50,11 @@ fn core_enums_source() -> Result<String, String> {
         } else {
             "not in the taxonomy"
         };
+        // The comment names the class, never the code: the core owns every code, and no shipped
+        // binding file spells one (core/tests/bindings_spell_no_code.rs); C reads it from
+        // vsync_error_code() / vsync_error_kinds() at run time.
         kinds.push_str(&format!(
-            "    /// {class} (code {code}; {role}).\n    VSYNC_KIND_{name} = {number},\n",
+            "    /// {class} ({role}).\n    VSYNC_KIND_{name} = {number},\n",
             class = kind.class_name(),
             number = kind.number(),
         ));
