@@ -16,7 +16,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator, List
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 import vsync_s3_client
@@ -85,50 +85,76 @@ def in_an_hour() -> str:
     return (datetime.now(timezone.utc) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class ContainerCredentials:
-    """A loopback container-credentials endpoint (ECS / EKS Pod Identity) handing out the dev
-    server's keys with a session token; records the Authorization header of every request."""
+Request = Tuple[str, str, Dict[str, str], str]  # method, path, headers, body
+Handler = Callable[[Request], Tuple[int, str]]
 
-    def __init__(self, s3: S3, token: str, require_auth: str = "") -> None:
-        self.auth_seen: List[str] = []
+
+class Loopback:
+    """An HTTP server on 127.0.0.1 answering with `handler` (a credentials endpoint: container,
+    IMDS, STS) and the response `headers`; records every request."""
+
+    def __init__(self, handler: Handler, headers: Optional[Dict[str, str]] = None) -> None:
+        self.requests: List[Request] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                auth = self.headers.get("Authorization", "")
-                outer.auth_seen.append(auth)
-                if require_auth and auth != require_auth:
-                    self.send_response(401)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                body = json.dumps(
-                    {
-                        "AccessKeyId": s3.access_key,
-                        "SecretAccessKey": s3.secret_key,
-                        "Token": token,
-                        "Expiration": in_an_hour(),
-                    }
-                ).encode()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
+        class Http(BaseHTTPRequestHandler):
+            def answer(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode() if length else ""
+                req = (self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                outer.requests.append(req)
+                status, text = handler(req)
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(data)
+
+            do_GET = do_PUT = do_POST = answer  # noqa: N815 (http.server's names)
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Http)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v2/credentials"
+    def url(self, path: str = "") -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
 
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def credentials_json(s3: S3, token: str, token_field: str = "Token", **extra: object) -> str:
+    """The dev server's keys with `token`, as container, IMDS and `credential_process` answer
+    (the last names the session token `SessionToken`)."""
+    fields = {"AccessKeyId": s3.access_key, "SecretAccessKey": s3.secret_key, token_field: token}
+    return json.dumps({**extra, **fields, "Expiration": in_an_hour()})
+
+
+class ContainerCredentials(Loopback):
+    """A loopback container-credentials endpoint (ECS / EKS Pod Identity); `auth_seen` lists the
+    Authorization header of every request."""
+
+    def __init__(self, s3: S3, token: str, require_auth: str = "") -> None:
+        def answer(req: Request) -> Tuple[int, str]:
+            if require_auth and req[2].get("authorization", "") != require_auth:
+                return 401, ""
+            return 200, credentials_json(s3, token)
+
+        super().__init__(answer)
+
+    @property
+    def auth_seen(self) -> List[str]:
+        return [headers.get("authorization", "") for _, _, headers, _ in self.requests]
+
+    @property
+    def container_url(self) -> str:
+        return self.url("/v2/credentials")
 
 
 def test_environment_with_session_token_signs(s3: S3, new_vault, chain_env) -> None:
@@ -153,7 +179,7 @@ def test_container_credentials_sign(s3: S3, new_vault, chain_env, tmp_path: Path
     token = f"py-container-{uuid.uuid4().hex}"
     server = ContainerCredentials(s3, token, require_auth="pod-identity-token" if with_auth_file else "")
     try:
-        chain_env.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url)
+        chain_env.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.container_url)
         if with_auth_file:
             (tmp_path / "auth").write_text("pod-identity-token")
             chain_env.setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", str(tmp_path / "auth"))
@@ -171,7 +197,7 @@ def test_environment_wins_over_container_credentials(s3: S3, new_vault, chain_en
     token = f"py-prec-{uuid.uuid4().hex}"
     server = ContainerCredentials(s3, token + "-container")
     try:
-        chain_env.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url)
+        chain_env.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.container_url)
         env_credentials(chain_env, s3, token)
         keyless = keyless_token(s3, vault.prefix, salt_of(vault.config))
         with vsync_s3_client.open_with(keyless, vault.passphrase) as v:
@@ -224,3 +250,92 @@ def test_fork_after_a_keyless_open(s3: S3, new_vault, chain_env) -> None:
     assert report == "True,True"
     assert len(signed_with(token)) == 5  # the parent's open (2), the child's HEAD (1) and open (2)
     v.close()
+
+
+def test_profile_file_of_aws_profile_signs(s3: S3, new_vault, chain_env, tmp_path: Path) -> None:
+    vault = new_vault(KV)
+    token = f"py-profile-{uuid.uuid4().hex}"
+    (tmp_path / "credentials").write_text(
+        "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
+        f"[reader]\naws_access_key_id = {s3.access_key}\naws_secret_access_key = {s3.secret_key}\n"
+        f"aws_session_token = {token}\n"
+    )
+    chain_env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+    chain_env.setenv("AWS_PROFILE", "reader")
+    opens_signed_with(s3, vault, token)
+
+
+def test_credential_process_signs(s3: S3, new_vault, chain_env, tmp_path: Path) -> None:
+    vault = new_vault(KV)
+    token = f"py-process-{uuid.uuid4().hex}"
+    (tmp_path / "creds.json").write_text(credentials_json(s3, token, "SessionToken", Version=1))
+    (tmp_path / "config").write_text(f"[profile helper]\ncredential_process = cat {tmp_path / 'creds.json'}\n")
+    chain_env.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    chain_env.setenv("AWS_PROFILE", "helper")
+    opens_signed_with(s3, vault, token)
+
+
+def test_web_identity_through_sts_signs(s3: S3, new_vault, chain_env, tmp_path: Path) -> None:
+    vault = new_vault(KV)
+    token = f"py-web-identity-{uuid.uuid4().hex}"
+    sts = Loopback(
+        lambda req: (
+            200,
+            '<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">'
+            f"<AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>{s3.access_key}</AccessKeyId>"
+            f"<SecretAccessKey>{s3.secret_key}</SecretAccessKey><SessionToken>{token}</SessionToken>"
+            f"<Expiration>{in_an_hour()}</Expiration></Credentials><AssumedRoleUser>"
+            "<Arn>arn:aws:sts::123456789012:assumed-role/reader/s</Arn><AssumedRoleId>AROA:s</AssumedRoleId>"
+            "</AssumedRoleUser></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>1</RequestId>"
+            "</ResponseMetadata></AssumeRoleWithWebIdentityResponse>",
+        )
+    )
+    try:
+        (tmp_path / "jwt").write_text("the-projected-service-account-jwt")
+        chain_env.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(tmp_path / "jwt"))
+        chain_env.setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/reader")
+        chain_env.setenv("AWS_ENDPOINT_URL_STS", sts.url())
+        opens_signed_with(s3, vault, token)
+        assert len(sts.requests) == 1
+        body = sts.requests[0][3]
+        assert (
+            "Action=AssumeRoleWithWebIdentity" in body and "WebIdentityToken=the-projected-service-account-jwt" in body
+        )
+    finally:
+        sts.close()
+
+
+def test_imds_v2_signs(s3: S3, new_vault, chain_env) -> None:
+    vault = new_vault(KV)
+    token = f"py-imds-{uuid.uuid4().hex}"
+
+    def imds(req: Request) -> Tuple[int, str]:
+        method, path, headers, _ = req
+        if (method, path) == ("PUT", "/latest/api/token"):
+            return 200, "imds-session-token"
+        if headers.get("x-aws-ec2-metadata-token") != "imds-session-token":
+            return 401, ""
+        if path == "/latest/meta-data/iam/security-credentials/":
+            return 200, "reader-role"
+        if path == "/latest/meta-data/iam/security-credentials/reader-role":
+            return 200, credentials_json(s3, token, Code="Success", Type="AWS-HMAC")
+        return 404, ""
+
+    # The SDK refuses a session token without its lifetime.
+    server = Loopback(imds, headers={"x-aws-ec2-metadata-token-ttl-seconds": "21600"})
+    try:
+        chain_env.setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", server.url())
+        opens_signed_with(s3, vault, token)
+        assert server.requests[0][:2] == ("PUT", "/latest/api/token")
+    finally:
+        server.close()
+
+
+def opens_signed_with(s3: S3, vault, token: str) -> None:
+    """The keyless token of `vault` opens, and every S3 request carried the dev server's key id
+    with `token` (the manifest and the bundle at least)."""
+    keyless = keyless_token(s3, vault.prefix, salt_of(vault.config))
+    with vsync_s3_client.open_with(keyless, vault.passphrase) as v:
+        assert v.get_env("DATABASE_URL") == KV["DATABASE_URL"]
+    lines = signed_with(token)
+    assert len(lines) >= 2 and all(line.startswith(s3.access_key + " ") for line in lines), lines
