@@ -181,3 +181,115 @@ func TestKeylessNoSourceFailsFast(t *testing.T) {
 		}
 	}
 }
+
+// credsJSON is the server's keys with token, as container, IMDS and credential_process answer
+// (the last names the session token "SessionToken").
+func credsJSON(s server, token, tokenField string, extra map[string]any) []byte {
+	m := map[string]any{"AccessKeyId": s.access, "SecretAccessKey": s.secret, tokenField: token,
+		"Expiration": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}
+	for k, v := range extra {
+		m[k] = v
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+// writeFile writes content into the test's directory and returns its path.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	must(t, os.WriteFile(p, []byte(content), 0o600))
+	return p
+}
+
+func TestKeylessProfileFileAndCredentialProcess(t *testing.T) {
+	s := testServer(t)
+	t.Run("profile file", func(t *testing.T) {
+		cleanChain(t)
+		config := keylessVault(t, s)
+		token := "go-profile-" + uniquePrefix(t)[3:19]
+		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", writeFile(t, "credentials",
+			"[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[reader]\naws_access_key_id = "+
+				s.access+"\naws_secret_access_key = "+s.secret+"\naws_session_token = "+token+"\n"))
+		t.Setenv("AWS_PROFILE", "reader")
+		openKeyless(t, s, config, token, 2)
+	})
+	t.Run("credential_process", func(t *testing.T) {
+		cleanChain(t)
+		config := keylessVault(t, s)
+		token := "go-process-" + uniquePrefix(t)[3:19]
+		out := writeFile(t, "creds.json", string(credsJSON(s, token, "SessionToken", map[string]any{"Version": 1})))
+		t.Setenv("AWS_CONFIG_FILE", writeFile(t, "config", "[profile helper]\ncredential_process = cat "+out+"\n"))
+		t.Setenv("AWS_PROFILE", "helper")
+		openKeyless(t, s, config, token, 2)
+	})
+}
+
+func TestKeylessWebIdentityThroughSTS(t *testing.T) {
+	s := testServer(t)
+	cleanChain(t)
+	config := keylessVault(t, s)
+	token := "go-web-identity-" + uniquePrefix(t)[3:19]
+	var mu sync.Mutex // the handler runs on the server's goroutine
+	var bodies []string
+	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		mu.Lock()
+		bodies = append(bodies, r.PostForm.Encode())
+		mu.Unlock()
+		_, _ = w.Write([]byte(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">` +
+			`<AssumeRoleWithWebIdentityResult><Credentials><AccessKeyId>` + s.access + `</AccessKeyId><SecretAccessKey>` +
+			s.secret + `</SecretAccessKey><SessionToken>` + token + `</SessionToken><Expiration>` +
+			time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `</Expiration></Credentials><AssumedRoleUser>` +
+			`<Arn>arn:aws:sts::123456789012:assumed-role/reader/s</Arn><AssumedRoleId>AROA:s</AssumedRoleId>` +
+			`</AssumedRoleUser></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>`))
+	}))
+	t.Cleanup(sts.Close)
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", writeFile(t, "jwt", "the-projected-service-account-jwt"))
+	t.Setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/reader")
+	t.Setenv("AWS_ENDPOINT_URL_STS", sts.URL)
+	openKeyless(t, s, config, token, 2)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 1 || !strings.Contains(bodies[0], "Action=AssumeRoleWithWebIdentity") ||
+		!strings.Contains(bodies[0], "WebIdentityToken=the-projected-service-account-jwt") {
+		t.Fatalf("STS requests: %q", bodies)
+	}
+}
+
+func TestKeylessIMDSv2(t *testing.T) {
+	s := testServer(t)
+	cleanChain(t)
+	config := keylessVault(t, s)
+	token := "go-imds-" + uniquePrefix(t)[3:19]
+	var mu sync.Mutex // the handler runs on the server's goroutine
+	var first string
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if first == "" {
+			first = r.Method + " " + r.URL.Path
+		}
+		mu.Unlock()
+		switch {
+		case r.Method == http.MethodPut && r.URL.Path == "/latest/api/token":
+			w.Header().Set("x-aws-ec2-metadata-token-ttl-seconds", "21600") // the SDK needs the lifetime
+			_, _ = w.Write([]byte("imds-session-token"))
+		case r.Header.Get("x-aws-ec2-metadata-token") != "imds-session-token":
+			w.WriteHeader(http.StatusUnauthorized)
+		case r.URL.Path == "/latest/meta-data/iam/security-credentials/":
+			_, _ = w.Write([]byte("reader-role"))
+		case r.URL.Path == "/latest/meta-data/iam/security-credentials/reader-role":
+			_, _ = w.Write(credsJSON(s, token, "Token", map[string]any{"Code": "Success", "Type": "AWS-HMAC"}))
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	}))
+	t.Cleanup(imds.Close)
+	t.Setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", imds.URL)
+	openKeyless(t, s, config, token, 2)
+	mu.Lock()
+	defer mu.Unlock()
+	if first != "PUT /latest/api/token" {
+		t.Fatalf("first IMDS request: %q", first)
+	}
+}
