@@ -61,6 +61,15 @@ func keylessVault(t *testing.T, s server) string {
 		"us-east-1", "--bucket", s.bucket, "--prefix", prefix, "--env", "dev", "--salt", salt))
 }
 
+// keylessCase starts a keyless test: the dev server, a clean chain, a pushed vault's keyless
+// token and a session token of the test's own (tag + a unique suffix).
+func keylessCase(t *testing.T, tag string) (server, string, string) {
+	t.Helper()
+	s := testServer(t)
+	cleanChain(t)
+	return s, keylessVault(t, s), tag + uniquePrefix(t)[3:19]
+}
+
 func signedWith(t *testing.T, token string) []string {
 	t.Helper()
 	log, err := os.ReadFile(os.Getenv("VSYNC_TEST_REQUEST_LOG"))
@@ -115,10 +124,7 @@ func containerEndpoint(t *testing.T, s server, token, requireAuth string) (*http
 }
 
 func TestKeylessEnvironmentWithSessionToken(t *testing.T) {
-	s := testServer(t)
-	cleanChain(t)
-	config := keylessVault(t, s)
-	token := "go-env-" + uniquePrefix(t)[3:19]
+	s, config, token := keylessCase(t, "go-env-")
 	t.Setenv("AWS_ACCESS_KEY_ID", s.access)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", s.secret)
 	t.Setenv("AWS_SESSION_TOKEN", token)
@@ -129,9 +135,7 @@ func TestKeylessContainerCredentials(t *testing.T) {
 	s := testServer(t)
 	for _, auth := range []string{"", "pod-identity-token"} {
 		t.Run("auth="+auth, func(t *testing.T) {
-			cleanChain(t)
-			config := keylessVault(t, s)
-			token := "go-container-" + uniquePrefix(t)[3:19]
+			_, config, token := keylessCase(t, "go-container-")
 			srv, seen := containerEndpoint(t, s, token, auth)
 			t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL+"/v2/credentials")
 			if auth != "" {
@@ -148,10 +152,7 @@ func TestKeylessContainerCredentials(t *testing.T) {
 }
 
 func TestKeylessEnvironmentWinsOverContainer(t *testing.T) {
-	s := testServer(t)
-	cleanChain(t)
-	config := keylessVault(t, s)
-	token := "go-prec-" + uniquePrefix(t)[3:19]
+	s, config, token := keylessCase(t, "go-prec-")
 	srv, seen := containerEndpoint(t, s, token+"-container", "")
 	t.Setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", srv.URL+"/creds")
 	t.Setenv("AWS_ACCESS_KEY_ID", s.access)
@@ -205,9 +206,7 @@ func writeFile(t *testing.T, name, content string) string {
 func TestKeylessProfileFileAndCredentialProcess(t *testing.T) {
 	s := testServer(t)
 	t.Run("profile file", func(t *testing.T) {
-		cleanChain(t)
-		config := keylessVault(t, s)
-		token := "go-profile-" + uniquePrefix(t)[3:19]
+		_, config, token := keylessCase(t, "go-profile-")
 		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", writeFile(t, "credentials",
 			"[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n[reader]\naws_access_key_id = "+
 				s.access+"\naws_secret_access_key = "+s.secret+"\naws_session_token = "+token+"\n"))
@@ -215,9 +214,7 @@ func TestKeylessProfileFileAndCredentialProcess(t *testing.T) {
 		openKeyless(t, s, config, token, 2)
 	})
 	t.Run("credential_process", func(t *testing.T) {
-		cleanChain(t)
-		config := keylessVault(t, s)
-		token := "go-process-" + uniquePrefix(t)[3:19]
+		_, config, token := keylessCase(t, "go-process-")
 		out := writeFile(t, "creds.json", string(credsJSON(s, token, "SessionToken", map[string]any{"Version": 1})))
 		t.Setenv("AWS_CONFIG_FILE", writeFile(t, "config", "[profile helper]\ncredential_process = cat "+out+"\n"))
 		t.Setenv("AWS_PROFILE", "helper")
@@ -226,10 +223,7 @@ func TestKeylessProfileFileAndCredentialProcess(t *testing.T) {
 }
 
 func TestKeylessWebIdentityThroughSTS(t *testing.T) {
-	s := testServer(t)
-	cleanChain(t)
-	config := keylessVault(t, s)
-	token := "go-web-identity-" + uniquePrefix(t)[3:19]
+	s, config, token := keylessCase(t, "go-web-identity-")
 	var mu sync.Mutex // the handler runs on the server's goroutine
 	var bodies []string
 	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -258,10 +252,7 @@ func TestKeylessWebIdentityThroughSTS(t *testing.T) {
 }
 
 func TestKeylessIMDSv2(t *testing.T) {
-	s := testServer(t)
-	cleanChain(t)
-	config := keylessVault(t, s)
-	token := "go-imds-" + uniquePrefix(t)[3:19]
+	s, config, token := keylessCase(t, "go-imds-")
 	var mu sync.Mutex // the handler runs on the server's goroutine
 	var first string
 	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -255,13 +255,12 @@ def test_fork_after_a_keyless_open(s3: S3, new_vault, chain_env) -> None:
 def test_profile_file_of_aws_profile_signs(s3: S3, new_vault, chain_env, tmp_path: Path) -> None:
     vault = new_vault(KV)
     token = f"py-profile-{uuid.uuid4().hex}"
-    (tmp_path / "credentials").write_text(
+    profiles = (
         "[default]\naws_access_key_id = wrong\naws_secret_access_key = wrong\n\n"
         f"[reader]\naws_access_key_id = {s3.access_key}\naws_secret_access_key = {s3.secret_key}\n"
         f"aws_session_token = {token}\n"
     )
-    chain_env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
-    chain_env.setenv("AWS_PROFILE", "reader")
+    select_profile(chain_env, tmp_path / "credentials", profiles, "reader")
     opens_signed_with(s3, vault, token)
 
 
@@ -269,9 +268,12 @@ def test_credential_process_signs(s3: S3, new_vault, chain_env, tmp_path: Path) 
     vault = new_vault(KV)
     token = f"py-process-{uuid.uuid4().hex}"
     (tmp_path / "creds.json").write_text(credentials_json(s3, token, "SessionToken", Version=1))
-    (tmp_path / "config").write_text(f"[profile helper]\ncredential_process = cat {tmp_path / 'creds.json'}\n")
-    chain_env.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
-    chain_env.setenv("AWS_PROFILE", "helper")
+    select_profile(
+        chain_env,
+        tmp_path / "config",
+        f"[profile helper]\ncredential_process = cat {tmp_path / 'creds.json'}\n",
+        "helper",
+    )
     opens_signed_with(s3, vault, token)
 
 
@@ -329,6 +331,14 @@ def test_imds_v2_signs(s3: S3, new_vault, chain_env) -> None:
         assert server.requests[0][:2] == ("PUT", "/latest/api/token")
     finally:
         server.close()
+
+
+def select_profile(env: pytest.MonkeyPatch, path: Path, content: str, profile: str) -> None:
+    """AWS_PROFILE=`profile` from `content` written at `path`: a `config` file (AWS_CONFIG_FILE) or a
+    `credentials` file (AWS_SHARED_CREDENTIALS_FILE)."""
+    path.write_text(content)
+    env.setenv("AWS_CONFIG_FILE" if path.name == "config" else "AWS_SHARED_CREDENTIALS_FILE", str(path))
+    env.setenv("AWS_PROFILE", profile)
 
 
 def opens_signed_with(s3: S3, vault, token: str) -> None:
