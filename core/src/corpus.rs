@@ -275,11 +275,7 @@ fn config_vectors(out: &mut Vec<Vector>) {
     let mut extra = base.to_json();
     extra["comment"] = json!("unknown fields are ignored");
     extra["features"] = json!({"x": 1});
-    let with = |f: &dyn Fn(&mut Value)| {
-        let mut j = base.to_json();
-        f(&mut j);
-        encode_json_blob(&j)
-    };
+    let with = |f: &dyn Fn(&mut Value)| edited_blob(&base, f);
     let std_b64 = format!(
         "vsync-cfg-v1:{}==",
         base.encode().trim_start_matches("vsync-cfg-v1:").replace('-', "+").replace('_', "/")
@@ -391,6 +387,19 @@ fn config_vectors(out: &mut Vec<Vector>) {
             err("BundleCorruptError"),
         ),
     ];
+    push_config_blobs(out, cases);
+}
+
+/// `config`'s JSON with one edit, encoded as a config blob (the malformed-token cases).
+fn edited_blob(config: &Config, edit: &dyn Fn(&mut Value)) -> String {
+    let mut j = config.to_json();
+    edit(&mut j);
+    encode_json_blob(&j)
+}
+
+/// `config-blob` vectors from (name, description, blob, expected); an expected error gets
+/// `"config_json": null` beside it.
+fn push_config_blobs(out: &mut Vec<Vector>, cases: Vec<(&str, &str, String, Value)>) {
     for (name, desc, blob, expected) in cases {
         let mut exp = expected;
         if exp.get("config_json").is_none() {
@@ -407,11 +416,7 @@ fn keyless_token_vectors(out: &mut Vec<Vector>) {
     keyless.access_key_id.clear();
     keyless.secret_access_key = zeroize::Zeroizing::new(String::new());
     keyless.ambient_credentials = true;
-    let with = |f: &dyn Fn(&mut Value)| {
-        let mut j = keyless.to_json();
-        f(&mut j);
-        encode_json_blob(&j)
-    };
+    let with = |f: &dyn Fn(&mut Value)| edited_blob(&keyless, f);
     let cases: Vec<(&str, &str, String, Value)> = vec![
         (
             "keyless-ambient",
@@ -446,13 +451,7 @@ fn keyless_token_vectors(out: &mut Vec<Vector>) {
             err("BundleCorruptError"),
         ),
     ];
-    for (name, desc, blob, expected) in cases {
-        let mut exp = expected;
-        if exp.get("config_json").is_none() {
-            exp = json!({"config_json": null, "error": exp["error"]});
-        }
-        out.push(vector("config-blob", name, desc, json!({}), exp, Some(blob.into_bytes())));
-    }
+    push_config_blobs(out, cases);
 }
 
 fn q(key: &str, value: Option<&str>, source: &str) -> Value {
