@@ -152,13 +152,14 @@ async fn serve(a: &DevServerArgs, root: PathBuf, secret_key: zeroize::Zeroizing<
     let service = {
         let request_log = match &a.request_log {
             None => None,
-            Some(p) => Some(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .map_err(io("cannot open --request-log"))?,
-            ),
+            Some(p) => {
+                let mut open = std::fs::OpenOptions::new();
+                open.create(true).append(true);
+                // It names access key ids and session tokens: readable by its owner only.
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+                Some(open.open(p).map_err(io("cannot open --request-log"))?)
+            }
         };
         let mut b = S3ServiceBuilder::new(KeyLocked::new(fs, a.max_object_bytes, request_log));
         b.set_auth(SimpleAuth::from_single(a.access_key.clone(), secret_key.as_str()));

@@ -27,6 +27,10 @@ struct Server {
 
 impl Server {
     fn start() -> Result<Server, Box<dyn std::error::Error>> {
+        Server::start_with(&[])
+    }
+
+    fn start_with(extra: &[&std::ffi::OsStr]) -> Result<Server, Box<dyn std::error::Error>> {
         let data = tempfile::tempdir()?;
         let mut child = Command::new(env!("CARGO_BIN_EXE_vsync"))
             .env_clear()
@@ -34,6 +38,7 @@ impl Server {
             .args(["dev-server", "--port", "0", "--access-key", ACCESS, "--bucket", "bucket-a", "--bucket", "other-b"])
             .args(["--max-object-bytes", &CAP.to_string(), "--data"])
             .arg(data.path())
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -116,6 +121,19 @@ fn keys_with_dot_segments_stay_out_of_other_buckets() -> TestResult {
     server.put("a..b/..c", b"ok".to_vec())?;
     assert_eq!(std::fs::read(server.data.path().join("bucket-a/app/prod/manifest"))?, b"ok");
     assert!(std::fs::read_dir(server.data.path().join("other-b"))?.next().is_none());
+    Ok(())
+}
+
+#[test]
+fn the_request_log_is_private_to_its_owner() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    // It names access key ids and session tokens: no other local user may read it.
+    let dir = tempfile::tempdir()?;
+    let log = dir.path().join("requests.log");
+    let server = Server::start_with(&["--request-log".as_ref(), log.as_os_str()])?;
+    server.put("app/prod/manifest", b"ok".to_vec())?;
+    assert_eq!(std::fs::metadata(&log)?.permissions().mode() & 0o777, 0o600);
+    assert!(std::fs::read_to_string(&log)?.lines().any(|l| l.starts_with(&format!("{ACCESS} "))));
     Ok(())
 }
 
