@@ -39,6 +39,8 @@ export interface KindInfo {
   code: string;
   className: string;
   taxonomy: boolean;
+  /** The exit code of a program that ends on this kind (the preload, as `vsync run`). */
+  exitCode: number;
 }
 
 /** `open()`: `vars` holds `VSYNC_CONFIG[_FILE]` / `VSYNC_PASSPHRASE[_FILE]` from `process.env`. */

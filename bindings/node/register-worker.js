@@ -20,7 +20,7 @@ async function answer() {
     const kind = require('./native.js')
       .errorKinds()
       .find((k) => k.code === code);
-    const exitCode = kind?.taxonomy ? 10 + kind.number : 1;
+    const exitCode = kind?.exitCode ?? 1;
     return { error: { name: e?.name ?? 'Error', code, message: String(e?.message ?? e), exitCode } };
   }
 }

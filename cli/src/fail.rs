@@ -98,9 +98,8 @@ impl CliError {
 
     pub fn exit_code(&self) -> i32 {
         match self {
-            // The boundary kinds (a caught panic, a refused argument) are bugs when they reach the CLI.
-            CliError::Vsync { error, .. } if error.kind().is_boundary() => EXIT_INTERNAL,
-            CliError::Vsync { error, .. } => 10 + error.kind().number(),
+            // The boundary kinds (a caught panic, a refused argument) exit 1 (EXIT_INTERNAL): bugs.
+            CliError::Vsync { error, .. } => error.kind().exit_code(),
             CliError::Input(_) => EXIT_INPUT,
             CliError::Conflict { .. } => EXIT_CONFLICT,
             CliError::Command { code, .. } => *code,

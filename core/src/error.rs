@@ -111,6 +111,16 @@ impl ErrorKind {
     pub fn is_boundary(self) -> bool {
         self.number() < 0
     }
+
+    /// The process exit code of a program that ends on this kind (`vsync run`, the CLI, Node's
+    /// preload): `10 + number()`; 1 for a boundary kind, which is a bug when it ends a program.
+    pub fn exit_code(self) -> i32 {
+        if self.is_boundary() {
+            1
+        } else {
+            10 + self.number()
+        }
+    }
 }
 
 impl fmt::Display for ErrorKind {

@@ -249,6 +249,8 @@ pub struct KindInfo {
     pub code: String,
     pub class_name: String,
     pub taxonomy: bool,
+    /// The exit code of a program that ends on this kind (the preload, as `vsync run`).
+    pub exit_code: i32,
 }
 
 /// Every error kind of the core (`ErrorKind::ALL`), in the core's order.
@@ -261,6 +263,7 @@ pub fn error_kinds() -> Vec<KindInfo> {
             code: k.code().into(),
             class_name: k.class_name().into(),
             taxonomy: k.is_taxonomy(),
+            exit_code: k.exit_code(),
         })
         .collect()
 }
