@@ -42,6 +42,18 @@ ensure_venv() {
   fi
   export VENV="$ROOT/.venv"
 }
+# moto (S3, IAM and STS in one server), the third-party server the tests start themselves:
+# retention against a second S3 (cli/tests/rollback.rs) and web identity through a real STS
+# (the keyless tests of the core, Python and Go). Installed into .venv; VSYNC_MOTO_SERVER names it.
+MOTO_VERSION=5.2.6
+ensure_moto() {
+  ensure_venv
+  if [ "$("$VENV/bin/python" -c 'import moto.server, flask, moto; print(moto.__version__)' 2>/dev/null)" != "$MOTO_VERSION" ]; then
+    log "installing moto[server]==$MOTO_VERSION into .venv"
+    "$VENV/bin/python" -m pip install -q "moto[server]==$MOTO_VERSION"
+  fi
+  export VSYNC_MOTO_SERVER="$VENV/bin/moto_server"
+}
 # A free TCP port on 127.0.0.1, for servers that cannot bind port 0 and announce it (verdaccio).
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'

@@ -8,4 +8,5 @@ if [ "${1:-}" = conformance ]; then
 fi
 # (clippy runs in scripts/test-lint.sh, once for the whole workspace)
 ensure_system_test_tools
+ensure_moto
 cargo test --release -p vsync-core --lib --tests

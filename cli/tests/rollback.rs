@@ -4,12 +4,11 @@
 //! The attacker is a plain S3 client: `curl --aws-sigv4` with the bucket's credentials, no
 //! passphrase, no vsync code. Against the dev server that `scripts/with-s3.sh` starts
 //! (VSYNC_TEST_*), and for retention also against moto (`$VSYNC_MOTO_SERVER`, else
-//! `moto_server` on PATH, started here; scripts/test-cli.sh installs it into .venv). Without those, the tests fail: nothing is skipped.
+//! `moto_server` on PATH, started by core/tests/common/moto.rs; the test scripts install it into .venv). Without those, the tests fail: nothing is skipped.
 
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Output, Stdio};
+use std::time::Duration;
 
 use assert_cmd::Command;
 use common::{dev_server, run, text, unique_prefix, write_private, Scratch, S3};
@@ -18,64 +17,15 @@ use vsync_core::payload::decode_payload;
 use vsync_core::{open_with, Config, ErrorKind, OpenOptions};
 
 mod common;
+#[path = "../../core/tests/common/moto.rs"]
+mod moto;
+use moto::Moto;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
 const PASS: &str = "correct horse battery staple";
 const OLD_KEY: &str = "old-revoked-key-0f3a";
 const NEW_KEY: &str = "new-key-77c1";
-
-/// A moto server on a free loopback port, stopped when dropped.
-struct Moto {
-    child: Child,
-    s3: S3,
-}
-
-impl Moto {
-    fn start() -> Result<Moto, Box<dyn std::error::Error>> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let server = std::env::var("VSYNC_MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
-        let child = std::process::Command::new(&server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("moto_server could not be started ({e}): pip install 'moto[server]'"))?;
-        let mut moto = Moto {
-            child,
-            s3: S3 {
-                endpoint: format!("http://127.0.0.1:{port}"),
-                access_key: "moto-access".into(),
-                secret_key: "moto-secret".into(),
-                bucket: "vsync-moto".into(),
-            },
-        };
-        // The event waited for: the port accepts connections (bounded: a server that died or
-        // hangs fails the test within the bound instead of hanging it).
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = moto.child.try_wait()? {
-                return Err(format!("moto_server exited ({status}) before it listened").into());
-            }
-            if Instant::now() > deadline {
-                return Err("moto_server did not listen within 60 s".into());
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let created = raw(&moto.s3, "PUT", "", None, &[])?;
-        if !created.status.success() {
-            return Err(format!("creating the moto bucket failed: {}", text(&created.stderr)).into());
-        }
-        Ok(moto)
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A plain S3 request signed with SigV4 by curl: the attacker's (or an auditor's) client, with
 /// the bucket's credentials and nothing else. `key` is the full object key ("" = the bucket).
@@ -348,6 +298,13 @@ fn retention_keeps_what_readers_may_still_fetch_dev_server() -> TestResult {
 
 #[test]
 fn retention_keeps_what_readers_may_still_fetch_moto() -> TestResult {
-    let moto = Moto::start()?;
-    retention(&moto.s3, false)
+    let moto = Moto::start();
+    moto.create_bucket("vsync-moto");
+    let s3 = S3 {
+        endpoint: moto.endpoint.clone(),
+        access_key: "moto-access".into(),
+        secret_key: "moto-secret".into(),
+        bucket: "vsync-moto".into(),
+    };
+    retention(&s3, false)
 }

@@ -17,10 +17,10 @@ use aws_config::ecs::EcsCredentialsProvider;
 use aws_config::environment::credentials::EnvironmentVariableCredentialsProvider;
 use aws_config::imds;
 use aws_config::imds::credentials::ImdsCredentialsProvider;
-use aws_config::meta::credentials::CredentialsProviderChain;
 use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_config::web_identity_token::WebIdentityTokenCredentialsProvider;
+use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::provider::{self, error::CredentialsError, future, ProvideCredentials};
 use aws_credential_types::Credentials;
 use aws_sdk_s3::config::Region;
@@ -44,23 +44,46 @@ const PROCESS_POLL: Duration = Duration::from_millis(5);
 /// Longest detail from the chain kept in a message.
 const MAX_DETAIL: usize = 300;
 
-/// What the chain tries, in order, for messages (names and variables, never values).
-pub const SOURCES: &str = "environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), \
-    the shared config and credentials files (profile {profile}: keys, credential_process, SSO, role assumption), \
-    web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, via STS), container credentials \
-    (AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI: ECS task roles, EKS Pod Identity), \
-    EC2 instance metadata (IMDSv2)";
+/// The chain's sources, in order, as messages name them (names and variables, never values);
+/// `{profile}` stands for the selected profile.
+const SOURCE_NAMES: [&str; 5] = [
+    "environment variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN)",
+    "the shared config and credentials files (profile {profile}: keys, credential_process, SSO, role assumption)",
+    "web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, via STS)",
+    "container credentials (AWS_CONTAINER_CREDENTIALS_FULL_URI / _RELATIVE_URI: ECS task roles, EKS Pod Identity)",
+    "EC2 instance metadata (IMDSv2)",
+];
 
-/// The sources tried, with the profile that was selected.
-pub fn sources_tried() -> String {
+/// One source's name as messages give it, with the selected profile filled in.
+fn source_name(i: usize) -> String {
     let profile = std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()).unwrap_or_else(|| "default".into());
-    SOURCES.replace("{profile}", &format!("`{profile}`"))
+    SOURCE_NAMES[i].replace("{profile}", &format!("`{profile}`"))
+}
+
+/// The sources tried, in order, with the profile that was selected.
+pub fn sources_tried() -> String {
+    (0..SOURCE_NAMES.len()).map(source_name).collect::<Vec<_>>().join(", ")
+}
+
+/// Credentials from the chain, and the source that gave them (for messages: a 403 then names
+/// the source whose role S3 refused).
+pub struct Resolved {
+    pub credentials: Credentials,
+    pub source: String,
 }
 
 /// Resolve credentials from the default chain. `http` reaches the credential sources (STS, SSO,
 /// the container endpoint, IMDS); `region` is the token's, used by STS and SSO unless the
-/// environment or profile names another. No source → `S3UnreachableError` naming the sources.
-pub async fn resolve(http: SharedHttpClient, region: &str) -> Result<Credentials> {
+/// environment or profile names another.
+///
+/// The SDK's `DefaultCredentialsChain` semantics, with the sources named: a source that is not
+/// configured passes to the next; a source that is configured but fails ends the search (as in
+/// the SDKs: an expired IRSA token must not fall through to the node's instance role) and the
+/// message names it. No source at all → `S3UnreachableError` naming every source tried. Built
+/// here rather than with the SDK's chain so that the profile step can run `credential_process`
+/// without Tokio's process driver (see `ProfileWithProcess`) and so that messages can name the
+/// source (the SDK's chain error does not).
+pub async fn resolve(http: SharedHttpClient, region: &str) -> Result<Resolved> {
     let conf = ProviderConfig::empty()
         .with_http_client(http)
         .with_sleep_impl(TokioSleep::new())
@@ -71,29 +94,47 @@ pub async fn resolve(http: SharedHttpClient, region: &str) -> Result<Credentials
         .connect_timeout(IMDS_TIMEOUT)
         .read_timeout(IMDS_TIMEOUT)
         .build();
-    // The SDK's `DefaultCredentialsChain` order, built here so that the profile step can run
-    // `credential_process` without Tokio's process driver (see `ProfileWithProcess`).
-    let chain = CredentialsProviderChain::first_try("Environment", EnvironmentVariableCredentialsProvider::new())
-        .or_else(
-            "Profile",
-            ProfileWithProcess { sdk: ProfileFileCredentialsProvider::builder().configure(&conf).build() },
-        )
-        .or_else("WebIdentityToken", WebIdentityTokenCredentialsProvider::builder().configure(&conf).build())
-        .or_else("EcsContainer", EcsCredentialsProvider::builder().configure(&conf).build())
-        .or_else(
-            "Ec2InstanceMetadata",
+    // In SOURCE_NAMES' order.
+    let chain: [SharedCredentialsProvider; 5] = [
+        SharedCredentialsProvider::new(EnvironmentVariableCredentialsProvider::new()),
+        SharedCredentialsProvider::new(ProfileWithProcess {
+            sdk: ProfileFileCredentialsProvider::builder().configure(&conf).build(),
+        }),
+        SharedCredentialsProvider::new(WebIdentityTokenCredentialsProvider::builder().configure(&conf).build()),
+        SharedCredentialsProvider::new(EcsCredentialsProvider::builder().configure(&conf).build()),
+        SharedCredentialsProvider::new(
             ImdsCredentialsProvider::builder().configure(&conf).imds_client(imds_client).build(),
-        );
-    chain.provide_credentials().await.map_err(|e| {
-        let mut detail = aws_smithy_types::error::display::DisplayErrorContext(&e).to_string();
-        limits::truncate_at_char_boundary(&mut detail, MAX_DETAIL);
-        Error::unreachable(format!(
-            "the runtime token is keyless (\"credentials\": \"ambient\") and no AWS credentials were found on \
-             this host; tried, in order: {}; the last answer: {detail}; give the workload a role (IRSA, EKS Pod \
-             Identity, an ECS task role, an instance profile) or set AWS_PROFILE",
-            sources_tried()
-        ))
-    })
+        ),
+    ];
+    let mut last_detail = String::from("none");
+    for (i, provider) in chain.iter().enumerate() {
+        match provider.provide_credentials().await {
+            Ok(credentials) => return Ok(Resolved { credentials, source: source_name(i) }),
+            Err(e @ CredentialsError::CredentialsNotLoaded(_)) => last_detail = detail_of(&e),
+            Err(e) => {
+                return Err(Error::unreachable(format!(
+                    "the runtime token is keyless (\"credentials\": \"ambient\") and its credentials come from {} \
+                     on this host, which failed: {}; fix that source (the SDKs stop at the first source that is \
+                     configured, so a later one is not tried)",
+                    source_name(i),
+                    detail_of(&e)
+                )))
+            }
+        }
+    }
+    Err(Error::unreachable(format!(
+        "the runtime token is keyless (\"credentials\": \"ambient\") and no AWS credentials were found on \
+         this host; tried, in order: {}; the last answer: {last_detail}; give the workload a role (IRSA, EKS Pod \
+         Identity, an ECS task role, an instance profile) or set AWS_PROFILE",
+        sources_tried()
+    )))
+}
+
+/// A credential source's error for a message: its whole chain of causes, cut to MAX_DETAIL.
+fn detail_of(e: &CredentialsError) -> String {
+    let mut detail = aws_smithy_types::error::display::DisplayErrorContext(e).to_string();
+    limits::truncate_at_char_boundary(&mut detail, MAX_DETAIL);
+    detail
 }
 
 /// The profile step. The SDK runs `credential_process` only with its `credentials-process`

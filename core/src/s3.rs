@@ -82,6 +82,8 @@ pub struct Store {
     deadline: Instant,
     /// The cap on bundle objects in force for this call.
     max_bundle: u64,
+    /// For a keyless token, the chain source whose credentials sign (a 403 names it).
+    credentials_source: Option<String>,
 }
 
 /// A fetched object: its bytes and its `gen` user metadata when present and numeric.
@@ -168,18 +170,21 @@ enum Attempt<T> {
 impl Store {
     async fn new(config: &Config, deadline: Instant, max_bundle: u64) -> Result<Store> {
         let tls = ca_bundle()?;
-        let creds = if config.ambient_credentials {
+        let (creds, credentials_source) = if config.ambient_credentials {
             // The credential sources (IMDS, the container endpoint, STS, SSO) are reached
             // directly, never through a proxy: a proxy would see the credentials they return.
-            crate::ambient::resolve(http_client(tls.clone(), ProxyConfig::disabled()), &config.region).await?
+            let resolved =
+                crate::ambient::resolve(http_client(tls.clone(), ProxyConfig::disabled()), &config.region).await?;
+            (resolved.credentials, Some(resolved.source))
         } else {
-            Credentials::new(
+            let keys = Credentials::new(
                 config.access_key_id.as_str(),
                 config.secret_access_key.as_str(),
                 None,
                 None,
                 "vsync-config",
-            )
+            );
+            (keys, None)
         };
         let conf = aws_sdk_s3::Config::builder()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
@@ -202,6 +207,7 @@ impl Store {
             endpoint: config.endpoint.clone(),
             deadline,
             max_bundle,
+            credentials_source,
         })
     }
 
@@ -466,7 +472,8 @@ impl Store {
             }),
             _ => None,
         };
-        classify_failure(status, code.as_deref(), &self.bucket, key, &self.endpoint, detail.as_deref())
+        let refused = Refused { bucket: &self.bucket, key, endpoint: &self.endpoint };
+        classify_failure(status, code.as_deref(), &refused, self.credentials_source.as_deref(), detail.as_deref())
     }
 }
 
@@ -482,26 +489,44 @@ impl ObjectSource for Store {
     }
 }
 
+/// The object a failed request named, for messages.
+pub struct Refused<'a> {
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub endpoint: &'a str,
+}
+
 /// SPEC §5's mapping from an S3 answer to an error class, separate from the SDK so it is
-/// unit-tested (the local test server cannot produce `NoSuchBucket`).
+/// unit-tested (the local test server cannot produce `NoSuchBucket`). `credentials_source` is
+/// the chain source that signed for a keyless token (`None`: the token's or the writer's keys).
 pub fn classify_failure(
     status: Option<u16>,
     code: Option<&str>,
-    bucket: &str,
-    key: &str,
-    endpoint: &str,
+    target: &Refused<'_>,
+    credentials_source: Option<&str>,
     detail: Option<&str>,
 ) -> Result<()> {
+    let Refused { bucket, key, endpoint } = *target;
     match (status, code) {
         (Some(404), Some("NoSuchBucket")) => Err(Error::unreachable(format!(
             "bucket {bucket} does not exist at {endpoint}; check the bucket name in VSYNC_CONFIG"
         ))),
         (Some(404), _) => Ok(()),
-        (Some(403), c) => Err(Error::unreachable(format!(
-            "S3 refused access to s3://{bucket}/{key} at {endpoint} (403{}); check that the \
-             credentials in VSYNC_CONFIG are valid and allowed to read this bucket and prefix",
-            c.map(|c| format!(" {c}")).unwrap_or_default()
-        ))),
+        (Some(403), c) => {
+            let code = c.map(|c| format!(" {c}")).unwrap_or_default();
+            Err(Error::unreachable(match credentials_source {
+                None => format!(
+                    "S3 refused access to s3://{bucket}/{key} at {endpoint} (403{code}); check that the \
+                     credentials in VSYNC_CONFIG are valid and allowed to read this bucket and prefix"
+                ),
+                // A keyless token has no credentials of its own: the refused ones are the host's.
+                Some(source) => format!(
+                    "S3 refused access to s3://{bucket}/{key} at {endpoint} (403{code}) to the credentials of \
+                     {source} on this host (the runtime token is keyless); check that their role may \
+                     s3:GetObject (to push, also s3:PutObject) on this bucket and prefix (README, trust section)"
+                ),
+            }))
+        }
         (Some(s), c) => Err(Error::unreachable(format!(
             "S3 at {endpoint} answered HTTP {s}{} for s3://{bucket}/{key}; retry, or check the endpoint and region",
             c.map(|c| format!(" {c}")).unwrap_or_default()
@@ -690,7 +715,8 @@ mod tests {
 
     #[test]
     fn classifier_follows_spec() {
-        let k = |s, c| classify_failure(s, c, "b", "p/manifest", "http://h", None).map_err(|e| e.kind());
+        const AT: Refused<'static> = Refused { bucket: "mybucket", key: "p/manifest", endpoint: "http://h" };
+        let k = |s, c| classify_failure(s, c, &AT, None, None).map_err(|e| e.kind());
         assert_eq!(k(Some(404), Some("NoSuchKey")), Ok(()));
         assert_eq!(k(Some(404), None), Ok(()));
         assert_eq!(k(Some(404), Some("NoSuchBucket")), Err(ErrorKind::S3Unreachable));
@@ -698,9 +724,15 @@ mod tests {
         assert_eq!(k(Some(500), None), Err(ErrorKind::S3Unreachable));
         assert_eq!(k(Some(301), None), Err(ErrorKind::S3Unreachable));
         assert_eq!(k(None, None), Err(ErrorKind::S3Unreachable));
-        let e = classify_failure(Some(404), Some("NoSuchBucket"), "mybucket", "k", "http://h", None).unwrap_err();
+        let e = classify_failure(Some(404), Some("NoSuchBucket"), &AT, None, None).unwrap_err();
         assert!(e.message().contains("mybucket"));
-        let e = classify_failure(Some(403), None, "b", "k", "http://h", None).unwrap_err();
-        assert!(e.message().contains("credentials"));
+        let e = classify_failure(Some(403), None, &AT, None, None).unwrap_err();
+        assert!(e.message().contains("credentials in VSYNC_CONFIG"));
+        // Keyless: the refused credentials are the host's; the message names their source and
+        // the permission, never VSYNC_CONFIG's (it has none).
+        let e = classify_failure(Some(403), Some("AccessDenied"), &AT, Some("web identity (…)"), None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::S3Unreachable);
+        assert!(e.message().contains("credentials of web identity (…) on this host"), "{}", e.message());
+        assert!(e.message().contains("s3:GetObject") && !e.message().contains("VSYNC_CONFIG"), "{}", e.message());
     }
 }

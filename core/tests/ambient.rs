@@ -21,6 +21,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use common::moto::{readme_reader_policy, Moto};
 use common::{test_config, var};
 use vsync_core::payload::VaultData;
 use vsync_core::{open_with, writer, Config, ErrorKind, OpenOptions};
@@ -335,6 +336,88 @@ fn web_identity_through_sts_signs() {
     assert!(calls[0].body.contains("Action=AssumeRoleWithWebIdentity"), "{}", calls[0].body);
     assert!(calls[0].body.contains("WebIdentityToken=the-projected-service-account-jwt"), "{}", calls[0].body);
     assert!(calls[0].body.contains("role%2Freader"), "{}", calls[0].body);
+}
+
+/// Web identity with moto as STS **and** as the store, which checks every S3 request once
+/// `authenticate_after(1)` has let the (unsigned, as on AWS) AssumeRoleWithWebIdentity through:
+/// the read only succeeds if it was signed with the secret STS issued for the role and carried
+/// its session token, and only as far as the role's policy (README.md's, verbatim) allows.
+#[test]
+fn web_identity_through_moto_sts_signs_and_the_role_policy_decides() {
+    let env = Env::clean();
+    let moto = Moto::start();
+    moto.create_bucket("vault");
+    let reader = moto.create_role("reader", &readme_reader_policy("vault", "app/"));
+    let elsewhere = moto.create_role("elsewhere", &readme_reader_policy("vault", "other-app/"));
+    // The writer pushes with keys of its own while moto checks none.
+    let keyed = Config {
+        endpoint: moto.endpoint.clone(),
+        bucket: "vault".into(),
+        access_key_id: "writer".into(),
+        secret_access_key: "writer-secret".to_string().into(),
+        ..test_config("app/".into(), "prod")
+    };
+    let mut d = VaultData::default();
+    d.kv.insert("DATABASE_URL".into(), "postgres://moto".to_string().into());
+    writer::push(&keyed, PASS, &d, None, Duration::from_secs(30)).unwrap();
+    let keyless = Config {
+        ambient_credentials: true,
+        access_key_id: String::new(),
+        secret_access_key: String::new().into(),
+        ..keyed
+    };
+    std::env::set_var("AWS_WEB_IDENTITY_TOKEN_FILE", env.file("token", "the-projected-service-account-jwt"));
+    std::env::set_var("AWS_ENDPOINT_URL_STS", &moto.endpoint);
+
+    std::env::set_var("AWS_ROLE_ARN", &reader);
+    moto.authenticate_after(1);
+    let v =
+        open_keyless(&keyless, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{:?}: {}", e.kind(), e.message()));
+    assert_eq!(
+        v.get_env("DATABASE_URL", &mut |_| None).unwrap().map(|s| s.to_string()),
+        Some("postgres://moto".into())
+    );
+    assert_eq!(moto.assumed_roles(), std::slice::from_ref(&reader), "STS issued the reader role's credentials once");
+
+    // A role whose policy names another prefix: STS answers, S3 refuses, the message names the
+    // source whose credentials were refused and the permission they lack.
+    std::env::set_var("AWS_ROLE_ARN", &elsewhere);
+    moto.authenticate_after(1);
+    let e = open_keyless(&keyless, Duration::from_secs(20)).err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::S3Unreachable, "{}", e.message());
+    assert!(e.message().contains("(403 AccessDenied) to the credentials of web identity"), "{}", e.message());
+    assert!(e.message().contains("s3:GetObject"), "{}", e.message());
+    assert_eq!(moto.assumed_roles(), [reader, elsewhere]);
+}
+
+/// A source that is configured but fails ends the search, as in the SDKs (an expired IRSA token
+/// must not fall through to the node's role), and the message names that source and its answer
+/// instead of claiming that no credentials were found.
+#[test]
+fn a_failing_web_identity_is_named_and_later_sources_are_not_tried() {
+    let (env, c, token) = keyless_case();
+    let sts = Server::start(|_| {
+        (
+            400,
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error><Type>Sender</Type>\
+             <Code>InvalidIdentityToken</Code><Message>Token is expired</Message></Error>\
+             <RequestId>1</RequestId></ErrorResponse>"
+                .to_string(),
+        )
+    });
+    let container = container_server(&token, None);
+    std::env::set_var("AWS_WEB_IDENTITY_TOKEN_FILE", env.file("token", "an-expired-jwt"));
+    std::env::set_var("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/reader");
+    std::env::set_var("AWS_ENDPOINT_URL_STS", sts.url(""));
+    std::env::set_var("AWS_CONTAINER_CREDENTIALS_FULL_URI", container.url("/creds"));
+    let e = open_keyless(&c, Duration::from_secs(20)).err().unwrap();
+    assert_eq!(e.kind(), ErrorKind::S3Unreachable);
+    let m = e.message();
+    assert!(m.contains("come from web identity (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN, via STS)"), "{m}");
+    assert!(m.contains("InvalidIdentityToken"), "{m}");
+    assert!(!m.contains("no AWS credentials were found") && !m.contains("an-expired-jwt"), "{m}");
+    assert!(container.requests().is_empty(), "the container endpoint was not asked");
+    assert!(signed_with(&token).is_empty());
 }
 
 fn container_server(token: &str, auth: Option<&str>) -> Server {

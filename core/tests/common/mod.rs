@@ -2,6 +2,7 @@
 //! Missing variables panic: a test that needs the server never silently skips.
 #![allow(dead_code)]
 
+pub mod moto;
 pub mod net;
 
 use vsync_core::{writer, Config};
