@@ -39,6 +39,7 @@ if [ "$mode" = conformance ]; then
   exit "$rc"
 fi
 
+ensure_moto  # keyless tests: web identity through moto's STS (moto_test.go)
 log "cargo test --release -p vsync-c"
 cargo test --release -p vsync-c --quiet
 

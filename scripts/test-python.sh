@@ -10,6 +10,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT"
 ensure_venv
+ensure_moto  # test_keyless.py: web identity through moto's STS
 PY="$VENV/bin/python"
 # boto3 and cryptography serve the family-style reader test (test_family_reader.py), which reads
 # our CLI's vaults without any code of ours; mypy runs stubtest on _native.pyi; pydantic-settings

@@ -52,8 +52,13 @@ func cleanChain(t *testing.T) {
 // keylessVault pushes a vault with the server's keys and returns its keyless twin.
 func keylessVault(t *testing.T, s server) string {
 	t.Helper()
-	prefix := uniquePrefix(t)
-	salt := "go-keyless-salt-" + prefix[3:19]
+	return keylessVaultAt(t, s, uniquePrefix(t))
+}
+
+// keylessVaultAt is keylessVault at a given prefix.
+func keylessVaultAt(t *testing.T, s server, prefix string) string {
+	t.Helper()
+	salt := "go-keyless-salt-" + strings.Repeat("0", 16)
 	if out := s.push(t, s.token(t, prefix, "", "", "--salt", salt), testPassphrase, sampleEnv, nil); !strings.HasPrefix(out, "pushed gen=1 ") {
 		t.Fatalf("push printed %q", out)
 	}

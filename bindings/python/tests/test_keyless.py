@@ -10,17 +10,20 @@ import gzip
 import json
 import os
 import socket
+import subprocess
 import threading
 import time
+import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
+import boto3
 import pytest
 import vsync_s3_client
-from conftest import S3, in_a_fork, runtime_token, salt_of
+from conftest import REPO, S3, Pushed, in_a_fork, push, runtime_token, salt_of
 from vsync_s3_client import BundleCorruptError, S3UnreachableError
 
 KV = {"DATABASE_URL": "postgres://keyless"}
@@ -305,6 +308,110 @@ def test_web_identity_through_sts_signs(s3: S3, new_vault, chain_env, tmp_path: 
         )
     finally:
         sts.close()
+
+
+class Moto:
+    """moto (S3, IAM and STS at one loopback endpoint; $VSYNC_MOTO_SERVER, installed by the test
+    scripts), checking no signature until `authenticate_after(n)`: from then on it checks each
+    request as AWS does (an IAM or STS-issued key, its SigV4 signature, the session token STS
+    issued with it, the role's policy)."""
+
+    def __init__(self) -> None:
+        port = refused_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
+        server = os.environ.get("VSYNC_MOTO_SERVER", "moto_server")
+        self.process = subprocess.Popen(
+            [server, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert self.process.poll() is None, "moto_server exited before it listened"
+                assert time.monotonic() < deadline, "moto_server did not listen within 60 s"
+                time.sleep(0.05)
+        # While moto checks nothing, any keys do for the set-up.
+        keys = {"aws_access_key_id": "setup", "aws_secret_access_key": "setup", "region_name": "us-east-1"}
+        self.iam = boto3.client("iam", endpoint_url=self.endpoint, **keys)
+        self.s3 = boto3.client("s3", endpoint_url=self.endpoint, **keys)
+
+    def create_role(self, name: str, policy: str) -> str:
+        """A role web identity may assume, with `policy` inline; its ARN."""
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": "arn:aws:iam::123456789012:oidc-provider/oidc.example"},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                }
+            ],
+        }
+        arn = self.iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+        self.iam.put_role_policy(RoleName=name, PolicyName="vsync-reader", PolicyDocument=policy)
+        return str(arn)
+
+    def authenticate_after(self, n: int) -> None:
+        """Check every request from the n-th next one on. n = 1 lets exactly STS's
+        AssumeRoleWithWebIdentity through unchecked: AWS takes it unsigned, moto would not."""
+        req = urllib.request.Request(
+            self.endpoint + "/moto-api/reset-auth", data=str(n).encode(), headers={"Content-Type": "text/plain"}
+        )
+        urllib.request.urlopen(req).read()
+
+    def assumed_roles(self) -> List[str]:
+        data = json.loads(urllib.request.urlopen(self.endpoint + "/moto-api/data.json").read())
+        return [r["role_arn"] for r in data["sts"]["AssumedRole"]]
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+def readme_reader_policy(bucket: str, prefix: str) -> str:
+    """The reader's IAM policy exactly as README.md's trust section shows it."""
+    blocks = [b.split("```")[0] for b in (REPO / "README.md").read_text().split("```json\n")[1:]]
+    policy = next(b for b in blocks if "s3:GetObject" in b)
+    return policy.replace("<bucket>", bucket).replace("<prefix>", prefix)
+
+
+def test_web_identity_through_moto_sts_signs_and_the_role_policy_decides(
+    s3: S3, chain_env: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """moto is STS and the store: the read succeeds only if signed with the secret and session
+    token STS issued for the role, and only as far as the README's policy allows."""
+    moto = Moto()
+    try:
+        moto.s3.create_bucket(Bucket="vault")
+        reader = moto.create_role("reader", readme_reader_policy("vault", "app/"))
+        elsewhere = moto.create_role("elsewhere", readme_reader_policy("vault", "other-app/"))
+        store = S3(moto.endpoint, "writer", "writer-secret", "vault", s3.vsync_bin)
+        (tmp_path / "pass").write_text("moto pass phrase")
+        os.chmod(tmp_path / "pass", 0o600)
+        vault = Pushed(runtime_token(store, "app/"), "moto pass phrase", "app/", tmp_path)
+        assert push(store, vault, KV).startswith("pushed gen=1 ")
+        keyless = runtime_token(store, "app/", salt=salt_of(vault.config), ambient=True)
+        (tmp_path / "jwt").write_text("the-projected-service-account-jwt")
+        chain_env.setenv("AWS_WEB_IDENTITY_TOKEN_FILE", str(tmp_path / "jwt"))
+        chain_env.setenv("AWS_ENDPOINT_URL_STS", moto.endpoint)
+
+        chain_env.setenv("AWS_ROLE_ARN", reader)
+        moto.authenticate_after(1)
+        with vsync_s3_client.open_with(keyless, vault.passphrase) as v:
+            assert v.get_env("DATABASE_URL") == KV["DATABASE_URL"]
+        assert moto.assumed_roles() == [reader]
+
+        chain_env.setenv("AWS_ROLE_ARN", elsewhere)
+        moto.authenticate_after(1)
+        with pytest.raises(S3UnreachableError) as info:
+            vsync_s3_client.open_with(keyless, vault.passphrase)
+        assert "(403 AccessDenied) to the credentials of web identity" in str(info.value)
+        assert "s3:GetObject" in str(info.value)
+        assert moto.assumed_roles() == [reader, elsewhere]
+    finally:
+        moto.close()
 
 
 def test_imds_v2_signs(s3: S3, new_vault, chain_env) -> None:
