@@ -633,6 +633,9 @@ pub fn rotate(a: RotateArgs) -> CliResult {
 #[command(after_help = "\
 Never prints a value. Key and asset names are listed when a passphrase is available
 (--passphrase-file, VSYNC_PASSPHRASE_FILE or VSYNC_PASSPHRASE; status does not prompt).
+`signed by` names the credentials the requests were signed with: for a keyless token, the
+source of the AWS default chain this host resolved (AWS_PROFILE, web identity, container
+credentials, IMDS, ...), the first thing to check when a role is refused.
 
 Examples:
   VSYNC_CONFIG_FILE=prod.token vsync status
@@ -663,9 +666,14 @@ pub fn status(a: StatusArgs) -> CliResult {
     report.insert("config".into(), cfg.config.to_redacted_json());
     let mut failure: Option<CliError> = None;
 
-    let remote = remote_state(&cfg.config, timeout);
-    match &remote {
-        Ok(s) => {
+    // Which credentials signed: for a keyless token, the chain source this host resolved (the
+    // first question when IRSA or a task role misbehaves).
+    let remote = s3::run(&cfg.config, timeout, |store| async move {
+        let signed_by = store.signed_by();
+        writer::remote_state(&store).await.map(|s| (s, signed_by))
+    });
+    let remote = match remote {
+        Ok((s, signed_by)) => {
             report.insert(
                 "remote".into(),
                 json!({
@@ -673,13 +681,17 @@ pub fn status(a: StatusArgs) -> CliResult {
                     "layout": s.layout.map(|l| l.label()),
                     "timestamp": s.ts,
                     "pushed": s.ts.is_some(),
+                    "signed_by": signed_by,
                 }),
             );
+            Ok(s)
         }
         Err(e) => {
-            report.insert("remote".into(), json!({"error": error_json(e)}));
+            let e = CliError::from(e);
+            report.insert("remote".into(), json!({"error": error_json(&e)}));
+            Err(e)
         }
-    }
+    };
     let pass =
         inputs::passphrase_noninteractive(a.passphrase_file.as_deref(), "--passphrase-file", "VSYNC_PASSPHRASE")?;
     let mut vault_json = Value::Null;
@@ -767,6 +779,9 @@ fn human_status(r: &Map<String, Value>) -> String {
     }
     out.push_str("remote\n");
     let rem = &r["remote"];
+    if rem.get("signed_by").is_some() {
+        out.push_str(&format!("  {:<14}{}\n", "signed by", s(&rem["signed_by"])));
+    }
     if rem.get("error").is_some() {
         out.push_str(&format!("  {:<14}{}\n", "error", s(&rem["error"]["class"])));
     } else if rem["pushed"] == json!(false) {

@@ -292,6 +292,7 @@ fn status_lists_names_and_sources_never_values() -> TestResult {
     let j: serde_json::Value = serde_json::from_str(&out)?;
     assert_eq!(j["remote"]["generation"], 1);
     assert_eq!(j["remote"]["layout"], "runtime");
+    assert_eq!(j["remote"]["signed_by"], "the access key in the runtime token");
     assert_eq!(j["vault"]["generation"], 1);
     let sources: Vec<(String, String)> = j["vault"]["keys"]
         .as_array()

@@ -101,7 +101,14 @@ fn writers_use_the_chain_for_a_keyless_token_and_on_request() -> TestResult {
     let pushed = signed_with(&token)?.len();
     assert!(pushed >= 3, "the push's requests were signed by the admin profile: {pushed}");
     let (out, _) = run(with_token("status").arg("--json"), 0)?;
-    assert!(out.contains("\"generation\":1") || out.contains("\"generation\": 1"), "{out}");
+    let j: serde_json::Value = serde_json::from_str(&out)?;
+    assert_eq!(j["remote"]["generation"], 1, "{out}");
+    // status names the chain source that signed: here the profile AWS_PROFILE selected.
+    let signed_by = j["remote"]["signed_by"].as_str().unwrap_or_default();
+    assert!(signed_by.starts_with("the shared config and credentials files (profile `admin`"), "{out}");
+    assert!(signed_by.ends_with("from the AWS default chain (the token is keyless)"), "{out}");
+    let (out, _) = run(&mut with_token("status"), 0)?;
+    assert!(out.contains("signed by     the shared config and credentials files (profile `admin`"), "{out}");
     let (out, _) = run(
         with_token("rotate-passphrase").arg("--passphrase-file").arg(d.join("pw")).arg("--new-passphrase-file").arg({
             write_private(&d.join("pw2"), "second keyless passphrase")?;

@@ -211,6 +211,15 @@ impl Store {
         })
     }
 
+    /// What signs this store's requests, for `vsync status`: the chain source that gave a
+    /// keyless token's credentials, or the runtime token's (or a writer's) own keys.
+    pub fn signed_by(&self) -> String {
+        match &self.credentials_source {
+            Some(source) => format!("{source}, from the AWS default chain (the token is keyless)"),
+            None => "the access key in the runtime token".to_string(),
+        }
+    }
+
     /// `<prefix><name>`: no separator is added (SPEC §5).
     pub fn key(&self, name: &str) -> String {
         format!("{}{}", self.prefix, name)
