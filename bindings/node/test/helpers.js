@@ -36,8 +36,9 @@ function uniquePrefix() {
 }
 
 /** A runtime token for a fresh prefix (or the given one), with optional credential overrides
- * (`salt`: the same salt for two tokens of one vault, e.g. the same bucket through a proxy). */
-function runtimeToken({ prefix = uniquePrefix(), env = 'test', bucket, endpoint, secretKey, salt } = {}) {
+ * (`salt`: the same salt for two tokens of one vault, e.g. the same bucket through a proxy;
+ * `ambient`: a keyless token, SPEC §2, signed by the AWS default chain of the reader). */
+function runtimeToken({ prefix = uniquePrefix(), env = 'test', bucket, endpoint, secretKey, salt, ambient } = {}) {
   const s = s3();
   return cli([
     'runtime-token',
@@ -52,10 +53,9 @@ function runtimeToken({ prefix = uniquePrefix(), env = 'test', bucket, endpoint,
     prefix,
     '--env',
     env,
-    '--access-key-id',
-    s.accessKey,
-    '--secret-access-key',
-    secretKey ?? s.secretKey,
+    ...(ambient
+      ? ['--ambient-credentials']
+      : ['--access-key-id', s.accessKey, '--secret-access-key', secretKey ?? s.secretKey]),
   ]).trim();
 }
 
