@@ -94,25 +94,30 @@ public final class CliHarness implements BeforeAllCallback, AfterAllCallback {
         return out;
     }
 
-    /** A runtime token for {@code prefix} in the harness bucket (`vsync runtime-token`). */
-    public String token(String prefix, String env, String endpointUrl, String secret) throws Exception {
-        return run(
-                        "runtime-token",
-                        "--endpoint",
-                        endpointUrl,
-                        "--region",
-                        "us-east-1",
-                        "--bucket",
-                        bucket,
-                        "--prefix",
-                        prefix,
-                        "--env",
-                        env,
-                        "--access-key-id",
-                        accessKey,
-                        "--secret-access-key",
-                        secret)
-                .strip();
+    /**
+     * A runtime token for {@code prefix} in the harness bucket (`vsync runtime-token`), with
+     * {@code extra} flags (e.g. {@code --salt}).
+     */
+    public String token(String prefix, String env, String endpointUrl, String secret, String... extra)
+            throws Exception {
+        List<String> args = new ArrayList<>(List.of(
+                "runtime-token",
+                "--endpoint",
+                endpointUrl,
+                "--region",
+                "us-east-1",
+                "--bucket",
+                bucket,
+                "--prefix",
+                prefix,
+                "--env",
+                env,
+                "--access-key-id",
+                accessKey,
+                "--secret-access-key",
+                secret));
+        args.addAll(List.of(extra));
+        return run(args.toArray(String[]::new)).strip();
     }
 
     /** The token of environment staging at {@code prefix}, with the harness's endpoint and keys. */
