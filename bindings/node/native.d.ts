@@ -27,6 +27,12 @@ export declare class NativeVault {
   redacted(): string;
 }
 
+/**
+ * The bootstrap variables (`bootstrap::VARIABLES`): what the preload removes from
+ * `process.env` once the vault is open, as `vsync run` removes them from its command's.
+ */
+export declare function bootstrapVariables(): Array<string>;
+
 /** Every error kind of the core (`ErrorKind::ALL`), in the core's order. */
 export declare function errorKinds(): Array<KindInfo>;
 

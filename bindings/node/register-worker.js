@@ -1,7 +1,7 @@
 'use strict';
 // The worker of register.js: opens the vault (the async open() of the package, in its own
-// event loop), answers with the resolved view or the error, then sets the flag the main thread
-// is blocked on. Its process.env is a copy of the main thread's, taken when it started.
+// event loop), answers with the resolved view and the core's list of bootstrap variables to
+// remove, or with the error, then sets the flag the main thread is blocked on. Its process.env is a copy of the main thread's, taken when it started.
 const { workerData } = require('node:worker_threads');
 
 const { port, flag } = workerData;
@@ -11,7 +11,7 @@ async function answer() {
     const vsync = require('./index.js');
     const v = await vsync.open();
     try {
-      return { view: Object.entries(v.environ()) };
+      return { view: Object.entries(v.environ()), bootstrap: require('./native.js').bootstrapVariables() };
     } finally {
       v.close();
     }

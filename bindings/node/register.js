@@ -16,7 +16,6 @@
 const path = require('node:path');
 const { MessageChannel, Worker, isMainThread, receiveMessageOnPort } = require('node:worker_threads');
 
-const BOOTSTRAP = ['VSYNC_CONFIG', 'VSYNC_CONFIG_FILE', 'VSYNC_PASSPHRASE', 'VSYNC_PASSPHRASE_FILE'];
 // How long the application's start waits for the worker, beyond open()'s own bound (30 s by
 // default, the key derivation included): it protects against a worker that died without answering.
 const WAIT_MS = 120_000;
@@ -42,10 +41,10 @@ function register() {
   if (waited === 'timed-out' || reply === undefined) {
     fail('Error', null, `the vault was not opened within ${WAIT_MS / 1000} s (the preload's worker did not answer)`, 1);
   }
-  const { view, error } = reply.message;
+  const { view, bootstrap, error } = reply.message;
   if (error) fail(error.name, error.code, error.message, error.exitCode);
   for (const [name, value] of view) process.env[name] = value;
-  for (const name of BOOTSTRAP) delete process.env[name];
+  for (const name of bootstrap) delete process.env[name];
 }
 
 // A worker thread of the application starts with a copy of the main thread's process.env, which

@@ -166,7 +166,7 @@ mod unix {
     use signal_hook::iterator::exfiltrator::WithOrigin;
     use signal_hook::iterator::SignalsInfo;
     use signal_hook::low_level::siginfo::Cause;
-    use vsync_core::bootstrap::{process_env, CONFIG_VAR, PASSPHRASE_VAR};
+    use vsync_core::bootstrap::{self, process_env};
     use vsync_core::payload::parse_dotenv;
     use vsync_core::{ErrorKind, OpenOptions, Source, Vault};
     use zeroize::Zeroizing;
@@ -398,9 +398,8 @@ mod unix {
                 std::env::vars_os().map(|(k, v)| (k.into_vec(), Zeroizing::new(v.into_vec()))).collect();
             let mut vars = parent.clone();
             if remove_bootstrap {
-                for var in [CONFIG_VAR, PASSPHRASE_VAR] {
+                for var in bootstrap::VARIABLES {
                     vars.shift_remove(var.as_bytes());
-                    vars.shift_remove(format!("{var}_FILE").as_bytes());
                 }
             }
             ChildEnv { vars, parent }

@@ -9,6 +9,10 @@ use crate::error::{Error, Result};
 
 pub const CONFIG_VAR: &str = "VSYNC_CONFIG";
 pub const PASSPHRASE_VAR: &str = "VSYNC_PASSPHRASE";
+/// Every bootstrap variable (each input and its `_FILE` form): what a program that hands the
+/// resolved environment to an application removes from it (`vsync run`, Node's preload), so the
+/// token and the passphrase never reach the application.
+pub const VARIABLES: [&str; 4] = ["VSYNC_CONFIG", "VSYNC_CONFIG_FILE", "VSYNC_PASSPHRASE", "VSYNC_PASSPHRASE_FILE"];
 /// The operator's rollback floor (SPEC §4): a decimal generation; every open in the process
 /// refuses a vault below it. Empty or `0`: no floor.
 pub const MIN_GENERATION_VAR: &str = "VSYNC_MIN_GENERATION";
@@ -262,5 +266,12 @@ mod tests {
         assert_eq!(w, vec![format!("vsync: {readable} is group/world-readable (mode 0644); narrow to 0600")]);
         let bin = file(&dir, "bin", b"\xff\xfe", 0o600);
         assert_eq!(kind(&[("VSYNC_CONFIG", "c"), ("VSYNC_PASSPHRASE_FILE", &bin)]).kind(), ErrorKind::ConfigMissing);
+    }
+
+    #[test]
+    fn variables_are_each_input_and_its_file_form() {
+        let derived: Vec<String> =
+            [CONFIG_VAR, PASSPHRASE_VAR].iter().flat_map(|v| [v.to_string(), format!("{v}_FILE")]).collect();
+        assert_eq!(VARIABLES.to_vec(), derived);
     }
 }

@@ -253,6 +253,13 @@ pub struct KindInfo {
     pub exit_code: i32,
 }
 
+/// The bootstrap variables (`bootstrap::VARIABLES`): what the preload removes from
+/// `process.env` once the vault is open, as `vsync run` removes them from its command's.
+#[napi(catch_unwind)]
+pub fn bootstrap_variables() -> Vec<String> {
+    vsync_core::bootstrap::VARIABLES.iter().map(|v| v.to_string()).collect()
+}
+
 /// Every error kind of the core (`ErrorKind::ALL`), in the core's order.
 #[napi(catch_unwind)]
 pub fn error_kinds() -> Vec<KindInfo> {

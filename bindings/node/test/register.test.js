@@ -23,15 +23,17 @@ before(() => {
   fs.mkdirSync(scope, { recursive: true });
   fs.symlinkSync(path.resolve(__dirname, '..'), path.join(scope, 'vsync-s3-client'), 'dir');
   const print =
-    'JSON.stringify([process.env.DATABASE_URL, process.env.SHARED, process.env.ONLY_ENV, process.env.VSYNC_PASSPHRASE ?? null])';
+    'JSON.stringify([process.env.DATABASE_URL, process.env.SHARED, process.env.ONLY_ENV, process.env.VSYNC_PASSPHRASE ?? null, ' +
+    "['VSYNC_CONFIG', 'VSYNC_CONFIG_FILE', 'VSYNC_PASSPHRASE', 'VSYNC_PASSPHRASE_FILE'].filter((k) => k in process.env)])";
   fs.writeFileSync(path.join(appDir, 'app.mjs'), `console.log(${print});\n`);
   fs.writeFileSync(path.join(appDir, 'app.js'), `'use strict';\nconsole.log(${print});\n`);
 });
 
 /** Runs `node ARGS` in the application directory with the bootstrap variables (and `extraEnv`). */
 function node(args, { passphrase = PASS, extraEnv = {} } = {}) {
-  const env = { ...process.env, VSYNC_CONFIG: config, VSYNC_PASSPHRASE: passphrase, ...extraEnv };
+  const env = { ...process.env };
   for (const k of ['VSYNC_CONFIG_FILE', 'VSYNC_PASSPHRASE_FILE']) delete env[k];
+  Object.assign(env, { VSYNC_CONFIG: config, VSYNC_PASSPHRASE: passphrase }, extraEnv);
   return spawnSync(process.execPath, args, { cwd: appDir, env, encoding: 'utf8', timeout: 120_000 });
 }
 
@@ -43,9 +45,21 @@ describe('register: process.env from the vault before the first line', () => {
     test(`${form}: the vault wins, the environment fills the rest, the bootstrap is removed`, () => {
       const r = node(args, { extraEnv: { SHARED: 'from-env', ONLY_ENV: 'e' } });
       assert.equal(r.status, 0, r.stderr);
-      assert.deepEqual(JSON.parse(r.stdout), [DB, 'from-vault', 'e', null]);
+      assert.deepEqual(JSON.parse(r.stdout), [DB, 'from-vault', 'e', null, []]);
     });
   }
+
+  test("the _FILE forms of the bootstrap are removed too (the core's list, as vsync run)", () => {
+    const dir = fs.mkdtempSync(path.join(appDir, 'boot-'));
+    const [cfgFile, passFile] = [path.join(dir, 'config'), path.join(dir, 'pass')];
+    fs.writeFileSync(cfgFile, config, { mode: 0o600 });
+    fs.writeFileSync(passFile, PASS, { mode: 0o600 });
+    const r = node(['-r', '@muthuishere/vsync-s3-client/register', 'app.js'], {
+      extraEnv: { VSYNC_CONFIG: '', VSYNC_CONFIG_FILE: cfgFile, VSYNC_PASSPHRASE_FILE: passFile },
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [DB, 'from-vault', null, null, []]);
+  });
 
   test('a failure to open ends the process before the application runs', () => {
     for (const args of [
