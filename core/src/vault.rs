@@ -1,7 +1,7 @@
 //! The handle every binding wraps: `open`, the locked fallback chain (SPEC §8), assets,
 //! generations, `close` (SPEC §10).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::RwLock;
 use std::time::Duration;
@@ -390,12 +390,13 @@ impl Vault {
 
     /// The resolved view (SPEC §8): every name `get_env` answers, with the value it answers,
     /// given `process_env`, a snapshot of the language's process environment (name, value)
-    /// taken by the binding. The union of the vault's keys, the snapshot's names and the
-    /// defaults' names; for each, the vault's value, else the snapshot's, else the default —
-    /// so `environ(env)[k] == get_env(k)` with `env` as step 2, for every `k`, and a name
-    /// absent from the result is one `get_env` misses. Sorted by name (byte order of the UTF-8
-    /// text, which is code-point order): the same order in every language. A name given twice
-    /// in the snapshot keeps its last value, as a later `setenv` would.
+    /// taken by the binding. The names are the union of the vault's keys, the snapshot's names
+    /// and the defaults' names; each is answered by [`Vault::resolve`] with the snapshot as step
+    /// 2, so `environ(env)[k] == get_env(k)` by construction (one chain, not a second copy of
+    /// its order), and a name absent from the result is one `get_env` misses. Sorted by name
+    /// (byte order of the UTF-8 text, which is code-point order): the same order in every
+    /// language. A name given twice in the snapshot keeps its last value, as a later `setenv`
+    /// would.
     ///
     /// The snapshot is consumed before the lock is taken (it may come from a binding's
     /// runtime); the values stay `Zeroizing` until the binding copies them out.
@@ -403,18 +404,18 @@ impl Vault {
         &self,
         process_env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Vec<(String, Zeroizing<String>)>> {
-        let mut view: BTreeMap<String, Zeroizing<String>> =
+        let env: BTreeMap<String, Zeroizing<String>> =
             process_env.into_iter().map(|(k, v)| (k, Zeroizing::new(v))).collect();
-        self.read(|c| {
-            for (k, v) in &c.defaults {
-                // A default is step 3: it only fills a name the environment does not set.
-                view.entry(k.clone()).or_insert_with(|| v.clone());
+        let mut names: BTreeSet<String> = env.keys().cloned().collect();
+        self.read(|c| names.extend(c.data.kv.keys().chain(c.defaults.keys()).cloned()))?;
+        let mut lookup = |k: &str| env.get(k).map(|v| v.to_string());
+        let mut view = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(value) = self.resolve(&name, &mut lookup)?.value {
+                view.push((name, value));
             }
-            for (k, v) in &c.data.kv {
-                view.insert(k.clone(), v.clone());
-            }
-        })?;
-        Ok(view.into_iter().collect())
+        }
+        Ok(view)
     }
 
     /// An asset's bytes; else the key/value of that name as UTF-8; else `NotFound`.
